@@ -1,0 +1,3 @@
+from vastplan.cli import main
+
+main()

@@ -1,0 +1,107 @@
+"""The one error tree of vastplan.
+
+    VastplanError                 anything the CLI reports as one clear message, exit code 1
+     ├── StackError               the stack file is invalid; carries every Diagnostic found
+     ├── ApiError                 the Vast.ai API (or the path to it) failed; status, code, message, address
+     │    └── AuthError           the API rejected or was not given a key
+     ├── StateError               the state file is unreadable, foreign, or cannot be written
+     ├── ApplyError               some changes failed; the state holds what was done
+     ├── ConfirmationRequired     apply/destroy without a TTY and without --auto-approve
+     └── UsageError               a flag or argument that makes no sense
+
+Foreign exceptions (aiohttp, OSError, yaml, json) are translated into this tree at the
+boundary that meets them, keeping the original as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vastplan.diagnostics import Diagnostic
+
+
+class VastplanError(Exception):
+    """An error the user can act on; printed as one message, never as a traceback."""
+
+    exit_code = 1
+
+
+class StackError(VastplanError):
+    """The stack file has problems; ``diagnostics`` holds all of them, not just the first."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]):
+        self.diagnostics = tuple(diagnostics)
+        super().__init__("\n".join(d.format() for d in self.diagnostics))
+
+
+class ApiError(VastplanError):
+    """A failed call to the Vast.ai API.
+
+    ``status`` is the HTTP status (None when no response arrived), ``code`` the API's
+    ``error`` field, ``message`` the API's ``msg``, ``address`` the resource being worked on.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        method: str = "",
+        path: str = "",
+        address: str | None = None,
+    ):
+        self.message = message
+        self.status = status
+        self.code = code
+        self.method = method
+        self.path = path
+        self.address = address
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        where = f"{self.address}: " if self.address else ""
+        call = f"{self.method} {self.path}".strip()
+        status = f"{self.status} " if self.status is not None else ""
+        code = f"{self.code}: " if self.code and self.code not in self.message else ""
+        return f"{where}{call} failed ({status}{code}{self.message})"
+
+    def for_address(self, address: str) -> ApiError:
+        """The same error, attributed to the resource it happened to."""
+        return type(self)(
+            self.message,
+            status=self.status,
+            code=self.code,
+            method=self.method,
+            path=self.path,
+            address=address,
+        )
+
+
+class AuthError(ApiError):
+    """The API refused the key, or no key was given."""
+
+    def describe(self) -> str:
+        status = f"{self.status} " if self.status is not None else ""
+        return (
+            f"the Vast.ai API rejected the key ({status}{self.message}). "
+            "Set VAST_API_KEY or --api-key-file."
+        )
+
+
+class StateError(VastplanError):
+    """The state file cannot be read, belongs to another stack, or cannot be written."""
+
+
+class ApplyError(VastplanError):
+    """One or more changes failed during apply; what succeeded is saved in state."""
+
+
+class ConfirmationRequired(VastplanError):
+    """apply/destroy needs a 'yes' that cannot be asked for."""
+
+
+class UsageError(VastplanError):
+    """Flags or arguments that do not make sense together."""

@@ -1,0 +1,82 @@
+"""The resolved stack: what the stack file asks for, with variables, defaults, count and
+references already worked out. Plain frozen data; nothing here reads files or the network."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from vastplan.diagnostics import SourceRange
+
+# The stack file's top-level collections and the resource kind each holds, in dependency order.
+COLLECTIONS: Mapping[str, str] = {
+    "ssh_keys": "ssh_key",
+    "templates": "template",
+    "volumes": "volume",
+    "instances": "instance",
+}
+COLLECTION_OF_KIND: Mapping[str, str] = {kind: coll for coll, kind in COLLECTIONS.items()}
+
+
+def make_address(kind: str, name: str, index: int | None = None) -> str:
+    """``instances.server[2]`` for kind ``instance``, name ``server``, index 2."""
+    base = f"{COLLECTION_OF_KIND[kind]}.{name}"
+    return base if index is None else f"{base}[{index}]"
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    prevent_destroy: bool = False
+    ignore_changes: tuple[str, ...] = ()
+    create_before_destroy: bool = False
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """One desired object.
+
+    ``config`` holds the resolved fields exactly as the schema names them (plain JSON-like values;
+    a sensitive value is its real string here and is listed in ``sensitive_paths`` as a dotted path
+    such as ``env.HF_TOKEN``). References to other resources stay as names in ``config`` (for
+    example ``template: vllm``); ``depends_on`` lists the addresses they point to.
+    """
+
+    kind: str
+    name: str
+    address: str
+    config: Mapping[str, Any]
+    index: int | None = None
+    depends_on: tuple[str, ...] = ()
+    sensitive_paths: frozenset[str] = frozenset()
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    range: SourceRange | None = None
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """``value`` is the expression text as written, e.g. ``${instances.server[*].ssh_url}``."""
+
+    name: str
+    value: str
+    sensitive: bool = False
+    description: str = ""
+    range: SourceRange | None = None
+
+
+@dataclass(frozen=True)
+class Budget:
+    max_dph_total: float | None = None
+
+
+@dataclass(frozen=True)
+class Stack:
+    path: str
+    name: str
+    resources: tuple[ResourceSpec, ...]
+    outputs: tuple[OutputSpec, ...] = ()
+    budget: Budget = field(default_factory=Budget)
+    ttl: str | None = None
+
+    def by_address(self) -> dict[str, ResourceSpec]:
+        return {r.address: r for r in self.resources}
