@@ -1,0 +1,86 @@
+"""Helpers for driving a sandbox over loopback with plain HTTP, as any client would."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vastplan.sandbox.server import RunningSandbox, start_in_thread
+
+KEY = "sandbox-test-key-1"
+OTHER_KEY = "sandbox-test-key-2"
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: Mapping[str, str]
+    raw: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.raw)
+
+
+class Api:
+    """A tiny synchronous client: JSON in, Answer out, never raises on HTTP errors."""
+
+    def __init__(self, base: str, key: str | None = KEY) -> None:
+        self.base = base
+        self.key = key
+
+    def call(self, method: str, path: str, body: Any = None, query: Mapping[str, Any] | None = None,
+             headers: Mapping[str, str] | None = None, auth: bool = True) -> Answer:
+        url = self.base + path
+        if query:
+            url += "?" + "&".join(
+                f"{k}={urllib.parse.quote_plus(v if isinstance(v, str) else json.dumps(v))}"
+                for k, v in query.items())
+        data = None if body is None and method == "GET" else json.dumps(body or {}).encode()
+        all_headers = {"Content-Type": "application/json"} if data is not None else {}
+        if auth and self.key:
+            all_headers["Authorization"] = f"Bearer {self.key}"
+        all_headers.update(headers or {})
+        request = urllib.request.Request(url, data=data, method=method, headers=all_headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                return Answer(resp.status, dict(resp.headers), resp.read())
+        except urllib.error.HTTPError as err:
+            return Answer(err.code, dict(err.headers), err.read())
+
+    def get(self, path: str, **kw: Any) -> Answer:
+        return self.call("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Answer:
+        return self.call("POST", path, body, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Answer:
+        return self.call("PUT", path, body, **kw)
+
+    def delete(self, path: str, body: Any = None, **kw: Any) -> Answer:
+        return self.call("DELETE", path, body, **kw)
+
+
+@pytest.fixture
+def sb(tmp_path: Path) -> Iterator[RunningSandbox]:
+    """A sandbox accepting any key (each key its own account), persisting under tmp_path."""
+    with start_in_thread(tmp_path / "data", boot_seconds=0.2, machines=20) as running:
+        yield running
+
+
+@pytest.fixture
+def api(sb: RunningSandbox) -> Api:
+    return Api(sb.url)
+
+
+@pytest.fixture
+def admin(sb: RunningSandbox) -> Api:
+    return Api(sb.url, key=None)

@@ -1,0 +1,58 @@
+"""The one object every handler reaches through ``call.sb``: world, knobs, clock and the caller."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from vastplan.sandbox.control import Control
+from vastplan.sandbox.store import Store, World, key_hash
+
+
+@dataclass
+class Options:
+    """How a sandbox was started (fixed for its lifetime, except what Control changes)."""
+
+    api_key: str | None = None
+    seed: int = 0
+    boot_seconds: float = 3.0
+    latency_ms: float = 0.0
+    machines: int = 60
+    ssh_listeners: bool = True
+
+
+@dataclass
+class Sandbox:
+    """Shared state of one running sandbox. Only the event loop thread touches it."""
+
+    options: Options
+    store: Store
+    control: Control
+    accepted_keys: set[str] = field(default_factory=set)
+    # Called after a mutation that should be persisted soon (set by the app).
+    on_change: Callable[[], None] = lambda: None
+
+    @classmethod
+    def create(cls, options: Options, store: Store) -> Sandbox:
+        control = Control(store.world.seed, options.latency_ms, options.boot_seconds)
+        keys = {key_hash(options.api_key)} if options.api_key else set()
+        return cls(options=options, store=store, control=control, accepted_keys=keys)
+
+    @property
+    def world(self) -> World:
+        return self.store.world
+
+    def now(self) -> float:
+        """Wall-clock time, shifted by the admin clock offset (to age bills without waiting)."""
+        return time.time() + self.control.clock_offset
+
+    def key_allowed(self, api_key: str) -> bool:
+        """Any non-empty key when none was configured, else only configured or admin-added keys."""
+        if not api_key:
+            return False
+        return not self.accepted_keys or key_hash(api_key) in self.accepted_keys
+
+    def changed(self) -> None:
+        self.store.mark_dirty()
+        self.on_change()
