@@ -1,0 +1,168 @@
+"""Checking a stack document against ``schemas/stack.schema.json``, reported in the user's words.
+
+jsonschema's own messages are Python reprs (``'abc' is not of type 'integer'``) and give up on
+``anyOf`` (``is not valid under any of the given schemas``); this module rewrites each error into a
+sentence, picks the alternative the user evidently meant, and places it on the key or value it is
+about. A subschema may carry ``x-message`` (with ``{value}`` standing for the offending value) to
+say in its own words what a pattern, type or combination demands.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Iterator
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vastplan.diagnostics import Diagnostic
+from vastplan.stack.loader import Document, YPath
+from vastplan.stack.words import did_you_mean, show
+
+if TYPE_CHECKING:
+    from jsonschema import Validator
+    from jsonschema.exceptions import ValidationError
+
+_SCHEMA_NAME = "stack.schema.json"
+# Keywords whose failure the x-message beside them explains better than a generic sentence.
+_X_MESSAGE_FOR = frozenset({"pattern", "type", "minProperties", "anyOf", "oneOf", "not", "const", "format"})
+_TYPE_WORDS = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true/false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null",
+}
+
+
+def schema_text() -> str:
+    """The stack schema: shipped inside the wheel, or read from the source tree."""
+    try:
+        return resources.files("vastplan").joinpath("schemas").joinpath(_SCHEMA_NAME).read_text("utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        return (Path(__file__).resolve().parents[2] / "schemas" / _SCHEMA_NAME).read_text("utf-8")
+
+
+@functools.cache
+def _validator() -> Validator:
+    # Imported here: jsonschema is slow to import and only loading a stack needs it.
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(json.loads(schema_text()))
+
+
+def check_schema(doc: Document, hidden: frozenset[YPath] = frozenset()) -> list[Diagnostic]:
+    """Every schema violation in ``doc.data``; values at ``hidden`` paths are never quoted."""
+    explainer = _Explainer(doc, hidden)
+    return [d for error in _validator().iter_errors(doc.data) for d in explainer.explain(error)]
+
+
+class _Explainer:
+    def __init__(self, doc: Document, hidden: frozenset[YPath]):
+        self.doc = doc
+        self.hidden = hidden
+
+    def explain(self, error: ValidationError) -> Iterator[Diagnostic]:
+        path: YPath = tuple(error.absolute_path)
+        kw = str(error.validator)
+        x_message = error.schema.get("x-message") if isinstance(error.schema, dict) else None
+        schema_path = list(error.absolute_schema_path)
+        if len(schema_path) >= 2 and schema_path[-2] == "propertyNames":
+            yield self._name_error(error, path, x_message)
+        elif x_message and kw in _X_MESSAGE_FOR:
+            text = x_message.replace("{value}", self.show(path, error.instance))
+            yield self.doc.diag(path, text, key=isinstance(error.instance, dict))
+        elif kw in ("anyOf", "oneOf"):
+            yield from self._alternatives(error, path)
+        elif kw == "additionalProperties":
+            yield from self._unknown_fields(error, path)
+        elif kw == "required":
+            missing = [name for name in error.validator_value if name not in error.instance]
+            for name in missing:
+                yield self.doc.diag(path, f'missing required field "{name}"', key=True)
+        elif kw == "uniqueItems":
+            yield from self._duplicates(error, path)
+        else:
+            yield self.doc.diag(path, self._sentence(error, path), key=isinstance(error.instance, dict))
+
+    def show(self, path: YPath, value: Any) -> str:
+        return "(sensitive value)" if path in self.hidden else show(value)
+
+    def _name_error(self, error: ValidationError, path: YPath, x_message: str | None) -> Diagnostic:
+        name = error.instance
+        text = (x_message or "{value} is not a valid name").replace("{value}", show(name))
+        return self.doc.diag((*path, name), text, key=True)
+
+    def _sentence(self, error: ValidationError, path: YPath) -> str:
+        kw, limit, value = str(error.validator), error.validator_value, error.instance
+        shown = self.show(path, value)
+        if kw == "type":
+            return _type_sentence(shown, value, [limit] if isinstance(limit, str) else limit)
+        sentences = {
+            "minimum": f"{shown} is less than the minimum of {limit}",
+            "maximum": f"{shown} is greater than the maximum of {limit}",
+            "exclusiveMinimum": f"{shown} must be greater than {limit}",
+            "exclusiveMaximum": f"{shown} must be less than {limit}",
+            "const": f"expected {show(limit)}, got {shown}",
+            "minLength": "must not be empty" if limit == 1 else f"must be at least {limit} characters long",
+            "maxLength": f"is longer than {limit} characters",
+            "minItems": "must not be empty" if limit == 1 else f"needs at least {limit} items",
+            "maxItems": f"has more than {limit} items",
+            "minProperties": "must not be empty",
+            "pattern": f"{shown} does not match {limit}",
+            "not": "is not allowed here",
+        }
+        if kw == "enum":
+            choices = [show(c) if not isinstance(c, str) else c for c in limit]
+            return f"{shown} is not one of: {', '.join(choices)}{did_you_mean(value, choices)}"
+        return sentences.get(kw, error.message)
+
+    def _alternatives(self, error: ValidationError, path: YPath) -> Iterator[Diagnostic]:
+        """Explain the alternative whose type matched; if none did, say which types would do."""
+        branches: dict[int, list[ValidationError]] = {}
+        for sub in error.context or ():
+            branches.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
+        fitting = [errs for errs in branches.values() if not any(_is_top_type_error(e) for e in errs)]
+        if fitting:
+            for sub in min(fitting, key=len):
+                yield from self.explain(sub)
+            return
+        wanted = [t for errs in branches.values() for e in errs if _is_top_type_error(e) for t in _types(e)]
+        if wanted:
+            yield self.doc.diag(path, _type_sentence(self.show(path, error.instance), error.instance, wanted))
+        else:
+            yield self.doc.diag(path, error.message, key=isinstance(error.instance, dict))
+
+    def _unknown_fields(self, error: ValidationError, path: YPath) -> Iterator[Diagnostic]:
+        known = list(error.schema.get("properties", {}))
+        for name in error.instance:
+            if name not in known:
+                text = f'unknown field "{name}"{did_you_mean(name, known)}'
+                yield self.doc.diag((*path, name), text, key=True)
+
+    def _duplicates(self, error: ValidationError, path: YPath) -> Iterator[Diagnostic]:
+        seen: list[Any] = []
+        for i, item in enumerate(error.instance):
+            if item in seen:
+                yield self.doc.diag((*path, i), f"duplicate item {self.show((*path, i), item)}")
+            seen.append(item)
+
+
+def _is_top_type_error(error: ValidationError) -> bool:
+    return error.validator == "type" and not error.relative_path
+
+
+def _types(error: ValidationError) -> list[str]:
+    value = error.validator_value
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _type_sentence(shown: str, value: Any, types: Iterable[str]) -> str:
+    words = list(dict.fromkeys(_TYPE_WORDS.get(t, t) for t in types))
+    wanted = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+    if isinstance(value, (dict, list)):
+        return f"expected {wanted}, got {shown}"
+    return f"{shown} is not {wanted}"
