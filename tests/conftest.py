@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness import Workspace
 from vastplan.sandbox.server import RunningSandbox, start_in_thread
 
 # A canary key: the suite scans what it produced to prove this never leaks.
@@ -18,3 +19,26 @@ def sandbox(tmp_path: Path) -> Iterator[RunningSandbox]:
     """A fresh emulated Vast.ai account that accepts only the canary key."""
     with start_in_thread(tmp_path / "sandbox-data", api_key=CANARY_API_KEY, boot_seconds=0.2) as sb:
         yield sb
+
+
+@pytest.fixture
+def workspace(
+    tmp_path: Path, sandbox: RunningSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Workspace]:
+    """A scratch folder wired to a fresh sandbox with the canary key; afterwards, proves that the key
+    reached no output and no file (state, backups, the sandbox's own data)."""
+    monkeypatch.setenv("VAST_API_KEY", CANARY_API_KEY)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    work = tmp_path / "work"
+    work.mkdir()
+    ws = Workspace(work, sandbox.url, capsys)
+    yield ws
+    assert_no_canary(ws.outputs, tmp_path)
+
+
+def assert_no_canary(outputs: list[str], root: Path) -> None:
+    for text in outputs:
+        assert CANARY_API_KEY not in text, "the API key was printed"
+    for path in root.rglob("*"):
+        if path.is_file():
+            assert CANARY_API_KEY.encode() not in path.read_bytes(), f"the API key was written to {path}"

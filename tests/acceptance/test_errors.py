@@ -1,0 +1,107 @@
+"""Bad keys, unreachable APIs, missing approval, broken state: one clear line, exit 1, state untouched."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from tests.acceptance.test_lifecycle import stack
+from tests.conftest import CANARY_API_KEY
+from tests.harness import Workspace
+
+
+def assert_clean_failure(result_text: str) -> None:
+    assert "Traceback" not in result_text
+    assert result_text.strip(), "a failure must say something"
+
+
+def test_a_rejected_key_is_one_line_naming_the_api_message(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace.write(stack())
+    monkeypatch.setenv("VAST_API_KEY", "not-the-right-key")
+    result = workspace.vastplan("apply", "--auto-approve")
+    assert result.code == 1
+    assert "the Vast.ai API rejected the key (401 Invalid user key). Set VAST_API_KEY or --api-key-file." in result.err
+    assert_clean_failure(result.text)
+    assert not workspace.state_path.exists()
+
+
+def test_no_key_anywhere_says_where_to_put_one(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace.write(stack())
+    monkeypatch.delenv("VAST_API_KEY")
+    result = workspace.vastplan("plan")
+    assert result.code == 1
+    assert "no API key was given" in result.err and "VAST_API_KEY" in result.err
+
+
+def test_api_key_file_is_read(workspace: Workspace, monkeypatch: pytest.MonkeyPatch,
+                              tmp_path_factory: pytest.TempPathFactory) -> None:
+    workspace.write(stack())
+    monkeypatch.delenv("VAST_API_KEY")
+    key_file = tmp_path_factory.mktemp("secrets") / "key.txt"  # outside the folder scanned for leaks
+    key_file.write_text(CANARY_API_KEY + "\n")
+    assert workspace.vastplan("plan", "--api-key-file", str(key_file)).code == 0
+
+
+def test_an_unreachable_api_is_a_clear_error(workspace: Workspace) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    workspace.api_url = f"http://127.0.0.1:{closed_port}"
+    workspace.write(stack())
+    result = workspace.vastplan("plan")
+    assert result.code == 1
+    assert f"cannot connect to 127.0.0.1:{closed_port}" in result.err
+    assert_clean_failure(result.text)
+
+
+def test_apply_without_a_terminal_needs_auto_approve(workspace: Workspace) -> None:
+    workspace.write(stack())
+    result = workspace.vastplan("apply")
+    assert result.code == 1
+    assert "apply needs --auto-approve when not run from a terminal" in result.err
+    assert not workspace.state_path.exists()
+
+
+def test_a_corrupted_state_file_is_reported_not_overwritten(workspace: Workspace) -> None:
+    workspace.write(stack())
+    workspace.state_path.write_text("{ this is not json")
+    result = workspace.vastplan("apply", "--auto-approve")
+    assert result.code == 1
+    assert "is not valid JSON" in result.err
+    assert workspace.state_path.read_text() == "{ this is not json"
+
+
+def test_a_state_file_of_another_stack_is_refused(workspace: Workspace) -> None:
+    workspace.write(stack())
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    before = workspace.state_path.read_text()
+    workspace.write(stack().replace("stack: skeleton", "stack: other"))
+    result = workspace.vastplan("plan")
+    assert result.code == 1
+    assert "belongs to stack 'skeleton', not 'other'" in result.err
+    assert workspace.state_path.read_text() == before
+
+
+def test_bad_flags_exit_1_not_2(workspace: Workspace) -> None:
+    workspace.write(stack())
+    result = workspace.vastplan("plan", "--no-such-flag")
+    assert result.code == 1  # 2 would read as "changes" under --detailed-exitcode
+    assert "No such option '--no-such-flag'" in result.err
+    bad_var = workspace.vastplan("plan", "--var", "novalue")
+    assert bad_var.code == 1 and "--var takes NAME=VALUE" in bad_var.err
+
+
+def test_instances_are_refused_by_plan_until_supported(workspace: Workspace) -> None:
+    workspace.write(stack() + """
+instances:
+  box:
+    image: pytorch/pytorch
+    offer: {gpu_name: "RTX 4090"}
+""")
+    assert workspace.vastplan("validate").code == 0
+    result = workspace.vastplan("plan")
+    assert result.code == 1
+    assert "stack.yaml:" in result.err and "instances.box: instances are not supported yet" in result.err

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from vastplan.graph import CycleError, Graph
+from vastplan.walk import walk
+
+
+def test_topological_order_respects_edges() -> None:
+    g = Graph(["c", "a", "b"])
+    g.add_edge("a", "b")
+    g.add_edge("b", "c")
+    assert g.topological_order() == ["a", "b", "c"]
+
+
+def test_a_cycle_is_reported_readably() -> None:
+    g = Graph()
+    g.add_edge("a", "b")
+    g.add_edge("b", "c")
+    g.add_edge("c", "a")
+    with pytest.raises(CycleError) as caught:
+        g.topological_order()
+    assert str(caught.value) in {"dependency cycle: a -> b -> c -> a", "dependency cycle: b -> c -> a -> b",
+                                 "dependency cycle: c -> a -> b -> c"}
+
+
+def test_dot_lists_nodes_and_edges() -> None:
+    g = Graph()
+    g.add_edge("templates.t", "instances.i")
+    assert '"templates.t" -> "instances.i";' in g.to_dot()
+
+
+def test_walk_runs_independent_nodes_concurrently_within_the_bound() -> None:
+    g = Graph([f"n{i}" for i in range(6)])
+    active = 0
+    peak = 0
+
+    async def run(node: str) -> None:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0.01)
+        active -= 1
+
+    result = asyncio.run(walk(g, run, parallelism=3))
+    assert sorted(result.succeeded) == [f"n{i}" for i in range(6)]
+    assert peak == 3
+
+
+def test_walk_skips_the_dependents_of_a_failure_and_blames_it_once() -> None:
+    g = Graph(["other"])
+    g.add_edge("base", "mid")
+    g.add_edge("mid", "top")
+    order: list[str] = []
+
+    async def run(node: str) -> None:
+        order.append(node)
+        if node == "base":
+            raise RuntimeError("boom")
+
+    result = asyncio.run(walk(g, run, parallelism=4))
+    assert set(result.failed) == {"base"}
+    assert result.skipped == {"mid": "base", "top": "base"}
+    assert "other" in result.succeeded and "mid" not in order

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from vastplan.errors import StateError
+from vastplan.state import LocalStateFile, ResourceState, State
+
+
+def test_write_advances_serial_keeps_backup_and_redacts(tmp_path: Path) -> None:
+    backend = LocalStateFile(tmp_path / "s.vpstate.json")
+    state = State.new("demo")
+    entry = ResourceState("template", 7, {"env": {"TOKEN": "secret", "TZ": "UTC"}},
+                          sensitive_paths=("env.TOKEN",))
+    first = backend.write(state.with_resource("templates.t", entry))
+    second = backend.write(first.with_resource("templates.u", entry))
+    assert (first.serial, second.serial) == (1, 2)
+    on_disk = json.loads(backend.path.read_text())
+    assert on_disk["resources"]["templates.t"]["attributes"]["env"] == {"TOKEN": "(sensitive)", "TZ": "UTC"}
+    assert "secret" not in backend.path.read_text()
+    assert json.loads(backend.backup_path.read_text())["serial"] == 1
+    assert stat.S_IMODE(backend.path.stat().st_mode) == 0o600
+    assert backend.read() == second.with_resource("templates.t", ResourceState(
+        "template", 7, {"env": {"TOKEN": "(sensitive)", "TZ": "UTC"}}, sensitive_paths=("env.TOKEN",)
+    )).with_resource("templates.u", ResourceState(
+        "template", 7, {"env": {"TOKEN": "(sensitive)", "TZ": "UTC"}}, sensitive_paths=("env.TOKEN",)))
+
+
+def test_no_temp_files_are_left_behind(tmp_path: Path) -> None:
+    backend = LocalStateFile(tmp_path / "s.vpstate.json")
+    backend.write(State.new("demo"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.vpstate.json"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("[]", "is not a vastplan state file"),
+    ('{"format": 9, "lineage": "x", "resources": {}}', "has state format 9"),
+    ('{"format": 1, "lineage": "x", "resources": {"a": {"id": 1}}}', "malformed resource entry"),
+    ("\x00\x01", "is not valid JSON"),
+])
+def test_foreign_or_broken_state_is_a_state_error(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "s.vpstate.json"
+    path.write_text(content)
+    with pytest.raises(StateError, match=message):
+        LocalStateFile(path).read()

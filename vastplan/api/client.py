@@ -1,0 +1,205 @@
+"""VastClient: one aiohttp session to the Vast.ai API, with retries, a deadline and bounded concurrency.
+
+The wire conventions follow the official CLI: paths get an ``/api/v0`` prefix unless they name a
+version, query values are ``quote_plus(v if str else json.dumps(v))``, and every POST/PUT/DELETE
+carries a JSON body (``{}`` by default). The key travels only in the ``Authorization`` header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote_plus
+
+import aiohttp
+from yarl import URL
+
+from vastplan import __version__
+from vastplan.api.credentials import ApiKey
+from vastplan.api.errors import error_from_exception, error_from_response, never_sent
+from vastplan.errors import ApiError
+
+log = logging.getLogger("vastplan.api")
+
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Jittered exponential backoff under an overall deadline per call."""
+
+    attempts: int = 8
+    base_delay: float = 0.25
+    max_delay: float = 10.0
+    deadline: float = 120.0
+    max_retry_after: float = 60.0
+    request_timeout: float = 60.0
+
+    def backoff(self, attempt: int) -> float:
+        ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """One try's result: a decoded body, or an error and how long to wait before retrying (None: don't)."""
+
+    body: Any = None
+    error: ApiError | None = None
+    retry_in: float | None = None
+
+
+@dataclass(frozen=True)
+class _Response:
+    status: int
+    text: str
+    retry_after: float | None
+
+
+class VastClient:
+    """Use as ``async with VastClient(url, key) as client: await client.call("GET", "/ssh/")``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        key: ApiKey,
+        *,
+        concurrency: int = 10,
+        retry: RetryPolicy | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self._key = key
+        self._retry = retry or RetryPolicy()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._session: aiohttp.ClientSession | None = None
+        self.requests_sent: Counter[str] = Counter()
+
+    def __repr__(self) -> str:
+        return f"VastClient({self.base_url!r})"
+
+    async def __aenter__(self) -> VastClient:
+        timeout = aiohttp.ClientTimeout(total=self._retry.request_timeout)
+        self._session = aiohttp.ClientSession(
+            timeout=timeout,
+            headers={
+                "Authorization": f"Bearer {self._key.reveal()}",
+                "User-Agent": f"vastplan/{__version__}",
+            },
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests_sent.values())
+
+    def url_for(self, path: str, query: dict[str, Any] | None = None) -> URL:
+        if not re.match(r"^/api/v\d+/", path):
+            path = "/api/v0" + path
+        url = self.base_url + path
+        if query:
+            url += "?" + "&".join(
+                f"{k}={quote_plus(v if isinstance(v, str) else json.dumps(v))}" for k, v in query.items()
+            )
+        return URL(url, encoded=True)
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+        idempotent: bool = True,
+    ) -> Any:
+        """Send one API call and return its decoded JSON body.
+
+        A non-idempotent call (a create) is retried only when it provably had no effect: a 429, or a
+        connection that was refused before anything was sent. Everything else is retried on
+        429/502/503/504 and transport errors, until ``attempts`` or the deadline runs out.
+        """
+        url = self.url_for(path, query)
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = await self._attempt(method, url, path, body, idempotent, attempt)
+            if outcome.error is None:
+                return outcome.body
+            delay = outcome.retry_in
+            if delay is None or time.monotonic() - started + delay > self._retry.deadline:
+                raise outcome.error
+            log.debug("%s %s: %s; retrying in %.2fs", method, path, outcome.error.message, delay)
+            await asyncio.sleep(delay)
+
+    async def _attempt(
+        self, method: str, url: URL, path: str, body: dict[str, Any] | None, idempotent: bool, attempt: int
+    ) -> _Outcome:
+        retries_left = attempt < self._retry.attempts
+        try:
+            response = await self._send(method, url, path, body)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            error = error_from_exception(exc, method, path)
+            retry = retries_left and (idempotent or never_sent(exc))
+            return _Outcome(error=error, retry_in=self._retry.backoff(attempt) if retry else None)
+        if response.status < 400:
+            return self._decode(response, method, path)
+        error = error_from_response(response.status, response.text, method, path)
+        retry = (
+            retries_left
+            and response.status in RETRYABLE_STATUS
+            and (idempotent or response.status == 429)
+            and error.code != "search_quota_exceeded"
+        )
+        if not retry:
+            return _Outcome(error=error)
+        wait = response.retry_after
+        if wait is None:
+            return _Outcome(error=error, retry_in=self._retry.backoff(attempt))
+        return _Outcome(error=error, retry_in=wait if wait <= self._retry.max_retry_after else None)
+
+    def _decode(self, response: _Response, method: str, path: str) -> _Outcome:
+        try:
+            decoded = json.loads(response.text) if response.text.strip() else {}
+        except ValueError:
+            snippet = response.text.strip()[:120]
+            error = ApiError(f"the API answered with a body that is not JSON: {snippet!r}",
+                             status=response.status, method=method, path=path)
+            return _Outcome(error=error)
+        if isinstance(decoded, dict) and decoded.get("success") is False:
+            return _Outcome(error=error_from_response(response.status, response.text, method, path))
+        return _Outcome(body=decoded)
+
+    async def _send(self, method: str, url: URL, path: str, body: dict[str, Any] | None) -> _Response:
+        if self._session is None:
+            raise RuntimeError("VastClient used outside 'async with'")
+        payload = None if method == "GET" else json.dumps(body if body is not None else {})
+        headers = {} if payload is None else {"Content-Type": "application/json"}
+        async with self._slots:
+            self.requests_sent[f"{method} {path}"] += 1
+            began = time.monotonic()
+            async with self._session.request(method, url, data=payload, headers=headers) as resp:
+                text = await resp.text()
+                log.debug("%s %s -> %d (%.0f ms)", method, path, resp.status, (time.monotonic() - began) * 1e3)
+                return _Response(resp.status, text, _retry_after(resp.headers.get("Retry-After")))
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(0.0, seconds)

@@ -1,0 +1,52 @@
+"""The single place where HTTP responses and aiohttp exceptions become ApiError."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+
+from vastplan.errors import ApiError, AuthError
+
+
+def error_from_response(status: int, text: str, method: str, path: str) -> ApiError:
+    """An ApiError carrying the API's own ``error`` code and ``msg`` (or whatever it sent)."""
+    code, message = _parse_error_body(text)
+    if not message:
+        message = f"HTTP {status}"
+    kind = AuthError if status in (401, 403) and (code == "auth_error" or "key" in message.lower()) else ApiError
+    return kind(message, status=status, code=code, method=method, path=path)
+
+
+def _parse_error_body(text: str) -> tuple[str | None, str]:
+    try:
+        body: Any = json.loads(text)
+    except ValueError:
+        return None, text.strip()[:300]
+    if not isinstance(body, dict):
+        return None, text.strip()[:300]
+    code = body.get("error")
+    message = body.get("msg") or body.get("message") or body.get("detail") or ""
+    return (str(code) if code else None), str(message)
+
+
+def error_from_exception(exc: BaseException, method: str, path: str) -> ApiError:
+    """Translate a transport failure; the original stays as ``__cause__``."""
+    if isinstance(exc, asyncio.TimeoutError):
+        message = "the request timed out"
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        message = f"cannot connect to {exc.host}:{exc.port} ({exc.os_error.strerror or exc.os_error})"
+    elif isinstance(exc, aiohttp.ClientError):
+        message = f"connection failed ({exc.__class__.__name__}: {exc})"
+    else:
+        message = f"{exc.__class__.__name__}: {exc}"
+    error = ApiError(message, method=method, path=path)
+    error.__cause__ = exc
+    return error
+
+
+def never_sent(exc: BaseException) -> bool:
+    """True when the request provably never reached the server (safe to retry even a create)."""
+    return isinstance(exc, aiohttp.ClientConnectorError)

@@ -1,0 +1,122 @@
+"""Diff: (Stack, State, LiveSnapshot) -> Plan. Pure: no network, no disk.
+
+``decide_action`` is the single place an action is chosen; reasons and replace paths only explain it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from vastplan.plan import Action, Drift, FieldChange, Plan, ResourceChange
+from vastplan.refresh import LiveSnapshot
+from vastplan.resources.base import ResourceKind
+from vastplan.stack.model import ResourceSpec, Stack
+from vastplan.state import ResourceState, State
+
+
+def diff(stack: Stack, state: State, live: LiveSnapshot, kinds: Mapping[str, ResourceKind], *,
+         destroy: bool = False) -> Plan:
+    changes: list[ResourceChange] = []
+    drift: list[Drift] = []
+    wanted = {} if destroy else stack.by_address()
+    for spec in wanted.values():
+        kind = kinds[spec.kind]
+        entry = state.resources.get(spec.address)
+        observed = live.get(spec.kind, entry.id) if entry else None
+        if entry is not None and observed is None and not entry.tainted:
+            drift.append(Drift(spec.address, f"{kind.noun} {entry.id} was deleted outside vastplan"))
+        changes.append(decide_action(spec, kind, kind.desired(spec, stack.name), entry, observed))
+    for address, entry in state.resources.items():
+        if address in wanted:
+            continue
+        observed = live.get(entry.kind, entry.id)
+        if observed is None:
+            drift.append(Drift(address, f"{kinds[entry.kind].noun} {entry.id} was deleted outside vastplan"))
+        changes.append(_removal(address, entry, observed, kinds[entry.kind]))
+    return Plan(tuple(changes), tuple(drift), stack_name=stack.name, destroy=destroy,
+                refresh_requests=live.requests, refresh_seconds=live.seconds)
+
+
+def decide_action(
+    spec: ResourceSpec,
+    kind: ResourceKind,
+    desired: Mapping[str, Any],
+    entry: ResourceState | None,
+    observed: Mapping[str, Any] | None,
+) -> ResourceChange:
+    """The one function that chooses what happens to a resource the stack declares."""
+    common: dict[str, Any] = {
+        "address": spec.address,
+        "kind": spec.kind,
+        "after": desired,
+        "sensitive_paths": spec.sensitive_paths,
+        "depends_on": spec.depends_on,
+        "dph_after": kind.dph(desired),
+    }
+    if entry is None:
+        return ResourceChange(action=Action.CREATE, reason="not in state", **common)
+    if observed is None and not entry.tainted:
+        return ResourceChange(action=Action.CREATE, reason="deleted outside vastplan", **common)
+    before = _comparable(observed or entry.attributes, desired, spec.lifecycle.ignore_changes)
+    common.update(resource_id=entry.id, before=before, dph_before=kind.dph(observed) if observed else 0.0)
+    fields = field_changes(before, {k: desired[k] for k in before}, spec.sensitive_paths, kind.replace_fields)
+    if entry.tainted:
+        return ResourceChange(action=Action.REPLACE, reason="tainted: it never became ready", fields=fields,
+                              **common)
+    if not fields:
+        return ResourceChange(action=Action.NOOP, reason="matches the stack", **common)
+    forcing = tuple(f.path for f in fields if f.forces_replacement)
+    if forcing:
+        return ResourceChange(action=Action.REPLACE, reason="a field that cannot change in place changed",
+                              fields=fields, replace_paths=forcing, **common)
+    return ResourceChange(action=Action.UPDATE, reason="fields differ", fields=fields, **common)
+
+
+def _removal(address: str, entry: ResourceState, observed: Mapping[str, Any] | None,
+             kind: ResourceKind) -> ResourceChange:
+    if observed is None:
+        return ResourceChange(address, entry.kind, Action.FORGET, reason="already deleted outside vastplan",
+                              resource_id=entry.id, before=entry.attributes, depends_on=entry.depends_on)
+    return ResourceChange(address, entry.kind, Action.DELETE, reason="no longer in the stack",
+                          resource_id=entry.id, before=dict(observed), depends_on=entry.depends_on,
+                          sensitive_paths=frozenset(entry.sensitive_paths), dph_before=kind.dph(observed))
+
+
+def _comparable(observed: Mapping[str, Any], desired: Mapping[str, Any], ignore: Sequence[str]) -> dict[str, Any]:
+    """The live attributes the stack manages: the desired keys, less ``ignore_changes``."""
+    return {k: observed.get(k) for k in desired if k not in ignore}
+
+
+def field_changes(before: Mapping[str, Any], after: Mapping[str, Any], sensitive: frozenset[str],
+                  replace_fields: frozenset[str]) -> tuple[FieldChange, ...]:
+    """Changed fields, one per top-level key, or per key inside a mapping field (``env.TOKEN``)."""
+    found = DeepDiff(dict(before), dict(after), view="tree", ignore_numeric_type_changes=True)
+    paths: dict[str, tuple[str, ...]] = {}
+    for level in (lv for levels in found.values() for lv in levels):
+        parts = [str(p) for p in level.path(output_format="list")]
+        top = parts[0]
+        depth = 2 if len(parts) > 1 and isinstance(before.get(top), dict) and isinstance(after.get(top), dict) else 1
+        key = tuple(parts[:depth])
+        paths[".".join(key)] = key
+    return tuple(
+        FieldChange(
+            path=dotted,
+            before=_lookup(before, key),
+            after=_lookup(after, key),
+            sensitive=dotted in sensitive or key[0] in sensitive,
+            forces_replacement=key[0] in replace_fields,
+        )
+        for dotted, key in sorted(paths.items())
+    )
+
+
+def _lookup(data: Mapping[str, Any], key: tuple[str, ...]) -> Any:
+    node: Any = data
+    for part in key:
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node

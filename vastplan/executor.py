@@ -1,0 +1,159 @@
+"""Apply a Plan: creates/updates in dependency order, deletes in reverse, state saved after each one.
+
+Each change becomes one or two graph nodes, ``ADDR:apply`` (create or update) and ``ADDR:destroy``;
+a replacement has both (destroy first, or create first with ``create_before_destroy``). The walk
+runs independent nodes concurrently and skips the dependents of a failure.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from vastplan.api.client import VastClient
+from vastplan.errors import ApiError, VastplanError
+from vastplan.graph import Graph
+from vastplan.plan import Action, Plan, ResourceChange
+from vastplan.resources.base import ApplyContext, LiveObjects, ResourceKind
+from vastplan.stack.model import Stack
+from vastplan.state import ResourceState, State, StateBackend
+from vastplan.walk import walk
+
+APPLY, DESTROY = "apply", "destroy"
+
+# (action, phase) -> (present participle, noun for completion)
+_WORDS = {
+    (Action.CREATE, APPLY): ("Creating", "Creation"),
+    (Action.REPLACE, APPLY): ("Creating", "Creation"),
+    (Action.UPDATE, APPLY): ("Modifying", "Modifications"),
+    (Action.DELETE, DESTROY): ("Destroying", "Destruction"),
+    (Action.REPLACE, DESTROY): ("Destroying", "Destruction"),
+    (Action.FORGET, DESTROY): ("Removing from state", "Removal"),
+}
+
+
+class ApplyObserver(Protocol):
+    def started(self, address: str, verb: str, resource_id: Any) -> None: ...
+
+    def finished(self, address: str, noun: str, seconds: float, detail: str) -> None: ...
+
+    def errored(self, address: str, noun: str, seconds: float, error: VastplanError) -> None: ...
+
+    def skipped(self, address: str, because: str) -> None: ...
+
+
+@dataclass
+class ApplyOutcome:
+    state: State
+    added: int = 0
+    changed: int = 0
+    destroyed: int = 0
+    errors: dict[str, VastplanError] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def build_graph(plan: Plan, state: State) -> Graph:
+    changes = {c.address: c for c in plan.actionable}
+    graph = Graph()
+    for change in changes.values():
+        for phase in _phases(change):
+            graph.add_node(f"{change.address}:{phase}")
+        if change.action is Action.REPLACE:
+            graph.add_edge(f"{change.address}:{DESTROY}", f"{change.address}:{APPLY}")
+        for dep in change.depends_on:
+            if dep in changes and APPLY in _phases(changes[dep]) and APPLY in _phases(change):
+                graph.add_edge(f"{dep}:{APPLY}", f"{change.address}:{APPLY}")
+    for address, entry in state.resources.items():
+        # Whatever depended on an object must let go of it (be destroyed or updated) before it goes.
+        for dep in entry.depends_on:
+            if dep in changes and DESTROY in _phases(changes[dep]) and address in changes:
+                phase = DESTROY if DESTROY in _phases(changes[address]) else APPLY
+                graph.add_edge(f"{address}:{phase}", f"{dep}:{DESTROY}")
+    return graph
+
+
+def _phases(change: ResourceChange) -> tuple[str, ...]:
+    return tuple(phase for (action, phase) in _WORDS if action is change.action)
+
+
+class Executor:
+    def __init__(self, client: VastClient, kinds: Mapping[str, ResourceKind], stack: Stack, plan: Plan,
+                 state: State, backend: StateBackend, observer: ApplyObserver,
+                 live: Mapping[str, LiveObjects]):
+        self._client, self._kinds, self._stack, self._plan = client, kinds, stack, plan
+        self._backend, self._observer, self._live = backend, observer, live
+        self._changes = {c.address: c for c in plan.actionable}
+        self._specs = stack.by_address()
+        self.outcome = ApplyOutcome(state)
+
+    async def run(self, parallelism: int) -> ApplyOutcome:
+        graph = build_graph(self._plan, self.outcome.state)
+        result = await walk(graph, self._run_node, parallelism)
+        for node, error in result.failed.items():
+            address = node.rpartition(":")[0]
+            self.outcome.errors[address] = (
+                error if isinstance(error, VastplanError) else VastplanError(f"{address}: internal error: {error!r}")
+            )
+        for node, blocker in result.skipped.items():
+            self.outcome.skipped.setdefault(node.rpartition(":")[0], blocker.rpartition(":")[0])
+        for address, because in self.outcome.skipped.items():
+            self._observer.skipped(address, because)
+        return self.outcome
+
+    async def _run_node(self, node: str) -> None:
+        address, _, phase = node.rpartition(":")
+        change = self._changes[address]
+        verb, noun = _WORDS[(change.action, phase)]
+        entry = self.outcome.state.resources.get(address)
+        existing = entry is not None and (phase == DESTROY or change.action is Action.UPDATE)
+        self._observer.started(address, verb, entry.id if entry is not None and existing else None)
+        began = time.monotonic()
+        try:
+            detail = await (self._destroy(change) if phase == DESTROY else self._apply(change))
+        except VastplanError as exc:
+            error = exc.for_address(address) if isinstance(exc, ApiError) and not exc.address else exc
+            self._observer.errored(address, noun, time.monotonic() - began, error)
+            raise error from exc
+        self._observer.finished(address, noun, time.monotonic() - began, detail)
+
+    def _context(self, address: str) -> ApplyContext:
+        return ApplyContext(self._stack.name, address, self._live, lambda: self.outcome.state,
+                            lambda message: None)
+
+    async def _apply(self, change: ResourceChange) -> str:
+        spec = self._specs[change.address]
+        kind = self._kinds[spec.kind]
+        assert change.after is not None
+        ctx = self._context(change.address)
+        if change.action is Action.UPDATE:
+            entry = self.outcome.state.resources[change.address]
+            attributes = await kind.update(self._client, entry, change.after, ctx)
+            resource_id, adopted = entry.id, False
+        else:
+            created = await kind.create(self._client, spec, change.after, ctx)
+            attributes, resource_id, adopted = created.attributes, created.id, created.adopted
+        self._record(change.address, ResourceState(
+            kind=spec.kind, id=resource_id, attributes=attributes, depends_on=spec.depends_on,
+            sensitive_paths=tuple(sorted(spec.sensitive_paths)), protected=spec.lifecycle.prevent_destroy,
+        ))
+        if change.action is Action.UPDATE:
+            self.outcome.changed += 1
+        else:
+            self.outcome.added += 1
+        return f"[id={resource_id}]" + (" (an identical object already existed; adopted)" if adopted else "")
+
+    async def _destroy(self, change: ResourceChange) -> str:
+        entry = self.outcome.state.resources.get(change.address)
+        note = "removed from state"
+        if entry is not None and change.action is not Action.FORGET:
+            note = await self._kinds[entry.kind].delete(self._client, entry, self._context(change.address))
+        self._record(change.address, None)
+        if change.action is not Action.FORGET:
+            self.outcome.destroyed += 1
+        return note if note != "destroyed" else ""
+
+    def _record(self, address: str, resource: ResourceState | None) -> None:
+        """Persist at once: a crash after this line cannot lose the object."""
+        self.outcome.state = self._backend.write(self.outcome.state.with_resource(address, resource))

@@ -1,0 +1,23 @@
+"""The ownership marker every object vastplan creates carries, so it can be recognised later.
+
+Format: ``vp:<stack>/<address>``, e.g. ``vp:llm-serving/instances.server[2]``. Instances and
+volumes carry it in ``label``, templates in ``desc``; SSH keys have no free-text field and are
+matched by key content instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+PREFIX = "vp:"
+_MARKER = re.compile(r"^vp:(?P<stack>[a-z0-9][a-z0-9-]*)/(?P<address>[a-z_]+\.[A-Za-z0-9_-]+(\[\d+\])?)")
+
+
+def marker(stack: str, address: str) -> str:
+    return f"{PREFIX}{stack}/{address}"
+
+
+def parse_marker(text: str | None) -> tuple[str, str] | None:
+    """(stack, address) when ``text`` starts with a marker, else None."""
+    match = _MARKER.match(text or "")
+    return (match["stack"], match["address"]) if match else None

@@ -1,0 +1,171 @@
+"""The human view: Terraform-style plan text, apply progress, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any, TextIO
+
+import click
+
+from vastplan.diagnostics import Diagnostic
+from vastplan.errors import VastplanError
+from vastplan.plan import Action, FieldChange, Plan, ResourceChange
+from vastplan.state import SENSITIVE
+
+_COLOURS = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.REPLACE: "magenta",
+            Action.DELETE: "red", Action.FORGET: "red"}
+_KIND_PLURAL = {"ssh_key": "ssh keys", "template": "templates", "volume": "volumes", "instance": "instances"}
+
+
+def display_name(address: str) -> str:
+    """``instances.server[0]`` -> ``server[0]``."""
+    return address.partition(".")[2]
+
+
+def money(dph: float) -> str:
+    return f"${dph:.3f}/hr"
+
+
+def show(value: Any, sensitive: bool = False) -> str:
+    if sensitive or value == SENSITIVE:
+        return SENSITIVE
+    if value is None:
+        return "null"
+    return json.dumps(value, sort_keys=True)
+
+
+class HumanView:
+    def __init__(self, out: TextIO | None = None, err: TextIO | None = None, colour: bool = False):
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.colour = colour
+
+    def _style(self, text: str, **kwargs: Any) -> str:
+        return click.style(text, **kwargs) if self.colour else text
+
+    def line(self, text: str = "") -> None:
+        click.echo(text, file=self.out)
+
+    # --- errors -------------------------------------------------------------------------------------
+    def diagnostics(self, diags: Iterable[Diagnostic]) -> None:
+        items = list(diags)
+        for diag in items:
+            click.echo(diag.format(), file=self.err)
+        errors = sum(1 for d in items if d.severity.value == "error")
+        click.echo(f"{errors} error{'s' if errors != 1 else ''}.", file=self.err)
+
+    def error(self, error: VastplanError) -> None:
+        click.echo(self._style("error: ", fg="red", bold=True) + str(error), file=self.err)
+
+    def warning(self, text: str) -> None:
+        click.echo(self._style("warning: ", fg="yellow", bold=True) + text, file=self.err)
+
+    # --- plan ---------------------------------------------------------------------------------------
+    def refreshed(self, plan: Plan, counts: Mapping[str, int]) -> None:
+        parts = [f"{n} {_KIND_PLURAL.get(k, k)}" if n != 1 else f"1 {_KIND_PLURAL.get(k, k)[:-1]}"
+                 for k, n in counts.items() if n]
+        what = ", ".join(parts) or "nothing to read"
+        self.line(f"Refreshing: {what} ({plan.refresh_requests} requests, {plan.refresh_seconds:.2f}s)")
+
+    def plan(self, plan: Plan, stack_file: str) -> None:
+        if plan.drift:
+            self.line()
+            self.line("Objects changed outside vastplan:")
+            for drift in plan.drift:
+                self.line(f"  ~ {drift.address}: {drift.message}")
+        if not plan.has_changes:
+            self.line()
+            running = f" ({money(plan.dph_after)} running)" if plan.dph_after else ""
+            self.line(f"No changes. The account matches {stack_file}{running}.")
+            return
+        self.line()
+        self.line("vastplan will perform these actions (+ create, ~ update in place, -/+ replace, - destroy):")
+        for change in plan.actionable:
+            self.line()
+            self._change(change)
+        self.line()
+        self.line(f"Plan: {plan.to_add} to add, {plan.to_change} to change, {plan.to_destroy} to destroy.")
+        if plan.dph_before or plan.dph_after:
+            delta = plan.dph_after - plan.dph_before
+            self.line(f"Cost: {money(plan.dph_before)} -> {money(plan.dph_after)} "
+                      f"({'+' if delta >= 0 else '-'}{money(abs(delta))}, {'+' if delta >= 0 else '-'}"
+                      f"${abs(delta) * 24:.2f}/day)")
+
+    def _change(self, change: ResourceChange) -> None:
+        header = f"  # {change.address} {change.action.verb}"
+        if change.action in (Action.FORGET, Action.REPLACE) or change.reason.startswith("deleted"):
+            header += f" ({change.reason})"
+        price = self._price(change)
+        self.line(header + (f"   {price}" if price else ""))
+        symbol = change.action.value
+        noun = change.kind.replace("_", " ") if change.kind != "ssh_key" else "ssh_key"
+        ident = f" (id {change.resource_id})" if change.resource_id is not None and change.action is not \
+            Action.CREATE else ""
+        self.line(self._style(f"{symbol:>3} {noun} \"{display_name(change.address)}\"{ident}",
+                              fg=_COLOURS.get(change.action)))
+        for text in self._field_lines(change):
+            self.line("      " + text)
+
+    def _price(self, change: ResourceChange) -> str:
+        if not (change.dph_before or change.dph_after):
+            return ""
+        if change.action is Action.CREATE:
+            return money(change.dph_after)
+        if change.action in (Action.DELETE, Action.FORGET):
+            return money(change.dph_before)
+        if abs(change.dph_before - change.dph_after) < 1e-9:
+            return money(change.dph_after)
+        return f"{money(change.dph_before)} -> {money(change.dph_after)}"
+
+    def _field_lines(self, change: ResourceChange) -> list[str]:
+        if change.action is Action.CREATE and change.after is not None:
+            return [f"+ {path} = {show(value, path in change.sensitive_paths)}"
+                    for path, value in _flatten(change.after) if value not in (None, "", [], {})]
+        if change.action in (Action.DELETE, Action.FORGET):
+            return []
+        lines = [self._field_line(f) for f in change.fields]
+        hidden = len(change.after or {}) - len({f.path.split(".")[0] for f in change.fields})
+        if hidden > 0:
+            lines.append(f"# ({hidden} unchanged field{'s' if hidden != 1 else ''} hidden)")
+        return lines
+
+    def _field_line(self, f: FieldChange) -> str:
+        force = "  # forces replacement" if f.forces_replacement else ""
+        if f.before is None:
+            return f"+ {f.path} = {show(f.after, f.sensitive)}{force}"
+        if f.after is None:
+            return f"- {f.path} = {show(f.before, f.sensitive)}{force}"
+        return f"~ {f.path} = {show(f.before, f.sensitive)} -> {show(f.after, f.sensitive)}{force}"
+
+    # --- apply --------------------------------------------------------------------------------------
+    def started(self, address: str, verb: str, resource_id: Any) -> None:
+        ident = f" [id={resource_id}]" if resource_id is not None else ""
+        self.line(f"{address}: {verb}...{ident}")
+
+    def finished(self, address: str, noun: str, seconds: float, detail: str) -> None:
+        self.line(f"{address}: {noun} complete after {seconds:.0f}s" + (f" {detail}" if detail else ""))
+
+    def errored(self, address: str, noun: str, seconds: float, error: VastplanError) -> None:
+        self.line(self._style(f"{address}: {noun} failed after {seconds:.0f}s: ", fg="red") + str(error))
+
+    def skipped(self, address: str, because: str) -> None:
+        self.line(f"{address}: skipped (depends on {because})")
+
+    def ask_approval(self, question: str) -> bool:
+        self.line(question)
+        self.line("  Only 'yes' will be accepted to approve.")
+        answer = click.prompt("  Enter a value", default="", show_default=False, err=False)
+        return bool(answer.strip() == "yes")
+
+
+def _flatten(values: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """One level of mappings expanded to dotted paths, so each env var gets its own line."""
+    flat: list[tuple[str, Any]] = []
+    for key, value in values.items():
+        if isinstance(value, Mapping) and value:
+            flat.extend((f"{key}.{sub}", v) for sub, v in value.items())
+        else:
+            flat.append((key, value))
+    return flat

@@ -1,0 +1,191 @@
+"""The state: what vastplan made, by address. A JSON file written atomically after every change.
+
+Format 1: ``{"format", "lineage", "serial", "stack", "resources": {ADDR: {...}}, "outputs"}``.
+Sensitive values never reach the file: the paths listed in an entry's ``sensitive_paths`` hold
+the placeholder ``"(sensitive)"`` instead of the value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from vastplan.errors import StateError
+
+STATE_FORMAT = 1
+SENSITIVE = "(sensitive)"
+
+
+@dataclass(frozen=True)
+class ResourceState:
+    kind: str
+    id: Any
+    attributes: Mapping[str, Any]
+    depends_on: tuple[str, ...] = ()
+    sensitive_paths: tuple[str, ...] = ()
+    tainted: bool = False
+    protected: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "attributes": redact(self.attributes, self.sensitive_paths),
+            "depends_on": list(self.depends_on),
+            "sensitive_paths": list(self.sensitive_paths),
+            "tainted": self.tainted,
+            "protected": self.protected,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> ResourceState:
+        return cls(
+            kind=str(raw["kind"]),
+            id=raw["id"],
+            attributes=dict(raw.get("attributes") or {}),
+            depends_on=tuple(raw.get("depends_on") or ()),
+            sensitive_paths=tuple(raw.get("sensitive_paths") or ()),
+            tainted=bool(raw.get("tainted", False)),
+            protected=bool(raw.get("protected", False)),
+        )
+
+
+@dataclass(frozen=True)
+class State:
+    lineage: str
+    serial: int = 0
+    stack: str | None = None
+    resources: Mapping[str, ResourceState] = field(default_factory=dict)
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def new(cls, stack: str | None) -> State:
+        return cls(lineage=str(uuid.uuid4()), stack=stack)
+
+    def with_resource(self, address: str, resource: ResourceState | None) -> State:
+        resources = dict(self.resources)
+        if resource is None:
+            resources.pop(address, None)
+        else:
+            resources[address] = resource
+        return replace(self, resources=resources)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": STATE_FORMAT,
+            "lineage": self.lineage,
+            "serial": self.serial,
+            "stack": self.stack,
+            "resources": {addr: r.to_json() for addr, r in sorted(self.resources.items())},
+            "outputs": dict(self.outputs),
+        }
+
+    @classmethod
+    def from_json(cls, raw: Any, source: str) -> State:
+        if not isinstance(raw, dict) or "lineage" not in raw or not isinstance(raw.get("resources"), dict):
+            raise StateError(f"{source} is not a vastplan state file")
+        if raw.get("format") != STATE_FORMAT:
+            raise StateError(f"{source} has state format {raw.get('format')!r}; this vastplan reads {STATE_FORMAT}")
+        try:
+            resources = {addr: ResourceState.from_json(r) for addr, r in raw["resources"].items()}
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise StateError(f"{source} has a malformed resource entry ({exc})") from exc
+        return cls(
+            lineage=str(raw["lineage"]),
+            serial=int(raw.get("serial", 0)),
+            stack=raw.get("stack"),
+            resources=resources,
+            outputs=dict(raw.get("outputs") or {}),
+        )
+
+
+def redact(attributes: Mapping[str, Any], paths: Iterable[str]) -> dict[str, Any]:
+    """A copy of ``attributes`` with every dotted path in ``paths`` replaced by ``(sensitive)``."""
+    result: dict[str, Any] = json.loads(json.dumps(attributes, default=str))
+    for path in paths:
+        *parents, leaf = path.split(".")
+        node: Any = result
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and leaf in node:
+            node[leaf] = SENSITIVE
+    return result
+
+
+class StateBackend(Protocol):
+    """Where state lives. The local file is the default; a shared backend can plug in here."""
+
+    def read(self) -> State | None: ...
+
+    def write(self, state: State) -> State: ...
+
+    def describe(self) -> str: ...
+
+
+class LocalStateFile:
+    """State in a local JSON file: mode 0600, atomic replace, the previous version kept as .backup."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    @property
+    def backup_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".backup")
+
+    def read(self) -> State | None:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StateError(f"cannot read the state file {self.path}: {exc}") from exc
+        try:
+            raw = json.loads(text)
+        except ValueError as exc:
+            raise StateError(f"{self.path} is not valid JSON (line {getattr(exc, 'lineno', '?')}); "
+                             f"the previous version may be in {self.backup_path.name}") from exc
+        return State.from_json(raw, str(self.path))
+
+    def write(self, state: State) -> State:
+        """Write ``state`` with the serial advanced by one; returns what was written."""
+        written = replace(state, serial=state.serial + 1)
+        text = json.dumps(written.to_json(), indent=2, sort_keys=False) + "\n"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.exists():
+                atomic_write(self.backup_path, self.path.read_bytes())
+            atomic_write(self.path, text.encode("utf-8"))
+        except OSError as exc:
+            raise StateError(f"cannot write the state file {self.path}: {exc.strerror or exc}") from exc
+        return written
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temp file beside ``path`` (mode 0600), fsync, rename over, fsync the folder."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
