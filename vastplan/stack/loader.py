@@ -9,6 +9,7 @@ number, and timestamps stay text.
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 from dataclasses import dataclass, field
@@ -68,7 +69,10 @@ class Document:
     values: dict[YPath, Position] = field(default_factory=dict)
 
     def range(self, path: YPath, *, key: bool = False) -> SourceRange:
-        """Where ``path``'s key (or value) is written; the nearest written ancestor's key otherwise."""
+        """Where ``path``'s key (or value) is written; the nearest written ancestor's key otherwise.
+        The document as a whole is at 1:1."""
+        if not path:
+            return SourceRange(self.file, 1, 1)
         if key and path in self.keys:
             return SourceRange(self.file, *self.keys[path])
         if path in self.values:
@@ -91,6 +95,8 @@ def read_text(path: Path, display: str) -> tuple[str | None, list[Diagnostic]]:
     raw, problem = _read_bytes(path)
     if raw is None:
         return None, [Diagnostic(problem, range=SourceRange(display, 1, 1))]
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None, [Diagnostic("is UTF-16 text; save it as UTF-8", range=SourceRange(display, 1, 1))]
     nul = raw.find(b"\0")
     if nul >= 0:
         return None, [_byte_diag(display, raw, nul, "is not a text file (it contains NUL bytes)")]
@@ -132,7 +138,8 @@ def parse_yaml(text: str, display: str) -> tuple[Document, list[Diagnostic]]:
     except yaml.MarkedYAMLError as exc:
         return doc, [_syntax_diag(display, exc)]
     except yaml.reader.ReaderError as exc:
-        summary = f"invalid character {exc.character!r} (YAML allows printable text only)"
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        summary = f"invalid character U+{char:04X} (YAML allows printable text only)"
         return doc, [_byte_diag(display, text.encode("utf-8"), len(text[: exc.position].encode()), summary)]
     except (yaml.YAMLError, RecursionError) as exc:
         reason = "nesting is too deep" if isinstance(exc, RecursionError) else str(exc)
@@ -149,6 +156,10 @@ def parse_yaml(text: str, display: str) -> tuple[Document, list[Diagnostic]]:
 
 
 _SYNTAX_HINTS = {
+    "expected <block end>, but found '<block mapping start>'": (
+        "bad indentation: this line does not line up with the keys above it"
+    ),
+    "but found another document": "a stack file holds one YAML document; remove the second ---",
     "found character '\\t' that cannot start any token": "a tab cannot be used for indentation; indent with spaces",
     "mapping values are not allowed here": (
         'unexpected ":" (quote a value that contains ": ", or check the indentation)'
@@ -189,12 +200,12 @@ class _Builder:
         if self.visited > MAX_NODES:
             raise _Abort(self._at(node, f"the document expands to more than {MAX_NODES} values (alias bomb?)"))
         if depth > MAX_DEPTH:
-            raise _Abort(self._at(node, f"nesting is deeper than {MAX_DEPTH} levels"))
+            raise _Abort(self._at(node, f"nesting is deeper than {MAX_DEPTH} levels", path))
         self.doc.values.setdefault(path, _pos(node))
         if isinstance(node, ScalarNode):
-            return self._scalar(node)
+            return self._scalar(node, path)
         if id(node) in self.active:
-            raise _Abort(self._at(node, "an alias refers to the value that contains it"))
+            raise _Abort(self._at(node, "an alias refers to the value that contains it", path))
         self.active.add(id(node))
         try:
             if isinstance(node, SequenceNode):
@@ -204,13 +215,13 @@ class _Builder:
         finally:
             self.active.discard(id(node))
 
-    def _at(self, node: Node, summary: str) -> Diagnostic:
-        return Diagnostic(summary, range=SourceRange(self.doc.file, *_pos(node)))
+    def _at(self, node: Node, summary: str, path: YPath = ()) -> Diagnostic:
+        return Diagnostic(summary, range=SourceRange(self.doc.file, *_pos(node)), address=format_path(path))
 
-    def _scalar(self, node: ScalarNode) -> Any:
+    def _scalar(self, node: ScalarNode, path: YPath) -> Any:
         value, problem = scalar_value(node.tag, node.value)
         if problem:
-            self.diags.append(self._at(node, problem))
+            self.diags.append(self._at(node, problem, path))
         return value
 
     def _mapping(self, node: MappingNode, path: YPath, depth: int) -> dict[str, Any]:
@@ -221,12 +232,13 @@ class _Builder:
             if key_node.tag == _TAG + "merge":
                 merges.append(value_node)
                 continue
-            key = self._key(key_node)
+            key = self._key(key_node, path)
             if key is None:
                 continue
             if key in first_seen:
                 line = first_seen[key].start_mark.line + 1
-                self.diags.append(self._at(key_node, f'duplicate key "{key}" (first defined on line {line})'))
+                summary = f'duplicate key "{key}" (first defined on line {line})'
+                self.diags.append(self._at(key_node, summary, (*path, key)))
                 continue
             first_seen[key] = key_node
             self.doc.keys.setdefault((*path, key), _pos(key_node))
@@ -240,15 +252,15 @@ class _Builder:
         sources = source.value if isinstance(source, SequenceNode) else [source]
         for item in sources:
             if not isinstance(item, MappingNode):
-                self.diags.append(self._at(item, "<< (merge) needs a mapping or a list of mappings"))
+                self.diags.append(self._at(item, "<< (merge) needs a mapping or a list of mappings", path))
                 continue
             merged = self.build(item, path, depth)
             for key, value in merged.items():
                 out.setdefault(key, value)
 
-    def _key(self, node: Node) -> str | None:
+    def _key(self, node: Node, path: YPath) -> str | None:
         if not isinstance(node, ScalarNode):
-            self.diags.append(self._at(node, "a key must be a plain value, not a list or mapping"))
+            self.diags.append(self._at(node, "a key must be a plain value, not a list or mapping", path))
             return None
         return node.value
 
@@ -272,7 +284,8 @@ def scalar_value(tag: str, text: str) -> tuple[Any, str]:
             return text, f"{text} is not a finite number"
     except ValueError:
         return text, f'"{text}" is not a valid {name}'
-    return text, f"unsupported YAML tag {tag} (use plain values)"
+    shown = "!!" + tag[len(_TAG) :] if name else tag
+    return text, f"unsupported YAML tag {shown} (write a plain value)"
 
 
 def _int(text: str) -> int:

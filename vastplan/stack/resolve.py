@@ -233,6 +233,9 @@ def _read_public_key(r: _Resolver, raw: str, where: YPath) -> str | None:
     except FileNotFoundError:
         r.report(where, f'cannot read the public key file "{raw}": no such file')
         return None
+    except IsADirectoryError:
+        r.report(where, f'cannot read the public key file "{raw}": it is a directory')
+        return None
     except (OSError, ValueError) as exc:
         r.report(where, f'cannot read the public key file "{raw}": {getattr(exc, "strerror", None) or exc}')
         return None
