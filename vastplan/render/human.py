@@ -64,10 +64,11 @@ class HumanView:
 
     # --- plan ---------------------------------------------------------------------------------------
     def refreshed(self, plan: Plan, counts: Mapping[str, int]) -> None:
-        parts = [f"{n} {_KIND_PLURAL.get(k, k)}" if n != 1 else f"1 {_KIND_PLURAL.get(k, k)[:-1]}"
+        parts = [f"{n} {_KIND_PLURAL.get(k, k + 's') if n != 1 else k.replace('_', ' ')}"
                  for k, n in counts.items() if n]
-        what = ", ".join(parts) or "nothing to read"
-        self.line(f"Refreshing: {what} ({plan.refresh_requests} requests, {plan.refresh_seconds:.2f}s)")
+        what = ", ".join(parts) or "nothing in state yet"
+        requests = f"{plan.refresh_requests} request{'s' if plan.refresh_requests != 1 else ''}"
+        self.line(f"Refreshing: {what} ({requests}, {plan.refresh_seconds:.2f}s)")
 
     def plan(self, plan: Plan, stack_file: str) -> None:
         if plan.drift:
