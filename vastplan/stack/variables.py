@@ -128,6 +128,10 @@ def gather(doc: Document, var_docs: Sequence[Document], given: Mapping[str, str]
     return found
 
 
+def _verbatim(top_level_key: str) -> bool:
+    return top_level_key == "variables" or top_level_key.startswith("x-")
+
+
 @dataclass
 class Interpolator:
     """Substitutes ``${var.NAME}`` through a document, noting where sensitive values land."""
@@ -138,10 +142,11 @@ class Interpolator:
     sensitive: set[YPath] = field(default_factory=set)
 
     def document(self, data: Any) -> Any:
-        """``data`` with every string outside ``variables:`` interpolated; outputs keep resource refs."""
+        """``data`` with every string outside ``variables:`` and ``x-`` extension fields interpolated;
+        outputs keep their resource references."""
         if not isinstance(data, dict):
             return data
-        return {k: (v if k == "variables" else self.walk(v, (k,), k == "outputs")) for k, v in data.items()}
+        return {k: (v if _verbatim(k) else self.walk(v, (k,), k == "outputs")) for k, v in data.items()}
 
     def walk(self, value: Any, path: YPath, in_outputs: bool) -> Any:
         if isinstance(value, dict):
@@ -154,7 +159,7 @@ class Interpolator:
 
     def string(self, text: str, path: YPath, in_outputs: bool) -> Any:
         whole = _EXACTLY_ONE_VAR.fullmatch(text)
-        if whole:
+        if whole and not in_outputs:  # an output value stays text
             var = self._lookup(whole.group(1), path)
             return var.value if var else text
         return EXPR.sub(lambda m: self._replace(m, path, in_outputs), text)

@@ -245,3 +245,25 @@ def test_valid_cases_load(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         load_stack(path)
     except StackError as exc:
         pytest.fail(f"{path.name} should load:\n{exc}")
+
+
+def test_outputs_substitute_variables_and_keep_references(write_stack: WriteStack) -> None:
+    path = write_stack(
+        MINIMAL
+        + """
+variables:
+  port: {default: 8000}
+  key: {default: k, sensitive: true}
+instances:
+  web: {image: nginx, count: 2}
+outputs:
+  port: {value: "${var.port}"}
+  url: {value: "http://${instances.web[0].public_ip}:${var.port}", description: first}
+  key: {value: "${var.key}"}
+"""
+    )
+    outputs = {o.name: o for o in load_stack(path).outputs}
+    assert outputs["port"].value == "8000"
+    assert outputs["url"].value == "http://${instances.web[0].public_ip}:8000"
+    assert outputs["url"].description == "first" and not outputs["url"].sensitive
+    assert outputs["key"].sensitive
