@@ -129,12 +129,16 @@ class _Resolver:
 
     def _sensitive(self, body: dict[str, Any], path: YPath) -> set[str]:
         """Dotted paths (relative to the resource) of values that must not be shown."""
-        found = {format_path(p[len(path) :]) or "" for p in self.hidden if p[: len(path)] == path}
+        found = set()
+        for hidden in self.hidden:
+            if hidden[: len(path)] == path:
+                relative = hidden[len(path) :]
+                # a secret inside an env value's mapping ({value: ...}) hides that whole env value
+                found.add(format_path(relative[:2] if relative[:1] == ("env",) else relative) or "")
         for key, value in _mapping(body.get("env")).items():
             if isinstance(value, dict) and value.get("sensitive", "from_env" in value) is True:
                 found.add(f"env.{key}")
-        # a secret anywhere inside an env value's mapping hides the whole value
-        return {f"env.{p.split('.')[1]}" if p.startswith("env.") else p for p in found}
+        return found
 
     def config(self, kind: str, body: dict[str, Any], path: YPath) -> dict[str, Any]:
         """The body minus count and lifecycle, env flattened, the kind's defaults filled in."""

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import functools
+import operator
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -13,7 +18,7 @@ from tests.unit.stack.support import CASES
 from vastplan.errors import StackError
 from vastplan.stack import load_stack
 
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 VALID = (CASES / "valid" / "full.yaml").read_text(encoding="utf-8")
 _LINES = VALID.splitlines(keepends=True)
 
@@ -57,11 +62,24 @@ _NAMES = st.sampled_from(["image", "count", "env", "offer", "gpu_ram_gb", "templ
 _DATA = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_NAMES, inner, max_size=3))
 
 
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    if isinstance(value, dict):
+        found += [p for k, v in value.items() for p in _paths(v, (*path, k))]
+    elif isinstance(value, list):
+        found += [p for i, v in enumerate(value) for p in _paths(v, (*path, i))]
+    return found
+
+
+_VALID_DATA = yaml.safe_load(VALID)
+_VALID_PATHS = _paths(_VALID_DATA)[1:]
+
+
 @FUZZ
-@given(_DATA)
-def test_wrong_shapes_in_a_valid_stack(value: object) -> None:
-    data = yaml.safe_load(VALID)
-    data["instances"]["server"]["offer"]["gpu_ram_gb"] = value
-    data["templates"]["vllm"]["env"]["MODEL"] = value
-    data["instances"]["server"]["volumes"] = value
+@given(st.lists(st.tuples(st.sampled_from(_VALID_PATHS), _DATA), min_size=1, max_size=3))
+def test_wrong_shapes_in_a_valid_stack(replacements: list[tuple[tuple[Any, ...], object]]) -> None:
+    data = copy.deepcopy(_VALID_DATA)
+    for path, value in replacements:
+        with contextlib.suppress(KeyError, IndexError, TypeError):  # an earlier replacement removed this path
+            functools.reduce(operator.getitem, path[:-1], data)[path[-1]] = value
     _load_bytes(yaml.safe_dump(data).encode("utf-8"))
