@@ -36,6 +36,7 @@ def run_vastai(url: str, api_key: str, *args: str, config_dir: Path,
         "XDG_DATA_HOME": str(config_dir / "data"),
         "HOME": str(config_dir / "home"),
         "NO_COLOR": "1",
+        "COLUMNS": "250",  # wide enough that table output never hides a column
         "PYTHONIOENCODING": "utf-8",
     })
     (config_dir / "home").mkdir(exist_ok=True)

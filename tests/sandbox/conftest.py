@@ -72,7 +72,7 @@ class Api:
 @pytest.fixture
 def sb(tmp_path: Path) -> Iterator[RunningSandbox]:
     """A sandbox accepting any key (each key its own account), persisting under tmp_path."""
-    with start_in_thread(tmp_path / "data", boot_seconds=0.2, machines=20) as running:
+    with start_in_thread(tmp_path / "data", boot_seconds=0.2) as running:
         yield running
 
 

@@ -101,3 +101,53 @@ def test_template_update_gets_a_new_hash(cli: Cli) -> None:
 def test_cli_never_prints_the_key(cli: Cli) -> None:
     done = cli.run("show", "user", "--raw")
     assert CANARY not in done.stdout + done.stderr
+
+
+def test_search_offers_raw(cli: Cli) -> None:
+    offers = cli.json("search", "offers", "gpu_name=RTX_4090 num_gpus=1", "--raw")
+    assert offers and all(o["gpu_name"] == "RTX 4090" and o["num_gpus"] == 1 for o in offers)
+    assert all(o["verified"] and o["rentable"] for o in offers)
+    cheap = cli.json("search", "offers", "num_gpus=1 reliability>0.98", "-o", "dph+", "--limit", "5", "--raw")
+    prices = [o["dph_total"] for o in cheap]
+    assert len(cheap) == 5 and prices == sorted(prices)
+    table = cli.run("search", "offers", "gpu_name=RTX_4090", "--limit", "3")
+    assert "RTX_4090" in table.stdout
+
+
+def test_instance_lifecycle_through_the_cli(cli: Cli) -> None:
+    offer = cli.json("search", "offers", "num_gpus=1", "-o", "dph+", "--limit", "1", "--raw")[0]
+    created = cli.json("create", "instance", str(offer["id"]), "--image", "pytorch/pytorch:latest", "--disk", "40",
+                       "--label", "job1", "--env", "-p 8080:8080 -e KEY=VAL", "--ssh", "--direct",
+                       "--onstart-cmd", "echo hi", "--raw")
+    assert created["success"] is True
+    instance_id = created["new_contract"]
+
+    rows = cli.json("show", "instances", "--raw")
+    assert [r["id"] for r in rows] == [instance_id]
+    assert rows[0]["extra_env"] == {"-p 8080:8080": "1", "KEY": "VAL"}
+    assert rows[0]["image_runtype"] == "ssh_direc ssh_proxy" and rows[0]["disk_space"] == 40
+
+    one = cli.json("show", "instance", str(instance_id), "--raw")
+    assert one["id"] == instance_id and one["label"] == "job1"
+    assert "Model" in cli.run("show", "instance", str(instance_id)).stdout
+    assert str(instance_id) in cli.run("show", "instances").stdout
+
+    cli.run("label", "instance", str(instance_id), "renamed")
+    assert cli.json("show", "instance", str(instance_id), "--raw")["label"] == "renamed"
+
+    cli.run("stop", "instance", str(instance_id))
+    assert cli.json("show", "instance", str(instance_id), "--raw")["intended_status"] == "stopped"
+
+    cli.run("destroy", "instance", str(instance_id), "-y")
+    assert cli.json("show", "instances", "--raw") == []
+    assert cli.json("show", "instance", str(instance_id), "--raw") == {"instances": None}
+
+
+def test_volumes_through_the_cli(cli: Cli) -> None:
+    offers = cli.json("search", "volumes", "disk_space>100", "--raw")
+    assert offers and all(o["disk_space"] > 100 for o in offers)
+    created = cli.json("create", "volume", str(offers[0]["id"]), "-s", "20", "-n", "data", "--raw")
+    assert created["success"] is True and created["volume_name"].startswith("V.")
+    volumes = cli.json("show", "volumes", "--raw")
+    assert [(v["label"], v["disk_space"]) for v in volumes] == [("data", 20.0)]
+    assert "data" in cli.run("show", "volumes").stdout

@@ -14,7 +14,16 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from vastplan.sandbox import admin, routes_account, routes_templates
+from vastplan.sandbox import (
+    admin,
+    admin_market,
+    billing,
+    routes_account,
+    routes_instances,
+    routes_offers,
+    routes_templates,
+    routes_volumes,
+)
 from vastplan.sandbox.context import Sandbox
 from vastplan.sandbox.control import Denial
 from vastplan.sandbox.router import ApiFailure, Call, Route, Router, json_response
@@ -29,7 +38,8 @@ Before = Callable[[Sandbox], Awaitable[None]]
 
 def api_router() -> Router:
     router = Router()
-    for routes in (routes_account.ROUTES, routes_templates.ROUTES):
+    for routes in (routes_account.ROUTES, routes_templates.ROUTES, routes_offers.ROUTES,
+                   routes_instances.ROUTES, routes_volumes.ROUTES, billing.ROUTES):
         router.add(routes)
     return router
 
@@ -37,6 +47,7 @@ def api_router() -> Router:
 def admin_router() -> Router:
     router = Router()
     router.add(admin.ROUTES)
+    router.add(admin_market.ROUTES)
     return router
 
 

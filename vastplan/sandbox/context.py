@@ -7,6 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vastplan.sandbox.control import Control
+from vastplan.sandbox.lifecycle import Lifecycle
+from vastplan.sandbox.machines import MACHINE_ID_BASE
+from vastplan.sandbox.market import Market
+from vastplan.sandbox.sshd import SshListeners
 from vastplan.sandbox.store import Store, World, key_hash
 
 
@@ -29,15 +33,26 @@ class Sandbox:
     options: Options
     store: Store
     control: Control
+    market: Market
+    lifecycle: Lifecycle
     accepted_keys: set[str] = field(default_factory=set)
     # Called after a mutation that should be persisted soon (set by the app).
     on_change: Callable[[], None] = lambda: None
 
     @classmethod
     def create(cls, options: Options, store: Store) -> Sandbox:
-        control = Control(store.world.seed, options.latency_ms, options.boot_seconds)
+        world = store.world
+        control = Control(world.seed, options.latency_ms, options.boot_seconds)
         keys = {key_hash(options.api_key)} if options.api_key else set()
-        return cls(options=options, store=store, control=control, accepted_keys=keys)
+        # Never shrink the market below the machines that instances and volumes live on.
+        used = [int(r["machine_id"]) - MACHINE_ID_BASE + 1
+                for kind in ("instances", "volumes") for r in world.all(kind)]
+        market = Market(world.seed, max([options.machines, *used]))
+        occupy(market, world)
+        lifecycle = Lifecycle(SshListeners() if options.ssh_listeners else None)
+        lifecycle.rebuild(list(world.all("instances")))
+        return cls(options=options, store=store, control=control, market=market, lifecycle=lifecycle,
+                   accepted_keys=keys)
 
     @property
     def world(self) -> World:
@@ -56,3 +71,15 @@ class Sandbox:
     def changed(self) -> None:
         self.store.mark_dirty()
         self.on_change()
+
+
+def occupy(market: Market, world: World) -> None:
+    """Mark the GPUs and disk that the world's instances, volumes and admin takes hold."""
+    for record in world.all("instances"):
+        market.hold(int(record["machine_id"]), [int(s) for s in record["gpu_slots"]],
+                    f"instance:{record['id']}")
+        market.use_disk(int(record["machine_id"]), float(record["disk_space"]))
+    for record in world.all("volumes"):
+        market.use_disk(int(record["machine_id"]), float(record["disk_space"]))
+    for machine_id, slots in world.extra.get("taken", {}).items():
+        market.hold(int(machine_id), [int(s) for s in slots], "taken")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vastplan.sandbox import billing
 from vastplan.sandbox.catalog import GPU_MODELS
 from vastplan.sandbox.router import JSON, ApiFailure, Call, Reply, Route
 
@@ -11,7 +12,7 @@ KEY_TYPES = ("ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-")
 def current_user(call: Call) -> Reply:
     user = call.sb.world.users_by_id[call.uid]
     uid = int(user["id"])
-    spent = 0.0
+    spent = billing.spent(call, uid)
     keys = call.sb.world.owned("ssh_keys", uid)
     credit = round(float(user.get("credit", 0.0)) - spent, 6)
     return Reply({
@@ -62,6 +63,9 @@ def add_key(call: Call) -> Reply:
     record: dict[str, JSON] = {"id": world.new_id("ssh_keys"), "user_id": call.uid, "key": text,
                                "created_at": call.now, "deleted_at": None}
     world.insert("ssh_keys", record, call.uid)
+    # The docs: a key added to the account is pushed to every current instance too.
+    for instance in world.owned("instances", call.uid):
+        instance["ssh_keys"].append({"id": record["id"], "public_key": text})
     call.sb.changed()
     return Reply({"success": True, "key": _created(record)})
 

@@ -1,0 +1,239 @@
+"""Instances: list (v1 pages and legacy), show, start/stop/label, destroy, reboot, recycle,
+bid price, re-template, and per-instance SSH keys."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from vastplan.sandbox import billing, instances, volumes
+from vastplan.sandbox.envflags import env_as_dict
+from vastplan.sandbox.query import matches, parse_filters, parse_order, select_columns, sort_records
+from vastplan.sandbox.router import JSON, ApiFailure, Call, Reply, Route
+
+Record = dict[str, JSON]
+PAGE = 25
+COMPUTED = frozenset({"dph_total", "duration", "uptime_mins", "time_remaining", "total_cost"})
+
+
+def _own(call: Call, instance_id: int) -> Record:
+    record = call.sb.world.get("instances", instance_id, call.uid)
+    if record is None:
+        raise ApiFailure(404, "no_such_instance", f"Instance {instance_id} not found.")
+    return record
+
+
+def _rows(call: Call, filters: JSON, order: JSON) -> list[Record]:
+    parsed = parse_filters(filters)
+    bad = sorted(COMPUTED & set(parsed))
+    if bad:
+        raise ApiFailure(400, "invalid_request", f"Cannot filter on computed field(s): {', '.join(bad)}.")
+    rows = [instances.render(call, r) for r in call.sb.world.owned("instances", call.uid)]
+    return [dict(r) for r in sort_records([r for r in rows if matches(r, parsed)], parse_order(order))]
+
+
+def _token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode().rstrip("=")
+
+
+def _offset(token: JSON) -> int:
+    if token in (None, ""):
+        return 0
+    try:
+        text = str(token)
+        data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        offset = int(data["offset"])
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise ApiFailure(400, "invalid_token", "Invalid after_token.") from exc
+    if offset < 0:
+        raise ApiFailure(400, "invalid_token", "Invalid after_token.")
+    return offset
+
+
+def list_v1(call: Call) -> Reply:
+    rows = _rows(call, call.query_json("select_filters", {}), call.query_json("order_by"))
+    limit = call.query_json("limit", PAGE)
+    limit = max(1, min(int(limit), PAGE)) if isinstance(limit, (int, float, str)) and str(limit).isdigit() \
+        else PAGE
+    start = _offset(call.query_raw("after_token"))
+    page = rows[start:start + limit]
+    more = start + limit < len(rows)
+    owned = call.sb.world.owned("instances", call.uid)
+    labels: dict[str, int] = {}
+    for record in owned:
+        label = str(record.get("label") or "")
+        labels[label] = labels.get(label, 0) + 1
+    cols = call.query_json("select_cols")
+    return Reply({"success": True, "instances": [select_columns(r, cols) for r in page],
+                  "instances_found": len(rows), "total_instances": len(owned), "label_counts": labels,
+                  "next_token": _token(start + limit) if more else None})
+
+
+def list_legacy(call: Call) -> Reply:
+    return Reply({"instances": _rows(call, {}, None)})
+
+
+def show(call: Call) -> Reply:
+    record = call.sb.world.get("instances", call.param_int("id"), call.uid)
+    return Reply({"instances": instances.render(call, record) if record is not None else None})
+
+
+def filters(call: Call) -> Reply:
+    seen: dict[str, Record] = {}
+    for row in _rows(call, {}, None):
+        combo = {k: row.get(k) for k in ("actual_status", "verification", "gpu_name", "label")}
+        seen.setdefault(json.dumps(combo, sort_keys=True), combo)
+    return Reply({"success": True, "filters": list(seen.values())})
+
+
+def _manage(call: Call, record: Record, body: Record) -> None:
+    sb, boot = call.sb, call.sb.control.boot_seconds
+    if "label" in body:
+        label = body["label"]
+        if label is not None and (not isinstance(label, str) or len(label) > 1024):
+            raise ApiFailure(400, "invalid_args", "label must be text of at most 1024 characters.")
+        record["label"] = label
+    state = body.get("state")
+    if state == "running":
+        sb.lifecycle.start(record, call.now, boot)
+    elif state == "stopped":
+        sb.lifecycle.stop(record, call.now, boot)
+    elif state is not None:
+        raise ApiFailure(400, "invalid_args", f"state must be running or stopped, not {state!r}.")
+    sb.changed()
+
+
+def manage(call: Call) -> Reply:
+    body = call.body_dict()
+    _manage(call, _own(call, call.param_int("id")), body)
+    return Reply({"success": True})
+
+
+def manage_many(call: Call) -> Reply:
+    body = call.body_dict()
+    ids = body.get("ids") or []
+    if not isinstance(ids, list):
+        raise ApiFailure(400, "invalid_args", "ids must be a list.")
+    for record in [_own(call, int(i)) for i in ids]:
+        _manage(call, record, body)
+    return Reply({"success": True})
+
+
+def _destroy(call: Call, record: Record) -> None:
+    sb = call.sb
+    billing.close_instance(call, record)
+    sb.lifecycle.forget(record)
+    volumes.release_instance(call, record)
+    sb.market.release(int(record["machine_id"]), [int(s) for s in record["gpu_slots"]])
+    sb.market.use_disk(int(record["machine_id"]), -float(record["disk_space"]))
+    sb.world.remove("instances", int(record["id"]))
+    sb.changed()
+
+
+def destroy(call: Call) -> Reply:
+    _destroy(call, _own(call, call.param_int("id")))
+    return Reply({"success": True})
+
+
+def destroy_many(call: Call) -> Reply:
+    ids = call.body_dict().get("instance_ids") or []
+    if not isinstance(ids, list):
+        raise ApiFailure(400, "invalid_args", "instance_ids must be a list.")
+    for record in [_own(call, int(i)) for i in ids]:
+        _destroy(call, record)
+    return Reply({"success": True})
+
+
+def reboot(call: Call) -> Reply:
+    call.sb.lifecycle.restart(_own(call, call.param_int("id")), call.now, call.sb.control.boot_seconds,
+                              "rebooting")
+    call.sb.changed()
+    return Reply({"success": True})
+
+
+def recycle(call: Call) -> Reply:
+    call.sb.lifecycle.restart(_own(call, call.param_int("id")), call.now, call.sb.control.boot_seconds,
+                              "recycling")
+    call.sb.changed()
+    return Reply({"success": True})
+
+
+def bid_price(call: Call) -> Reply:
+    record = _own(call, call.param_int("id"))
+    price = call.body_dict().get("price")
+    machine = call.sb.market.by_id[int(record["machine_id"])]
+    prices = call.sb.market.prices(machine, int(record["num_gpus"]), float(record["disk_space"]))
+    new = instances.check_price(price, prices["min_bid"])
+    billing.accrue_now(call, record)
+    record["is_bid"], record["bid_price"] = new is not None, new
+    record["dph_base"] = new if new is not None else prices["dph_base"]
+    call.sb.changed()
+    return Reply({"success": True})
+
+
+def update_template(call: Call) -> Reply:
+    record = _own(call, call.param_int("id"))
+    body = call.body_dict()
+    settings = instances.launch_settings(call, {"image": record["image"], **body,
+                                                "env": {**env_as_dict(record.get("env")),
+                                                        **env_as_dict(body.get("env"))}})
+    for key in ("image", "env", "onstart", "args"):
+        record[key] = settings[key]
+    template = settings["template"]
+    if template is not None:
+        record.update(template_id=template["id"], template_hash_id=template["hash_id"],
+                      template_name=template["name"], runtype=settings["runtype"])
+    call.sb.lifecycle.restart(record, call.now, call.sb.control.boot_seconds, "loading")
+    call.sb.changed()
+    return Reply({"success": True})
+
+
+def list_keys(call: Call) -> Reply:
+    record = _own(call, call.param_int("id"))
+    keys = [{"id": k["id"], "name": None, "public_key": k["public_key"]} for k in record["ssh_keys"]]
+    return Reply({"success": True, "ssh_keys": json.dumps(keys)})
+
+
+def attach_key(call: Call) -> Reply:
+    record = _own(call, call.param_int("id"))
+    text = call.body_dict().get("ssh_key")
+    if not isinstance(text, str) or not text.strip():
+        raise ApiFailure(400, "no_ssh_key", "No ssh key provided")
+    text = text.strip()
+    known = next((k for k in call.sb.world.owned("ssh_keys", call.uid) if k["key"] == text), None)
+    key_id = known["id"] if known is not None else call.sb.world.new_id("ssh_keys")
+    if all(k["public_key"] != text for k in record["ssh_keys"]):
+        record["ssh_keys"].append({"id": key_id, "public_key": text})
+    call.sb.changed()
+    return Reply({"success": True, "msg": "SSH key attached successfully"})
+
+
+def detach_key(call: Call) -> Reply:
+    record = _own(call, call.param_int("id"))
+    key_id = call.param_int("ssh_key_id")
+    kept = [k for k in record["ssh_keys"] if int(k["id"]) != key_id]
+    if len(kept) == len(record["ssh_keys"]):
+        raise ApiFailure(404, "no_such_ssh_key", f"SSH key {key_id} is not attached to this instance.")
+    record["ssh_keys"] = kept
+    call.sb.changed()
+    return Reply({"success": True, "msg": "SSH key removed from instance."})
+
+
+ROUTES = [
+    Route("GET", "/api/v1/instances/", list_v1),
+    Route("GET", "/api/v0/instances/", list_legacy),
+    Route("PUT", "/api/v0/instances/", manage_many),
+    Route("DELETE", "/api/v0/instances/", destroy_many),
+    Route("GET", "/api/v0/instances/filters/", filters),
+    Route("PUT", "/api/v0/instances/reboot/{id}/", reboot),
+    Route("PUT", "/api/v0/instances/recycle/{id}/", recycle),
+    Route("PUT", "/api/v0/instances/bid_price/{id}/", bid_price),
+    Route("PUT", "/api/v0/instances/update_template/{id}/", update_template),
+    Route("GET", "/api/v0/instances/{id}/ssh/", list_keys),
+    Route("POST", "/api/v0/instances/{id}/ssh/", attach_key),
+    Route("DELETE", "/api/v0/instances/{id}/ssh/{ssh_key_id}/", detach_key),
+    Route("GET", "/api/v0/instances/{id}/", show),
+    Route("PUT", "/api/v0/instances/{id}/", manage),
+    Route("DELETE", "/api/v0/instances/{id}/", destroy),
+]
