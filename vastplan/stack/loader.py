@@ -22,7 +22,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from vastplan.diagnostics import Diagnostic, SourceRange
 
 MAX_BYTES = 5 * 1024 * 1024
-MAX_NODES = 200_000
+MAX_NODES = 50_000
 MAX_DEPTH = 64
 
 YPath = tuple[str | int, ...]
@@ -31,10 +31,23 @@ Position = tuple[int, int]
 _TAG = "tag:yaml.org,2002:"
 
 
+class _TooManyNodes(yaml.MarkedYAMLError):
+    pass
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader resolving plain scalars by YAML 1.2's core schema."""
+    """SafeLoader resolving plain scalars by YAML 1.2's core schema, and stopping early on documents
+    with too many values (pure-Python parsing of megabytes of tiny values would take a minute)."""
 
     yaml_implicit_resolvers: dict[Any, Any] = {}
+    composed = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        self.composed += 1
+        if self.composed > MAX_NODES:
+            problem = f"the document has more than {MAX_NODES} values"
+            raise _TooManyNodes(problem=problem, problem_mark=self.peek_event().start_mark)
+        return super().compose_node(parent, index)
 
 
 for _tag, _regexp, _first in [
@@ -170,6 +183,10 @@ _SYNTAX_HINTS = {
 def _syntax_diag(display: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or "syntax error"
+    if isinstance(exc, _TooManyNodes):
+        return Diagnostic(
+            problem, range=SourceRange(display, mark.line + 1 if mark else 1, mark.column + 1 if mark else 1)
+        )
     summary = _SYNTAX_HINTS.get(problem, f"invalid YAML: {problem}")
     if exc.context and exc.context_mark and problem not in _SYNTAX_HINTS:
         summary += f" ({exc.context} at line {exc.context_mark.line + 1})"

@@ -80,3 +80,9 @@ def test_sensitive_values_are_not_quoted_in_errors(write_stack: WriteStack) -> N
         load_stack(path, {"secret": "hunter2"})
     assert "hunter2" not in str(caught.value)
     assert "(sensitive value)" in str(caught.value)
+
+
+def test_too_many_values_stop_the_parser_early(write_stack: WriteStack) -> None:
+    path = write_stack("version: 1\nstack: demo\nx: [" + ", ".join(["1"] * 60_000) + "]\n")
+    message = _only_diagnostic(path)
+    assert message.startswith(f"{path}:3:") and message.endswith("the document has more than 50000 values")
