@@ -13,6 +13,14 @@ from vastplan.sandbox.machines import Machine, make_machines
 from vastplan.sandbox.query import matches, sort_records
 from vastplan.sandbox.router import JSON
 
+# Offer fields that are the same for every bundle of a machine: a filter on them that fails for
+# one bundle fails for all, so search can skip the rest of the machine.
+MACHINE_FIELDS = frozenset({
+    "gpu_name", "gpu_ram", "compute_cap", "cuda_max_good", "driver_version", "verification", "verified",
+    "rentable", "external", "geolocation", "datacenter", "reliability", "reliability2", "machine_id",
+    "host_id", "static_ip", "inet_up", "inet_down", "storage_cost", "cpu_arch", "gpu_arch", "has_avx",
+    "pci_gen", "disk_bw", "hosting_type", "cluster_id", "duration",
+})
 OFFER_BASE = 4_000_000
 VOLUME_OFFER_BASE = 6_000_000
 HOURS_PER_MONTH = 30 * 24
@@ -109,7 +117,18 @@ class Market:
 
     def search(self, filters: dict[str, dict[str, JSON]], order: list[tuple[str, bool]],
                limit: int | None, now: float, storage: float, kind: str) -> list[dict[str, JSON]]:
-        found = [dict(o) for o in self.offers(now, storage, kind) if matches(o, filters)]
+        per_machine = {k: v for k, v in filters.items() if k in MACHINE_FIELDS}
+        found: list[dict[str, JSON]] = []
+        skip_machine = -1
+        for offer in self.offers(now, storage, kind):
+            machine_id = int(offer["machine_id"])
+            if machine_id == skip_machine:
+                continue
+            if per_machine and not matches(offer, per_machine):
+                skip_machine = machine_id
+                continue
+            if matches(offer, filters):
+                found.append(dict(offer))
         ranked = [dict(o) for o in sort_records(found, order or [("score", True)])]
         return ranked[:limit] if limit else ranked
 

@@ -51,22 +51,33 @@ def _offset(token: JSON) -> int:
     return offset
 
 
+def _by_id_only(filters: JSON, order: JSON) -> bool:
+    """No filter and id order: pages can be cut before rendering (fast with thousands)."""
+    return not filters and parse_order(order) in ([], [("id", False)])
+
+
 def list_v1(call: Call) -> Reply:
-    rows = _rows(call, call.query_json("select_filters", {}), call.query_json("order_by"))
+    filters, order = call.query_json("select_filters", {}), call.query_json("order_by")
     limit = call.query_json("limit", PAGE)
     limit = max(1, min(int(limit), PAGE)) if isinstance(limit, (int, float, str)) and str(limit).isdigit() \
         else PAGE
     start = _offset(call.query_raw("after_token"))
-    page = rows[start:start + limit]
-    more = start + limit < len(rows)
     owned = call.sb.world.owned("instances", call.uid)
+    if _by_id_only(filters, order):
+        found = len(owned)
+        page = [instances.render(call, r) for r in owned[start:start + limit]]
+    else:
+        rows = _rows(call, filters, order)
+        found = len(rows)
+        page = rows[start:start + limit]
+    more = start + limit < found
     labels: dict[str, int] = {}
     for record in owned:
         label = str(record.get("label") or "")
         labels[label] = labels.get(label, 0) + 1
     cols = call.query_json("select_cols")
     return Reply({"success": True, "instances": [select_columns(r, cols) for r in page],
-                  "instances_found": len(rows), "total_instances": len(owned), "label_counts": labels,
+                  "instances_found": found, "total_instances": len(owned), "label_counts": labels,
                   "next_token": _token(start + limit) if more else None})
 
 
