@@ -142,3 +142,18 @@ def test_state_dump_shows_the_world(api: Api, admin: Api) -> None:
     state = admin.get("/_sandbox/state").json
     assert set(state) >= {"settings", "counters", "faults", "world"}
     assert len(state["world"]["objects"]["ssh_keys"]) == 1
+
+
+def test_vast_preset_limits_only_the_documented_endpoints(api: Api, admin: Api) -> None:
+    limit = admin.put("/_sandbox/rate_limit", {"preset": "vast"}).json["rate_limit"]
+    assert limit["routes"]["PUT /api/v0/asks/*"] == 4.5 and limit["interval"] == 0
+    assert [api.get("/api/v0/ssh/").status for _ in range(3)] == [200, 200, 200]
+    first = api.put("/api/v0/asks/1/", {})
+    assert first.status == 404  # allowed through (and the offer does not exist)
+    second = api.put("/api/v0/asks/1/", {})
+    assert second.status == 429 and second.raw.startswith(b"API requests too frequent")
+
+
+def test_malformed_numbers_are_400_not_500(api: Api) -> None:
+    answer = api.put("/api/v0/instances/", {"state": "stopped", "ids": ["not-a-number"]})
+    assert answer.status == 400 and answer.json["error"] == "invalid_args"

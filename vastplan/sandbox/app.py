@@ -174,6 +174,9 @@ class Dispatcher:
             reply = route.handler(call)
         except ApiFailure as failure:
             return json_response(failure.body, failure.status)
+        except (ValueError, TypeError) as exc:  # a malformed id or number in the request
+            return json_response({"success": False, "error": "invalid_args",
+                                  "msg": f"Invalid args: {exc}"}, 400)
         except Exception:
             log.exception("sandbox handler failed: %s", route.key)
             return json_response({"success": False, "error": "server_error",

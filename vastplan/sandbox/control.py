@@ -16,6 +16,13 @@ from vastplan.sandbox.router import JSON, ApiFailure
 
 BODY_STYLES = ("text", "json", "detail", "quota")
 FAULT_KINDS = ("status", "lose_response")
+# Example thresholds from the Vast.ai docs (seconds between calls): create, destroy, manage, volumes.
+VAST_THRESHOLDS = {
+    "PUT /api/v0/asks/*": 4.5,
+    "DELETE /api/v0/instances/*": 3.0,
+    "PUT /api/v0/instances/*": 1.0,
+    "* /api/v0/volumes/*": 5.5,
+}
 
 
 @dataclass
@@ -172,11 +179,11 @@ class Control:
         body = str(spec.get("body", "text"))
         if body not in BODY_STYLES:
             raise ApiFailure(400, "invalid_args", f"body must be one of {', '.join(BODY_STYLES)}")
-        routes = spec.get("routes") or {}
+        routes = spec.get("routes") or (dict(VAST_THRESHOLDS) if spec.get("preset") == "vast" else {})
         if not isinstance(routes, dict):
             raise ApiFailure(400, "invalid_args", "routes must map a route pattern to seconds")
         self.rate_limit = RateLimit(
-            interval=float(spec.get("interval", 1.0)),
+            interval=float(spec.get("interval", 0.0 if spec.get("preset") == "vast" else 1.0)),
             routes={str(k): float(v) for k, v in routes.items()},
             retry_after=bool(spec.get("retry_after", False)), body=body)
 
