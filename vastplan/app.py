@@ -17,9 +17,10 @@ from vastplan.diff import diff
 from vastplan.errors import ApplyError, ConfirmationRequired, StackError, StateError
 from vastplan.executor import Executor
 from vastplan.plan import Plan
-from vastplan.refresh import LiveSnapshot, refresh
+from vastplan.refresh import refresh
 from vastplan.render.human import HumanView
 from vastplan.resources import KINDS
+from vastplan.resources.base import Planning
 from vastplan.stack.model import Stack
 from vastplan.state import LocalStateFile, State
 
@@ -83,12 +84,12 @@ async def _apply(opts: Options, stack: Stack, view: HumanView, *, destroy: bool)
     backend = LocalStateFile(opts.state_path)
     state = read_state(opts, stack)
     async with connect(opts) as client:
-        planned, live = await _refresh_and_diff(client, stack, state, view, destroy=destroy)
+        planned, planning = await _refresh_and_diff(client, stack, state, view, destroy=destroy)
         view.plan(planned, opts.stack_file)
         if not planned.has_changes:
             return EXIT_OK
         _confirm(opts, view, "destroy" if destroy else "apply")
-        executor = Executor(client, KINDS, stack, planned, state, backend, view, live.objects)
+        executor = Executor(client, KINDS, planning, planned, backend, view)
         outcome = await executor.run(opts.parallelism)
     view.line()
     if outcome.errors:
@@ -106,12 +107,16 @@ async def _apply(opts: Options, stack: Stack, view: HumanView, *, destroy: bool)
 
 
 async def _refresh_and_diff(client: VastClient, stack: Stack, state: State, view: HumanView, *,
-                            destroy: bool) -> tuple[Plan, LiveSnapshot]:
+                            destroy: bool) -> tuple[Plan, Planning]:
     _check_supported(stack)
     live = await refresh(client, KINDS, state, {r.kind for r in stack.resources})
-    planned = diff(stack, state, live, KINDS, destroy=destroy)
+    planning = Planning(stack, state, live.objects)
+    if not destroy:
+        for kind in KINDS.values():
+            await kind.prepare(client, planning)
+    planned = diff(planning, live, KINDS, destroy=destroy)
     view.refreshed(planned, _counts(state))
-    return planned, live
+    return planned, planning
 
 
 def _plural(n: int, noun: str) -> str:
@@ -150,7 +155,8 @@ def _check_supported(stack: Stack) -> None:
 
 def _counts(state: State) -> dict[str, int]:
     """How many known objects of each kind the refresh looked for."""
-    return dict(Counter(entry.kind for entry in state.resources.values()))
+    counted = Counter(entry.kind for entry in state.resources.values())
+    return {kind: counted[kind] for kind in KINDS if counted[kind]}
 
 
 @contextlib.asynccontextmanager

@@ -6,19 +6,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from deepdiff import DeepDiff
 
 from vastplan.plan import Action, Drift, FieldChange, Plan, ResourceChange
 from vastplan.refresh import LiveSnapshot
-from vastplan.resources.base import ResourceKind
-from vastplan.stack.model import ResourceSpec, Stack
-from vastplan.state import ResourceState, State
+from vastplan.resources.base import Planning, ResourceKind
+from vastplan.stack.model import ResourceSpec
+from vastplan.state import ResourceState
 
 
-def diff(stack: Stack, state: State, live: LiveSnapshot, kinds: Mapping[str, ResourceKind], *,
+def diff(planning: Planning, live: LiveSnapshot, kinds: Mapping[str, ResourceKind], *,
          destroy: bool = False) -> Plan:
+    stack, state = planning.stack, planning.state
     changes: list[ResourceChange] = []
     drift: list[Drift] = []
     wanted = {} if destroy else stack.by_address()
@@ -28,7 +30,8 @@ def diff(stack: Stack, state: State, live: LiveSnapshot, kinds: Mapping[str, Res
         observed = live.get(spec.kind, entry.id) if entry else None
         if entry is not None and observed is None and not entry.tainted:
             drift.append(Drift(spec.address, f"{kind.noun} {entry.id} was deleted outside vastplan"))
-        changes.append(decide_action(spec, kind, kind.desired(spec, stack.name), entry, observed))
+        change = decide_action(spec, kind, kind.desired(spec, planning), entry, observed)
+        changes.append(replace(change, dph_after=kind.planned_dph(spec, planning)))
     for address, entry in state.resources.items():
         if address in wanted:
             continue
@@ -54,13 +57,13 @@ def decide_action(
         "after": desired,
         "sensitive_paths": spec.sensitive_paths,
         "depends_on": spec.depends_on,
-        "dph_after": kind.dph(desired),
     }
     if entry is None:
         return ResourceChange(action=Action.CREATE, reason="not in state", **common)
     if observed is None and not entry.tainted:
         return ResourceChange(action=Action.CREATE, reason="deleted outside vastplan", **common)
-    before = _comparable(observed or entry.attributes, desired, spec.lifecycle.ignore_changes)
+    # What the API does not report is compared with what state recorded.
+    before = _comparable({**entry.attributes, **(observed or {})}, desired, spec.lifecycle.ignore_changes)
     common.update(resource_id=entry.id, before=before, dph_before=kind.dph(observed) if observed else 0.0)
     fields = field_changes(before, {k: desired[k] for k in before}, spec.sensitive_paths, kind.replace_fields)
     if entry.tainted:
@@ -72,7 +75,8 @@ def decide_action(
     if forcing:
         return ResourceChange(action=Action.REPLACE, reason="a field that cannot change in place changed",
                               fields=fields, replace_paths=forcing, **common)
-    return ResourceChange(action=Action.UPDATE, reason="fields differ", fields=fields, **common)
+    note = kind.describe_update(frozenset(f.path.split(".")[0] for f in fields), desired)
+    return ResourceChange(action=Action.UPDATE, reason=note or "fields differ", fields=fields, **common)
 
 
 def _removal(address: str, entry: ResourceState, observed: Mapping[str, Any] | None,

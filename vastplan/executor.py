@@ -16,8 +16,7 @@ from vastplan.api.client import VastClient
 from vastplan.errors import ApiError, VastplanError
 from vastplan.graph import Graph
 from vastplan.plan import Action, Plan, ResourceChange
-from vastplan.resources.base import ApplyContext, LiveObjects, ResourceKind
-from vastplan.stack.model import Stack
+from vastplan.resources.base import ApplyContext, Planning, ResourceKind
 from vastplan.state import ResourceState, State, StateBackend
 from vastplan.walk import walk
 
@@ -42,6 +41,8 @@ class ApplyObserver(Protocol):
     def errored(self, address: str, noun: str, seconds: float, error: VastplanError) -> None: ...
 
     def skipped(self, address: str, because: str) -> None: ...
+
+    def progress(self, address: str, message: str) -> None: ...
 
 
 @dataclass
@@ -79,14 +80,14 @@ def _phases(change: ResourceChange) -> tuple[str, ...]:
 
 
 class Executor:
-    def __init__(self, client: VastClient, kinds: Mapping[str, ResourceKind], stack: Stack, plan: Plan,
-                 state: State, backend: StateBackend, observer: ApplyObserver,
-                 live: Mapping[str, LiveObjects]):
-        self._client, self._kinds, self._stack, self._plan = client, kinds, stack, plan
-        self._backend, self._observer, self._live = backend, observer, live
+    def __init__(self, client: VastClient, kinds: Mapping[str, ResourceKind], planning: Planning, plan: Plan,
+                 backend: StateBackend, observer: ApplyObserver):
+        self._client, self._kinds, self._planning, self._plan = client, kinds, planning, plan
+        self._backend, self._observer = backend, observer
         self._changes = {c.address: c for c in plan.actionable}
-        self._specs = stack.by_address()
-        self.outcome = ApplyOutcome(state)
+        self._specs = planning.stack.by_address()
+        self._shared: dict[str, Any] = {}
+        self.outcome = ApplyOutcome(planning.state)
 
     async def run(self, parallelism: int) -> ApplyOutcome:
         graph = build_graph(self._plan, self.outcome.state)
@@ -119,8 +120,19 @@ class Executor:
         self._observer.finished(address, noun, time.monotonic() - began, detail)
 
     def _context(self, address: str) -> ApplyContext:
-        return ApplyContext(self._stack.name, address, self._live, lambda: self.outcome.state,
-                            lambda message: None)
+        def checkpoint(resource_id: Any, attributes: Mapping[str, Any], tainted: bool) -> None:
+            self._record(address, self._entry(address, resource_id, attributes, tainted))
+
+        return ApplyContext(address, self._planning, lambda: self.outcome.state, checkpoint,
+                            lambda message: self._observer.progress(address, message), self._shared)
+
+    def _entry(self, address: str, resource_id: Any, attributes: Mapping[str, Any], tainted: bool) -> ResourceState:
+        spec = self._specs[address]
+        return ResourceState(
+            kind=spec.kind, id=resource_id, attributes=attributes, depends_on=spec.depends_on,
+            sensitive_paths=tuple(sorted(spec.sensitive_paths)), tainted=tainted,
+            protected=spec.lifecycle.prevent_destroy,
+        )
 
     async def _apply(self, change: ResourceChange) -> str:
         spec = self._specs[change.address]
@@ -134,10 +146,7 @@ class Executor:
         else:
             created = await kind.create(self._client, spec, change.after, ctx)
             attributes, resource_id, adopted = created.attributes, created.id, created.adopted
-        self._record(change.address, ResourceState(
-            kind=spec.kind, id=resource_id, attributes=attributes, depends_on=spec.depends_on,
-            sensitive_paths=tuple(sorted(spec.sensitive_paths)), protected=spec.lifecycle.prevent_destroy,
-        ))
+        self._record(change.address, self._entry(change.address, resource_id, attributes, False))
         if change.action is Action.UPDATE:
             self.outcome.changed += 1
         else:

@@ -92,16 +92,3 @@ def test_bad_flags_exit_1_not_2(workspace: Workspace) -> None:
     assert "No such option '--no-such-flag'" in result.err
     bad_var = workspace.vastplan("plan", "--var", "novalue")
     assert bad_var.code == 1 and "--var takes NAME=VALUE" in bad_var.err
-
-
-def test_instances_are_refused_by_plan_until_supported(workspace: Workspace) -> None:
-    workspace.write(stack() + """
-instances:
-  box:
-    image: pytorch/pytorch
-    offer: {gpu_name: "RTX 4090"}
-""")
-    assert workspace.vastplan("validate").code == 0
-    result = workspace.vastplan("plan")
-    assert result.code == 1
-    assert "stack.yaml:" in result.err and "instances.box: instances are not supported yet" in result.err

@@ -11,8 +11,9 @@ import yaml
 from vastplan.diff import decide_action
 from vastplan.plan import Action
 from vastplan.resources import KINDS
-from vastplan.stack.model import Lifecycle, ResourceSpec, make_address
-from vastplan.state import ResourceState
+from vastplan.resources.base import Planning
+from vastplan.stack.model import Lifecycle, ResourceSpec, Stack, make_address
+from vastplan.state import ResourceState, State
 
 CASES = sorted((Path(__file__).parent.parent / "cases" / "diff").glob("*.yaml"))
 
@@ -32,7 +33,8 @@ def test_diff_case(case_file: Path) -> None:
                               tainted=case["state"].get("tainted", False))
     live = kind.from_api(case["live"]) if case["live"] is not None else None
 
-    change = decide_action(spec, kind, kind.desired(spec, "demo"), entry, live)
+    planning = Planning(Stack("stack.yaml", "demo", (spec,)), State.new("demo"), {})
+    change = decide_action(spec, kind, kind.desired(spec, planning), entry, live)
 
     expect = case["expect"]
     actual = {"action": change.action.name, "fields": [f.path for f in change.fields],

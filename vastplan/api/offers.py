@@ -82,3 +82,43 @@ def order_clause(order: str | list[str] | None) -> list[list[str]]:
         name = term.lstrip("-+")
         clause.append([ORDER_ALIASES.get(name, name), "desc" if descending else "asc"])
     return clause
+
+
+# Fields that describe the machine itself; live prices and reliability drift and never force a new rental.
+MACHINE_FIELDS = frozenset({"gpu_name", "num_gpus", "gpu_ram", "geolocation", "cuda_max_good", "compute_cap"})
+
+
+def machine_mismatches(query: Mapping[str, Any], row: Mapping[str, Any]) -> list[str]:
+    """The machine fields of ``query`` that ``row`` (an offer or a rented instance) fails."""
+    return [f for f, cond in query.items()
+            if f in MACHINE_FIELDS and f in row and isinstance(cond, Mapping) and not holds(row[f], cond, f)]
+
+
+def holds(value: Any, condition: Mapping[str, Any], field: str = "") -> bool:
+    """Whether ``value`` satisfies every operator of ``condition`` (``{"gte": 24000}``)."""
+    return all(_holds(value, op, target, field) for op, target in condition.items())
+
+
+def _holds(value: Any, op: str, target: Any, field: str) -> bool:
+    if field == "geolocation":
+        return _location_holds(str(value or ""), op, target)
+    if op in ("in", "notin"):
+        inside = value in (target if isinstance(target, list) else [target])
+        return inside if op == "in" else not inside
+    if value is None:
+        return False
+    try:
+        if op in ("gt", "gte", "lt", "lte"):
+            a, b = float(value), float(target)
+            return {"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}[op]
+    except (TypeError, ValueError):
+        return False
+    return bool(value == target) if op == "eq" else bool(value != target) if op == "neq" else True
+
+
+def _location_holds(location: str, op: str, target: Any) -> bool:
+    """``"California, US"`` is in ``["US"]`` and in ``["California"]``."""
+    parts = {p.strip().lower() for p in location.split(",")} | {location.strip().lower()}
+    targets = {str(t).strip().lower() for t in (target if isinstance(target, list) else [target])}
+    inside = bool(parts & targets)
+    return not inside if op in ("notin", "neq") else inside

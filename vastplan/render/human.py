@@ -96,7 +96,8 @@ class HumanView:
 
     def _change(self, change: ResourceChange) -> None:
         header = f"  # {change.address} {change.action.verb}"
-        if change.action in (Action.FORGET, Action.REPLACE) or change.reason.startswith("deleted"):
+        if change.action in (Action.FORGET, Action.REPLACE) or change.reason.startswith("deleted") or (
+                change.action is Action.UPDATE and change.reason != "fields differ"):
             header += f" ({change.reason})"
         price = self._price(change)
         self.line(header + (f"   {price}" if price else ""))
@@ -153,6 +154,9 @@ class HumanView:
 
     def skipped(self, address: str, because: str) -> None:
         self.line(f"{address}: skipped (depends on {because})")
+
+    def progress(self, address: str, message: str) -> None:
+        self.line(f"{address}: {message}")
 
     def ask_approval(self, question: str) -> bool:
         self.line(question)

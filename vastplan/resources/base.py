@@ -1,23 +1,49 @@
-"""The ResourceKind protocol: everything diff, refresh and apply need to know about one kind.
+"""The ResourceKind protocol: everything refresh, diff and apply need to know about one kind.
 
 A kind turns a ResourceSpec into *desired attributes*, turns API rows into *live attributes* with
 the same keys, and performs create / update / delete. Diff compares the two dicts key by key; a
-changed key listed in ``replace_fields`` forces a replacement. Nothing outside this package
-branches on a kind: behaviour is registered in ``vastplan.resources.KINDS``.
+changed key listed in ``replace_fields`` forces a replacement. Attributes the API does not report
+(``from_api`` leaves them out) are compared with what state recorded instead. Nothing outside this
+package branches on a kind: behaviour is registered in ``vastplan.resources.KINDS``.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from vastplan.api.client import VastClient
-from vastplan.stack.model import ResourceSpec
+from vastplan.resources.placement import OfferClaims, Placement, Searcher
+from vastplan.stack.model import ResourceSpec, Stack
 from vastplan.state import ResourceState, State
 
 LiveObjects = dict[Any, dict[str, Any]]
+UNKNOWN = "(known after apply)"
+
+
+@dataclass
+class Planning:
+    """What a plan is made from besides the stack: the state, the live objects, and the offers
+    chosen for new rentals (filled by each kind's ``prepare`` in registry order)."""
+
+    stack: Stack
+    state: State
+    live: Mapping[str, LiveObjects]
+    placements: dict[str, Placement] = field(default_factory=dict)
+    claims: OfferClaims = field(default_factory=OfferClaims)
+    _searcher: Searcher | None = None
+
+    def shared_searcher(self, client: VastClient) -> Searcher:
+        """One Searcher per plan, so each distinct marketplace query is sent once."""
+        if self._searcher is None:
+            self._searcher = Searcher(client)
+        return self._searcher
+
+    def live_object(self, address: str) -> dict[str, Any] | None:
+        entry = self.state.resources.get(address)
+        return self.live.get(entry.kind, {}).get(entry.id) if entry else None
 
 
 @dataclass(frozen=True)
@@ -31,14 +57,24 @@ class Created:
 
 @dataclass(frozen=True)
 class ApplyContext:
-    """What a create/update/delete may consult: the stack's name, the live objects seen at refresh,
-    the state as it is right now (to resolve references) and a progress callback."""
+    """What a create/update/delete may consult: the plan's inputs, the state as it is right now
+    (to resolve references), ``checkpoint`` to save progress mid-operation, and ``shared`` for
+    per-apply helpers a kind keeps (pollers, claims)."""
 
-    stack: str
     address: str
-    live: Mapping[str, LiveObjects]
+    planning: Planning
     current_state: Callable[[], State]
+    checkpoint: Callable[[Any, Mapping[str, Any], bool], None]
     progress: Callable[[str], None]
+    shared: dict[str, Any]
+
+    @property
+    def stack(self) -> str:
+        return self.planning.stack.name
+
+    @property
+    def live(self) -> Mapping[str, LiveObjects]:
+        return self.planning.live
 
 
 class ResourceKind(ABC):
@@ -52,11 +88,15 @@ class ResourceKind(ABC):
 
     @abstractmethod
     def from_api(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        """One API row as live attributes (the same keys ``desired`` produces, plus read-only extras)."""
+        """One API row as live attributes (the keys ``desired`` produces that the API reports)."""
+
+    async def prepare(self, client: VastClient, planning: Planning) -> None:
+        """Before diffing: look up what desired attributes need beyond the stack (offers to rent)."""
+        return None
 
     @abstractmethod
-    def desired(self, spec: ResourceSpec, stack: str) -> dict[str, Any]:
-        """The attributes the stack asks for, keyed exactly as ``list_live`` keys them."""
+    def desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:
+        """The attributes the stack asks for, keyed as ``from_api`` keys them."""
 
     @abstractmethod
     async def create(self, client: VastClient, spec: ResourceSpec, desired: Mapping[str, Any],
@@ -71,10 +111,14 @@ class ResourceKind(ABC):
     async def delete(self, client: VastClient, entry: ResourceState, ctx: ApplyContext) -> str:
         """Remove the object (an already-missing object counts as removed); returns a past-tense note."""
 
-    def dph(self, attributes: Mapping[str, Any]) -> float:
-        """What the object costs per hour while it exists as described."""
+    def dph(self, live: Mapping[str, Any]) -> float:
+        """What the live object costs per hour as it is now."""
         return 0.0
 
-    def title(self, spec_name: str, resource_id: Any) -> str:
-        ident = f" (id {resource_id})" if resource_id is not None else ""
-        return f'{self.noun} "{spec_name}"{ident}'
+    def planned_dph(self, spec: ResourceSpec, planning: Planning) -> float:
+        """What the object will cost per hour once the stack is applied."""
+        return 0.0
+
+    def describe_update(self, fields: frozenset[str], after: Mapping[str, Any]) -> str:
+        """A note for the plan about what an in-place update of these fields does."""
+        return ""

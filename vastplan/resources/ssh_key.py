@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from vastplan.api import account
 from vastplan.api.client import VastClient
 from vastplan.errors import ApiError
-from vastplan.resources.base import ApplyContext, Created, LiveObjects, ResourceKind
+from vastplan.resources.base import ApplyContext, Created, LiveObjects, Planning, ResourceKind
 from vastplan.stack.model import ResourceSpec
 from vastplan.state import ResourceState
 
@@ -30,7 +30,7 @@ class SshKeyKind(ResourceKind):
     def from_api(self, row: Mapping[str, Any]) -> dict[str, Any]:
         return {"public_key": normalise_key(row.get("key") or row.get("public_key") or "")}
 
-    def desired(self, spec: ResourceSpec, stack: str) -> dict[str, Any]:
+    def desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:
         return {"public_key": normalise_key(spec.config["public_key"])}
 
     async def create(self, client: VastClient, spec: ResourceSpec, desired: Mapping[str, Any],

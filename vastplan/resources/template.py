@@ -12,7 +12,7 @@ from vastplan.api.offers import offer_query
 from vastplan.errors import ApiError
 from vastplan.ownership import marker
 from vastplan.resources import docker_options
-from vastplan.resources.base import ApplyContext, Created, LiveObjects, ResourceKind
+from vastplan.resources.base import ApplyContext, Created, LiveObjects, Planning, ResourceKind
 from vastplan.stack.model import ResourceSpec
 from vastplan.state import ResourceState
 
@@ -25,7 +25,7 @@ class TemplateKind(ResourceKind):
         rows = await api.templates_by_id(client, (r.id for r in known.values()))
         return {row["id"]: self.from_api(row) for row in rows if "id" in row}
 
-    def desired(self, spec: ResourceSpec, stack: str) -> dict[str, Any]:
+    def desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:
         c = spec.config
         return {
             "name": str(c.get("name") or spec.name),
@@ -42,7 +42,7 @@ class TemplateKind(ResourceKind):
             "extra_filters": offer_query(c["extra_filters"]) if c.get("extra_filters") else {},
             "readme": c.get("readme") or "",
             "private": bool(c.get("private", True)),
-            "desc": marker(stack, spec.address),
+            "desc": marker(planning.stack.name, spec.address),
         }
 
     def from_api(self, row: Mapping[str, Any]) -> dict[str, Any]:

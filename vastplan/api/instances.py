@@ -1,0 +1,88 @@
+"""Instance endpoints, and the marketplace search that finds offers to rent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from vastplan.api.account import _expect_dict
+from vastplan.api.client import VastClient
+from vastplan.errors import ApiError
+
+PAGE = 25  # the v1 listing's largest page
+
+
+async def search_offers(client: VastClient, query: dict[str, Any], *, order: list[list[str]],
+                        offer_type: str = "on-demand", limit: int | None = None) -> list[dict[str, Any]]:
+    body: dict[str, Any] = {**query, "order": order, "type": offer_type}
+    if limit is not None:
+        body["limit"] = limit
+    answer = _expect_dict(await client.call("POST", "/bundles/", body=body), "POST", "/bundles/")
+    offers = answer.get("offers")
+    if not isinstance(offers, list):
+        raise ApiError("the offer search has no 'offers' list", method="POST", path="/bundles/")
+    return [o for o in offers if isinstance(o, dict)]
+
+
+async def list_instances(client: VastClient, select_filters: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every instance matching ``select_filters``, following ``next_token`` page by page."""
+    rows: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        query: dict[str, Any] = {"select_filters": select_filters,
+                                 "order_by": [{"col": "id", "dir": "asc"}], "limit": PAGE}
+        if token:
+            query["after_token"] = token
+        page = _expect_dict(await client.call("GET", "/api/v1/instances/", query=query), "GET", "/api/v1/instances/")
+        found = page.get("instances")
+        if not isinstance(found, list):
+            raise ApiError("the instance listing has no 'instances' list", method="GET", path="/api/v1/instances/")
+        rows += [r for r in found if isinstance(r, dict)]
+        token = page.get("next_token")
+        if not token or not found:
+            return rows
+
+
+async def instances_by_id(client: VastClient, ids: Iterable[int]) -> list[dict[str, Any]]:
+    """Known instances, fetched as concurrent pages of at most 25 ids each (never one GET per id)."""
+    wanted = sorted(set(ids))
+    chunks = [wanted[i:i + PAGE] for i in range(0, len(wanted), PAGE)]
+    pages = await asyncio.gather(*(list_instances(client, {"id": {"in": chunk}}) for chunk in chunks))
+    return [row for page in pages for row in page]
+
+
+async def create_instance(client: VastClient, offer_id: int, body: dict[str, Any]) -> int:
+    """Rent ``offer_id``; returns the new instance id (``new_contract``)."""
+    path = f"/asks/{offer_id}/"
+    answer = _expect_dict(await client.call("PUT", path, body=body, idempotent=False), "PUT", path)
+    contract = answer.get("new_contract")
+    if not isinstance(contract, int):
+        raise ApiError("the create answer has no 'new_contract' id", method="PUT", path=path)
+    return contract
+
+
+async def set_instance(client: VastClient, instance_id: int, fields: dict[str, Any]) -> None:
+    """``{"state": "running"|"stopped"}`` or ``{"label": text}``."""
+    await client.call("PUT", f"/instances/{instance_id}/", body=fields)
+
+
+async def change_bid(client: VastClient, instance_id: int, price: float | None) -> None:
+    await client.call("PUT", f"/instances/bid_price/{instance_id}/", body={"client_id": "me", "price": price})
+
+
+async def update_template(client: VastClient, instance_id: int, fields: dict[str, Any]) -> None:
+    """Recreate the container on the same machine with a new image / env / onstart."""
+    await client.call("PUT", f"/instances/update_template/{instance_id}/", body={"id": instance_id, **fields})
+
+
+async def attach_ssh_key(client: VastClient, instance_id: int, public_key: str) -> None:
+    await client.call("POST", f"/instances/{instance_id}/ssh/", body={"ssh_key": public_key})
+
+
+async def detach_ssh_key(client: VastClient, instance_id: int, key_id: int) -> None:
+    await client.call("DELETE", f"/instances/{instance_id}/ssh/{key_id}/")
+
+
+async def destroy_instance(client: VastClient, instance_id: int) -> None:
+    await client.call("DELETE", f"/instances/{instance_id}/")

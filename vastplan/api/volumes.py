@@ -1,0 +1,40 @@
+"""Volume endpoints: search volume offers, create, list, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vastplan.api.account import _expect_dict
+from vastplan.api.client import VastClient
+from vastplan.errors import ApiError
+
+
+async def search_volume_offers(client: VastClient, query: dict[str, Any], *,
+                               order: list[list[str]]) -> list[dict[str, Any]]:
+    answer = _expect_dict(await client.call("POST", "/volumes/search/", body={**query, "order": order}),
+                          "POST", "/volumes/search/")
+    offers = answer.get("offers")
+    if not isinstance(offers, list):
+        raise ApiError("the volume offer search has no 'offers' list", method="POST", path="/volumes/search/")
+    return [o for o in offers if isinstance(o, dict)]
+
+
+async def list_volumes(client: VastClient) -> list[dict[str, Any]]:
+    answer = _expect_dict(await client.call("GET", "/volumes", query={"owner": "me", "type": "all_volume"}),
+                          "GET", "/volumes")
+    rows = answer.get("volumes")
+    if not isinstance(rows, list):
+        raise ApiError("the volume listing has no 'volumes' list", method="GET", path="/volumes")
+    return [r for r in rows if isinstance(r, dict)]
+
+
+async def create_volume(client: VastClient, offer_id: int, size_gb: int, name: str) -> str:
+    answer = _expect_dict(
+        await client.call("PUT", "/volumes/", body={"size": size_gb, "id": offer_id, "name": name}, idempotent=False),
+        "PUT", "/volumes/",
+    )
+    return str(answer.get("volume_name") or "")
+
+
+async def delete_volume(client: VastClient, volume_id: int) -> None:
+    await client.call("DELETE", "/volumes/", query={"id": volume_id})

@@ -1,0 +1,155 @@
+"""GPU instances: rented from the cheapest matching offer, waited on until SSH answers, changed in
+place where Vast.ai allows it (label, start/stop, bid, SSH keys, image/env/onstart) and replaced
+where it does not (machine, disk, volumes)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from vastplan.api import instances as api
+from vastplan.api.client import VastClient
+from vastplan.api.offers import machine_mismatches
+from vastplan.diagnostics import Diagnostic
+from vastplan.errors import ApiError, StackError
+from vastplan.resources import docker_options
+from vastplan.resources import instance_config as cfg
+from vastplan.resources.base import ApplyContext, Created, LiveObjects, Planning, ResourceKind
+from vastplan.resources.instance_ops import InstanceOps
+from vastplan.resources.placement import Placement, instance_search, place_instances, storage_dph
+from vastplan.stack.model import ResourceSpec
+from vastplan.state import ResourceState
+
+IN_PLACE_RECREATES = frozenset({"image", "env", "onstart", "ports"})
+
+
+class InstanceKind(ResourceKind):
+    kind: ClassVar[str] = "instance"
+    noun: ClassVar[str] = "instance"
+    replace_fields: ClassVar[frozenset[str]] = frozenset({"offer", "disk_gb", "volumes"})
+
+    async def list_live(self, client: VastClient, known: Mapping[str, ResourceState]) -> LiveObjects:
+        rows = await api.instances_by_id(client, (r.id for r in known.values()))
+        return {row["id"]: self.from_api(row) for row in rows if "id" in row}
+
+    def from_api(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        env, ports = docker_options.parse({str(k): v for k, v in row.get("extra_env") or []})
+        return {
+            "offer": cfg.describe_offer(row),
+            "image": row.get("image_uuid") or "",
+            "env": env,
+            "ports": ports,
+            "onstart": row.get("onstart") or "",
+            "disk_gb": int(float(row.get("disk_space") or 0)),
+            "volumes": [f"{v.get('id')}:{v.get('mount_path')}" for v in row.get("volume_info") or []],
+            "state": row.get("intended_status") or "",
+            "label": row.get("label") or "",
+            # read-only, for cost, readiness, drift and outputs
+            "actual_status": row.get("actual_status"),
+            "machine_row": {k: row.get(k) for k in ("machine_id", "num_gpus", "gpu_name", "gpu_ram", "geolocation",
+                                                     "cuda_max_good", "compute_cap", "dph_total",
+                                                     "storage_cost", "storage_total_cost")},
+            "dph_total": float(row.get("dph_total") or 0),
+            "storage_hour": float(row.get("storage_total_cost") or 0),
+            **cfg.connection(row),
+        }
+
+    # --- planning -----------------------------------------------------------------------------------
+    async def prepare(self, client: VastClient, planning: Planning) -> None:
+        """Keep each existing instance's machine while it still fits; find offers for the rest."""
+        searcher = planning.shared_searcher(client)
+        for spec in (s for s in planning.stack.resources if s.kind == self.kind):
+            if spec.address in planning.placements:
+                continue  # placed with its new volume
+            _check_one_volume(spec)
+            live = planning.live_object(spec.address)
+            query, order, offer_type = instance_search(spec)
+            if live is not None and not self._needs_new_machine(spec, planning, live, query):
+                planning.placements[spec.address] = Placement(live["machine_row"], query, order, offer_type, True)
+                continue
+            machine = _volume_machine(spec, planning)
+            planning.placements.update(await place_instances(searcher, [spec], planning.claims, machine))
+
+    def _needs_new_machine(self, spec: ResourceSpec, planning: Planning, live: Mapping[str, Any],
+                           query: Mapping[str, Any]) -> bool:
+        entry = planning.state.resources[spec.address]
+        base = self._base_desired(spec, planning)
+        return (entry.tainted or bool(machine_mismatches(query, live["machine_row"]))
+                or base["disk_gb"] != live["disk_gb"] or base["volumes"] != live["volumes"])
+
+    def _base_desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:
+        stack = planning.stack
+        eff = cfg.effective(spec, stack)
+        bid = (spec.config.get("interruptible") or {}).get("bid_dph")
+        return {
+            "image": eff["image"], "env": eff["env"], "ports": eff["ports"], "onstart": eff["onstart"],
+            "disk_gb": int(spec.config.get("disk_gb") or 10),
+            "volumes": cfg.volume_mounts(spec, planning.state),
+            "state": spec.config.get("state", "running"),
+            "label": cfg.label_for(spec, stack),
+            "ssh_keys": cfg.ssh_key_texts(spec, stack),
+            "bid_dph": float(bid) if bid is not None else None,
+        }
+
+    def desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:
+        placement = planning.placements.get(spec.address)
+        offer = cfg.describe_offer(placement.offer) if placement else "(chosen at apply)"
+        return {"offer": offer, **self._base_desired(spec, planning)}
+
+    def dph(self, live: Mapping[str, Any]) -> float:
+        if live.get("state") == "stopped":
+            return float(live.get("storage_hour") or 0)
+        return float(live.get("dph_total") or 0)
+
+    def planned_dph(self, spec: ResourceSpec, planning: Planning) -> float:
+        placement = planning.placements.get(spec.address)
+        if placement is None:
+            return 0.0
+        offer = placement.offer
+        disk = float(spec.config.get("disk_gb") or 10)
+        storage = float(offer.get("storage_total_cost") or 0) or storage_dph(offer.get("storage_cost") or 0, disk)
+        if spec.config.get("state") == "stopped":
+            return storage
+        bid = (spec.config.get("interruptible") or {}).get("bid_dph")
+        return float(bid) + storage if bid is not None else float(offer.get("dph_total") or 0)
+
+    def describe_update(self, fields: frozenset[str], after: Mapping[str, Any]) -> str:
+        notes = []
+        if fields & IN_PLACE_RECREATES:
+            notes.append("the container is recreated on the same machine")
+        if "state" in fields and after.get("state") == "stopped":
+            notes.append("a stopped instance keeps billing for its disk")
+        return "; ".join(notes)
+
+    # --- apply --------------------------------------------------------------------------------------
+    async def create(self, client: VastClient, spec: ResourceSpec, desired: Mapping[str, Any],
+                     ctx: ApplyContext) -> Created:
+        return await InstanceOps(client, ctx).create(spec, desired)
+
+    async def update(self, client: VastClient, entry: ResourceState, desired: Mapping[str, Any],
+                     ctx: ApplyContext) -> Mapping[str, Any]:
+        return await InstanceOps(client, ctx).update(entry, desired)
+
+    async def delete(self, client: VastClient, entry: ResourceState, ctx: ApplyContext) -> str:
+        try:
+            await api.destroy_instance(client, entry.id)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            return "already gone"
+        return "destroyed"
+
+
+def _check_one_volume(spec: ResourceSpec) -> None:
+    if len(spec.config.get("volumes") or []) > 1:
+        raise StackError([Diagnostic("Vast.ai mounts at most one volume per instance",
+                                     range=spec.range, address=f"{spec.address}.volumes")])
+
+
+def _volume_machine(spec: ResourceSpec, planning: Planning) -> int | None:
+    """The machine of the (existing) volume this instance mounts, which it must run on."""
+    for item in spec.config.get("volumes") or []:
+        live = planning.live_object(f"volumes.{item['volume']}")
+        if live is not None:
+            return int(live["machine_id"])
+    return None

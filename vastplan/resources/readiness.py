@@ -1,0 +1,141 @@
+"""Readiness: an instance is ready when it runs, has its port map, and its SSH endpoint greets.
+
+One poller per apply lists every instance being waited on in one request per interval (never one
+GET per instance); each waiter has its own deadline and fails fast on a status that never reaches
+``running``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from vastplan.api import instances as api
+from vastplan.api.client import VastClient
+from vastplan.errors import VastplanError
+
+DEAD_STATUSES = frozenset({"exited", "offline", "unknown"})
+FIRST_INTERVAL, MAX_INTERVAL = 0.25, 5.0
+
+
+class NotReady(VastplanError):
+    """The instance exists but did not become usable."""
+
+
+@dataclass(frozen=True)
+class ReadinessPolicy:
+    timeout: float = 600.0
+    ssh_probe: bool = True
+
+
+def ssh_endpoint(row: dict[str, Any]) -> tuple[str, int] | None:
+    host, port = row.get("ssh_host"), row.get("ssh_port")
+    return (str(host), int(port)) if host and port else None
+
+
+def verdict(row: dict[str, Any] | None) -> str | None:
+    """``"ready"``, a reason it never will be, or None to keep waiting."""
+    if row is None:
+        return None
+    status = row.get("actual_status")
+    message = str(row.get("status_msg") or "")
+    if status in DEAD_STATUSES:
+        return f'it is "{status}"' + (f" (status_msg: {message!r})" if message else "")
+    if "error" in message.lower():
+        return f"status_msg reports an error: {message!r}"
+    if status == "running" and row.get("ports") and ssh_endpoint(row):
+        return "ready"
+    return None
+
+
+class ReadinessPoller:
+    def __init__(self, client: VastClient):
+        self._client = client
+        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.last_seen: dict[int, dict[str, Any]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def wait(self, instance_id: int, policy: ReadinessPolicy,
+                   on_status: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+        """The instance's row once ready; raises NotReady at the deadline or on a dead status."""
+        deadline = time.monotonic() + policy.timeout
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[instance_id] = future
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._poll())
+        try:
+            row = await asyncio.wait_for(future, max(0.0, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            raise NotReady(self._timeout_message(instance_id, policy.timeout)) from None
+        finally:
+            self._waiting.pop(instance_id, None)
+        if policy.ssh_probe:
+            await self._probe_until(row, deadline, instance_id, policy.timeout)
+        return row
+
+    def _timeout_message(self, instance_id: int, timeout: float) -> str:
+        row = self.last_seen.get(instance_id) or {}
+        status = row.get("actual_status") or "not yet listed"
+        message = f' (status_msg: "{row["status_msg"]}")' if row.get("status_msg") else ""
+        return f'still "{status}" at the readiness deadline of {timeout:.0f}s{message}'
+
+    async def _poll(self) -> None:
+        interval = FIRST_INTERVAL
+        while self._waiting:
+            await asyncio.sleep(interval)
+            interval = min(MAX_INTERVAL, interval * 1.5)
+            ids = list(self._waiting)
+            try:
+                rows = {row["id"]: row for row in await api.instances_by_id(self._client, ids)}
+            except VastplanError as exc:
+                for instance_id in ids:
+                    self._settle(instance_id, error=exc)
+                continue
+            for instance_id in ids:
+                row = rows.get(instance_id)
+                if row is not None:
+                    self.last_seen[instance_id] = row
+                outcome = verdict(row)
+                if outcome == "ready":
+                    self._settle(instance_id, row=row)
+                elif outcome is not None:
+                    self._settle(instance_id, error=NotReady(f"it will never become ready: {outcome}"))
+
+    def _settle(self, instance_id: int, *, row: dict[str, Any] | None = None,
+                error: BaseException | None = None) -> None:
+        future = self._waiting.pop(instance_id, None)
+        if future is None or future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(row or {})
+
+    async def _probe_until(self, row: dict[str, Any], deadline: float, instance_id: int, timeout: float) -> None:
+        endpoint = ssh_endpoint(row)
+        assert endpoint is not None
+        while True:
+            if await ssh_greets(*endpoint):
+                return
+            if time.monotonic() >= deadline:
+                raise NotReady(f"running, but SSH at {endpoint[0]}:{endpoint[1]} did not answer within "
+                               f"the readiness deadline of {timeout:.0f}s")
+            await asyncio.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+
+async def ssh_greets(host: str, port: int, timeout: float = 3.0) -> bool:
+    """A real TCP connect that reads the server's ``SSH-2.0-...`` banner."""
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (OSError, asyncio.TimeoutError):
+        return False
+    try:
+        banner = await asyncio.wait_for(reader.readline(), timeout)
+        return banner.startswith(b"SSH-")
+    except (OSError, asyncio.TimeoutError):
+        return False
+    finally:
+        writer.close()
