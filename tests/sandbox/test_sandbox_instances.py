@@ -206,3 +206,12 @@ def test_update_template_recreates_the_container(api: Api) -> None:
     assert ["KEY", "VAL"] in row["extra_env"]
     assert row["actual_status"] == "loading"
     wait_status(api, instance_id, "running")
+
+
+def test_start_right_after_stop_ends_running(api: Api) -> None:
+    instance_id = rent(api, cheapest(api)["id"])
+    wait_status(api, instance_id, "running")
+    api.put(f"/api/v0/instances/{instance_id}/", {"state": "stopped"})
+    api.put(f"/api/v0/instances/{instance_id}/", {"state": "running"})
+    time.sleep(0.3)
+    assert wait_status(api, instance_id, "running")["intended_status"] == "running"

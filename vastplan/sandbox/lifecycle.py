@@ -74,6 +74,10 @@ class Lifecycle:
 
     def start(self, record: Record, now: float, boot_seconds: float) -> None:
         self._intend(record, "running")
+        pending = record.get("transition") or {}
+        if pending.get("to") == "stopped":
+            self.schedule(record, "loading", now)  # a stop still under way is called off
+            return
         if record.get("actual_status") in ("running", "loading", "created"):
             return
         self.set_status(record, "loading", now)
