@@ -100,8 +100,7 @@ class Searcher:
 
 def no_offer(spec: ResourceSpec, what: str) -> StackError:
     return StackError([Diagnostic(f"no {what} offer matches the filters right now; loosen the offer block "
-                                  f"or try again later (search with `vastplan offers`)",
-                                  range=spec.range, address=spec.address)])
+                                  "or try again later", range=spec.range, address=spec.address)])
 
 
 async def place_instances(searcher: Searcher, specs: Sequence[ResourceSpec], claims: OfferClaims,
@@ -124,7 +123,13 @@ async def place_instances(searcher: Searcher, specs: Sequence[ResourceSpec], cla
 async def place_volume_with_instances(searcher: Searcher, volume: ResourceSpec, mounts: Sequence[ResourceSpec],
                                       claims: OfferClaims) -> dict[str, Placement]:
     """A new volume and its instances: the machine where all of them fit for the least per hour."""
+    for spec in mounts:
+        query, order, offer_type = instance_search(spec)
+        if not await searcher.gpu_offers(query, order, offer_type):
+            raise no_offer(spec, "GPU")
     volume_offers = await searcher.volume_offers(volume)
+    if not volume_offers:
+        raise no_offer(volume, "volume")
     best: tuple[float, dict[str, Placement]] | None = None
     for offer in volume_offers:
         if ("volume", offer.get("id")) in claims.taken:
@@ -142,7 +147,10 @@ async def place_volume_with_instances(searcher: Searcher, volume: ResourceSpec, 
             query = {"machine_id": {"eq": machine}}
             best = (total, {**placed, volume.address: Placement(offer, query, [["storage_cost", "asc"]])})
     if best is None:
-        raise no_offer(volume, "volume" if not mounts else "volume-and-GPU")
+        names = ", ".join(m.address for m in mounts)
+        raise StackError([Diagnostic(f"no machine offers both this volume and free GPUs matching {names}, "
+                                     "which must run on the volume's machine", range=volume.range,
+                                     address=volume.address)])
     for address, placement in best[1].items():
         claims.claim("volume" if address == volume.address else "gpu", placement.offer)
     return best[1]

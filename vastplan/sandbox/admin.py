@@ -34,6 +34,8 @@ def put_settings(call: Call) -> Reply:
         control.latency_ms = latency
     if boot is not None:
         control.boot_seconds = boot
+    if "stick_new_instances" in body:
+        control.stick_new_instances = bool(body["stick_new_instances"])
     return Reply(control.settings())
 
 

@@ -104,6 +104,7 @@ class Control:
     def __init__(self, seed: int, latency_ms: float, boot_seconds: float) -> None:
         self.latency_ms = latency_ms
         self.boot_seconds = boot_seconds
+        self.stick_new_instances = False  # new instances never leave "loading" (a fault for readiness tests)
         self.clock_offset = 0.0
         self.rng = random.Random(seed)
         self.faults: list[FaultRule] = []
@@ -207,5 +208,5 @@ class Control:
 
     def settings(self) -> dict[str, JSON]:
         return {"latency_ms": self.latency_ms, "boot_seconds": self.boot_seconds,
-                "clock_offset": self.clock_offset,
+                "stick_new_instances": self.stick_new_instances, "clock_offset": self.clock_offset,
                 "rate_limit": asdict(self.rate_limit) if self.rate_limit else None}
