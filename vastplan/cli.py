@@ -13,6 +13,7 @@ import click
 from vastplan import __version__, app
 from vastplan.errors import StackError, UsageError, VastplanError
 from vastplan.render.human import HumanView
+from vastplan.workflow import DEFAULT_API_URL
 
 DEFAULT_SANDBOX_DIR = ".vastplan/sandbox"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -22,7 +23,7 @@ _COMMON = [
     click.option("-f", "--file", "stack_file", metavar="STACK", help="The stack file. [default: vastplan.yaml]"),
     click.option("--state", "state_file", metavar="PATH",
                  help="The state file. [default: <stack file stem>.vpstate.json beside the stack]"),
-    click.option("--api-url", envvar="VASTPLAN_API_URL", help=f"The Vast.ai API. [default: {app.DEFAULT_API_URL}]"),
+    click.option("--api-url", envvar="VASTPLAN_API_URL", help=f"The Vast.ai API. [default: {DEFAULT_API_URL}]"),
     click.option("--api-key-file", metavar="PATH", help="Read the API key from this file (after VAST_API_KEY)."),
     click.option("--sandbox", "sandbox_dir", is_flag=False, flag_value=DEFAULT_SANDBOX_DIR, default=None,
                  envvar="VASTPLAN_SANDBOX", metavar="[DIR]",
@@ -61,7 +62,7 @@ def _options(ctx: click.Context, **given: Any) -> app.Options:
     return app.Options(
         stack_file=merged.pop("stack_file", None) or "vastplan.yaml",
         state_file=merged.pop("state_file", None),
-        api_url=merged.pop("api_url", None) or app.DEFAULT_API_URL,
+        api_url=merged.pop("api_url", None) or DEFAULT_API_URL,
         api_key_file=merged.pop("api_key_file", None),
         sandbox_dir=merged.pop("sandbox_dir", None),
         variables=variables,
@@ -100,11 +101,12 @@ def validate(ctx: click.Context, **flags: Any) -> None:
 @_variables
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 for no changes, 1 for an error, 2 for changes.")
 @click.option("--destroy", is_flag=True, help="Plan the destruction of everything in state.")
+@click.option("--out", "out", metavar="FILE", help="Save the plan, to apply exactly it later with `apply FILE`.")
 @click.pass_context
-def plan(ctx: click.Context, destroy: bool, **flags: Any) -> None:
+def plan(ctx: click.Context, destroy: bool, out: str | None, **flags: Any) -> None:
     """Show what apply would change, and what it would cost."""
     opts = _options(ctx, **flags)
-    ctx.exit(app.plan(opts, _view(ctx), destroy=destroy))
+    ctx.exit(app.plan(opts, _view(ctx), destroy=destroy, out=out))
 
 
 @cli.command()
@@ -113,10 +115,13 @@ def plan(ctx: click.Context, destroy: bool, **flags: Any) -> None:
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for 'yes'.")
 @click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True,
               help="At most this many API operations at once.")
+@click.argument("plan_file", required=False, metavar="[PLANFILE]")
 @click.pass_context
-def apply(ctx: click.Context, **flags: Any) -> None:
-    """Make the account match the stack; state is saved after every change."""
+def apply(ctx: click.Context, plan_file: str | None, **flags: Any) -> None:
+    """Make the account match the stack (or carry out a saved PLANFILE); state is saved after every change."""
     opts = _options(ctx, **flags)
+    if plan_file:
+        ctx.exit(app.apply_saved(opts, _view(ctx), plan_file))
     ctx.exit(app.apply(opts, _view(ctx)))
 
 

@@ -30,7 +30,8 @@ def diff(planning: Planning, live: LiveSnapshot, kinds: Mapping[str, ResourceKin
         observed = live.get(spec.kind, entry.id) if entry else None
         if entry is not None and observed is None and not entry.tainted:
             drift.append(Drift(spec.address, f"{kind.noun} {entry.id} was deleted outside vastplan"))
-        change = decide_action(spec, kind, kind.desired(spec, planning), entry, observed)
+        change = decide_action(spec, kind, kind.desired(spec, planning), entry, observed,
+                               kind.sensitive_paths(spec, planning))
         changes.append(replace(change, dph_after=kind.planned_dph(spec, planning)))
     for address, entry in state.resources.items():
         if address in wanted:
@@ -49,13 +50,14 @@ def decide_action(
     desired: Mapping[str, Any],
     entry: ResourceState | None,
     observed: Mapping[str, Any] | None,
+    sensitive: frozenset[str] = frozenset(),
 ) -> ResourceChange:
     """The one function that chooses what happens to a resource the stack declares."""
     common: dict[str, Any] = {
         "address": spec.address,
         "kind": spec.kind,
         "after": desired,
-        "sensitive_paths": spec.sensitive_paths,
+        "sensitive_paths": sensitive,
         "depends_on": spec.depends_on,
     }
     if entry is None:
@@ -65,7 +67,7 @@ def decide_action(
     # What the API does not report is compared with what state recorded.
     before = _comparable({**entry.attributes, **(observed or {})}, desired, spec.lifecycle.ignore_changes)
     common.update(resource_id=entry.id, before=before, dph_before=kind.dph(observed) if observed else 0.0)
-    fields = field_changes(before, {k: desired[k] for k in before}, spec.sensitive_paths, kind.replace_fields)
+    fields = field_changes(before, {k: desired[k] for k in before}, sensitive, kind.replace_fields)
     if entry.tainted:
         return ResourceChange(action=Action.REPLACE, reason="tainted: it never became ready", fields=fields,
                               **common)

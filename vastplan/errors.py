@@ -5,6 +5,7 @@
      ├── ApiError                 the Vast.ai API (or the path to it) failed; status, code, message, address
      │    └── AuthError           the API rejected or was not given a key
      ├── StateError               the state file is unreadable, foreign, or cannot be written
+     ├── PlanStaleError           a saved plan no longer matches the state, stack or account
      ├── ApplyError               some changes failed; the state holds what was done
      ├── ConfirmationRequired     apply/destroy without a TTY and without --auto-approve
      └── UsageError               a flag or argument that makes no sense
@@ -93,6 +94,10 @@ class AuthError(ApiError):
 
 class StateError(VastplanError):
     """The state file cannot be read, belongs to another stack, or cannot be written."""
+
+
+class PlanStaleError(VastplanError):
+    """A saved plan was made against another state, stack file or account."""
 
 
 class ApplyError(VastplanError):

@@ -130,7 +130,8 @@ class Executor:
         spec = self._specs[address]
         return ResourceState(
             kind=spec.kind, id=resource_id, attributes=attributes, depends_on=spec.depends_on,
-            sensitive_paths=tuple(sorted(spec.sensitive_paths)), tainted=tainted,
+            sensitive_paths=tuple(sorted(self._kinds[spec.kind].sensitive_paths(spec, self._planning))),
+            tainted=tainted,
             protected=spec.lifecycle.prevent_destroy,
         )
 

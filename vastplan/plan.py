@@ -109,3 +109,83 @@ class Plan:
     @property
     def dph_after(self) -> float:
         return sum(c.dph_after for c in self.changes)
+
+
+# --- JSON: the machine-readable plan (docs/json-format.md); sensitive values are redacted ---------
+
+_ACTIONS_JSON = {
+    Action.NOOP: ["no-op"], Action.CREATE: ["create"], Action.UPDATE: ["update"],
+    Action.REPLACE: ["delete", "create"], Action.DELETE: ["delete"], Action.FORGET: ["forget"],
+}
+
+
+def actions_json(action: Action) -> list[str]:
+    return list(_ACTIONS_JSON[action])
+
+
+def action_from_json(actions: list[str]) -> Action:
+    for action, spelled in _ACTIONS_JSON.items():
+        if spelled == list(actions) or (action is Action.REPLACE and sorted(actions) == ["create", "delete"]):
+            return action
+    raise ValueError(f"unknown actions {actions!r}")
+
+
+def change_to_json(change: ResourceChange) -> dict[str, Any]:
+    from vastplan.state import SENSITIVE, redact
+
+    name, _, index = change.address.partition(".")[2].partition("[")
+    return {
+        "address": change.address,
+        "kind": change.kind,
+        "name": name,
+        "index": int(index.rstrip("]")) if index else None,
+        "resource_id": change.resource_id,
+        "change": {
+            "actions": actions_json(change.action),
+            "before": redact(change.before, change.sensitive_paths) if change.before is not None else None,
+            "after": redact(change.after, change.sensitive_paths) if change.after is not None else None,
+            "fields": [{"path": f.path, "before": SENSITIVE if f.sensitive else f.before,
+                        "after": SENSITIVE if f.sensitive else f.after, "sensitive": f.sensitive,
+                        "forces_replacement": f.forces_replacement} for f in change.fields],
+        },
+        "action_reason": change.reason,
+        "replace_paths": list(change.replace_paths),
+        "sensitive_paths": sorted(change.sensitive_paths),
+        "depends_on": list(change.depends_on),
+        "dph_before": round(change.dph_before, 6),
+        "dph_after": round(change.dph_after, 6),
+    }
+
+
+def change_from_json(raw: Mapping[str, Any]) -> ResourceChange:
+    body = raw["change"]
+    return ResourceChange(
+        address=raw["address"], kind=raw["kind"], action=action_from_json(body["actions"]),
+        reason=raw.get("action_reason", ""), resource_id=raw.get("resource_id"),
+        before=body.get("before"), after=body.get("after"),
+        fields=tuple(FieldChange(f["path"], f["before"], f["after"], f["sensitive"], f["forces_replacement"])
+                     for f in body.get("fields", [])),
+        replace_paths=tuple(raw.get("replace_paths", [])),
+        sensitive_paths=frozenset(raw.get("sensitive_paths", [])),
+        depends_on=tuple(raw.get("depends_on", [])),
+        dph_before=float(raw.get("dph_before", 0)), dph_after=float(raw.get("dph_after", 0)),
+    )
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "resource_changes": [change_to_json(c) for c in plan.changes],
+        "resource_drift": [{"address": d.address, "message": d.message} for d in plan.drift],
+        "summary": {"add": plan.to_add, "change": plan.to_change, "destroy": plan.to_destroy},
+        "cost": {"dph_before": round(plan.dph_before, 6), "dph_after": round(plan.dph_after, 6)},
+        "stack": plan.stack_name,
+        "destroy": plan.destroy,
+    }
+
+
+def plan_from_json(raw: Mapping[str, Any]) -> Plan:
+    return Plan(
+        changes=tuple(change_from_json(c) for c in raw["resource_changes"]),
+        drift=tuple(Drift(d["address"], d["message"]) for d in raw.get("resource_drift", [])),
+        stack_name=raw.get("stack"), destroy=bool(raw.get("destroy", False)),
+    )

@@ -34,7 +34,7 @@ def test_diff_case(case_file: Path) -> None:
     live = kind.from_api(case["live"]) if case["live"] is not None else None
 
     planning = Planning(Stack("stack.yaml", "demo", (spec,)), State.new("demo"), {})
-    change = decide_action(spec, kind, kind.desired(spec, planning), entry, live)
+    change = decide_action(spec, kind, kind.desired(spec, planning), entry, live, kind.sensitive_paths(spec, planning))
 
     expect = case["expect"]
     actual = {"action": change.action.name, "fields": [f.path for f in change.fields],

@@ -70,7 +70,7 @@ class HumanView:
         requests = f"{plan.refresh_requests} request{'s' if plan.refresh_requests != 1 else ''}"
         self.line(f"Refreshing: {what} ({requests}, {plan.refresh_seconds:.2f}s)")
 
-    def plan(self, plan: Plan, stack_file: str) -> None:
+    def plan(self, plan: Plan, stack_file: str, budget: float | None = None) -> None:
         if plan.drift:
             self.line()
             self.line("Objects changed outside vastplan:")
@@ -90,9 +90,10 @@ class HumanView:
         self.line(f"Plan: {plan.to_add} to add, {plan.to_change} to change, {plan.to_destroy} to destroy.")
         if plan.dph_before or plan.dph_after:
             delta = plan.dph_after - plan.dph_before
+            sign = "+" if delta >= 0 else "-"
+            cap = f"; budget ${budget:.2f}/hr" if budget is not None else ""
             self.line(f"Cost: {money(plan.dph_before)} -> {money(plan.dph_after)} "
-                      f"({'+' if delta >= 0 else '-'}{money(abs(delta))}, {'+' if delta >= 0 else '-'}"
-                      f"${abs(delta) * 24:.2f}/day)")
+                      f"({sign}{money(abs(delta))}, {sign}${abs(delta) * 24:.2f}/day){cap}")
 
     def _change(self, change: ResourceChange) -> None:
         header = f"  # {change.address} {change.action.verb}"

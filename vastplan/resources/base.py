@@ -98,6 +98,10 @@ class ResourceKind(ABC):
     def desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:
         """The attributes the stack asks for, keyed as ``from_api`` keys them."""
 
+    def sensitive_paths(self, spec: ResourceSpec, planning: Planning) -> frozenset[str]:
+        """Dotted paths of ``desired`` whose values are never shown or stored."""
+        return spec.sensitive_paths
+
     @abstractmethod
     async def create(self, client: VastClient, spec: ResourceSpec, desired: Mapping[str, Any],
                      ctx: ApplyContext) -> Created: ...

@@ -96,6 +96,10 @@ class InstanceKind(ResourceKind):
         offer = cfg.describe_offer(placement.offer) if placement else "(chosen at apply)"
         return {"offer": offer, **self._base_desired(spec, planning)}
 
+    def sensitive_paths(self, spec: ResourceSpec, planning: Planning) -> frozenset[str]:
+        """The instance's own sensitive env, and the sensitive env it inherits from its template."""
+        return spec.sensitive_paths | cfg.sensitive_env(spec, planning.stack)
+
     def dph(self, live: Mapping[str, Any]) -> float:
         if live.get("state") == "stopped":
             return float(live.get("storage_hour") or 0)

@@ -74,8 +74,9 @@ class InstanceOps:
         claims = self.ctx.planning.claims
         tried: set[int] = set()
         while True:
-            price = float(offer.get("dph_total") or 0)
-            self.ctx.progress(f"renting offer {offer['id']} ({cfg.describe_offer(offer)}, ${price:.3f}/hr)")
+            price = f"bid ${body['price']:.3f}/hr" if body.get("price") is not None else \
+                f"${float(offer.get('dph_total') or 0):.3f}/hr"
+            self.ctx.progress(f"renting offer {offer['id']} ({cfg.describe_offer(offer)}, {price})")
             try:
                 return offer, await api.create_instance(self.client, int(offer["id"]), body)
             except ApiError as exc:

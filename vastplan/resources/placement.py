@@ -67,7 +67,10 @@ def instance_search(spec: ResourceSpec, machine_id: int | None = None) -> tuple[
     disk = spec.config.get("disk_gb")
     if disk:
         query["allocated_storage"] = float(disk)
-    offer_type = "bid" if spec.config.get("interruptible") else "on-demand"
+    bid = (spec.config.get("interruptible") or {}).get("bid_dph")
+    if bid is not None:
+        query["min_bid"] = {"lte": float(bid)}  # an offer whose minimum bid is higher would refuse ours
+    offer_type = "bid" if bid is not None else "on-demand"
     return query, order_clause(block.get("order")), offer_type
 
 

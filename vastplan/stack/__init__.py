@@ -78,4 +78,6 @@ def _load(
     hidden = frozenset(interpolator.sensitive)
     diags += found.diags + interpolator.diags + check_schema(resolved, hidden)
     stack, problems = resolve(resolved, hidden)
+    if stack is not None:
+        stack = replace(stack, sensitive_variables=frozenset(n for n, v in found.variables.items() if v.sensitive))
     return stack, diags + problems

@@ -77,6 +77,7 @@ class Stack:
     outputs: tuple[OutputSpec, ...] = ()
     budget: Budget = field(default_factory=Budget)
     ttl: str | None = None
+    sensitive_variables: frozenset[str] = frozenset()
 
     def by_address(self) -> dict[str, ResourceSpec]:
         return {r.address: r for r in self.resources}

@@ -1,0 +1,94 @@
+"""Saved plans: apply exactly what was planned, fall back when an offer was taken, refuse stale plans."""
+
+from __future__ import annotations
+
+import json
+import stat
+from typing import Any
+
+from tests.acceptance.test_instances import instances, state_id
+from tests.acceptance.test_retries import admin
+from tests.harness import Workspace
+
+
+def one_box(offer: str = '{gpu_name: "RTX 4090", num_gpus: 1}', secret: str = "pl4n-s3cret") -> str:
+    return f"""
+version: 1
+stack: saved
+instances:
+  box:
+    image: pytorch/pytorch
+    env: {{TOKEN: {{value: "{secret}", sensitive: true}}}}
+    offer: {offer}
+    readiness: {{timeout: 30s}}
+"""
+
+
+def saved_offer(ws: Workspace, plan_file: str) -> dict[str, Any]:
+    doc = json.loads((ws.root / plan_file).read_text())
+    offer: dict[str, Any] = doc["pinned"]["placements"]["instances.box"]["offer"]
+    return offer
+
+
+def test_a_saved_plan_is_private_secret_free_and_applies_without_a_prompt(workspace: Workspace) -> None:
+    workspace.write(one_box())
+    planned = workspace.vastplan("plan", "--out", "box.plan")
+    assert planned.code == 0 and "Saved the plan to box.plan" in planned.out
+    plan_path = workspace.root / "box.plan"
+    assert stat.S_IMODE(plan_path.stat().st_mode) == 0o600
+    assert "pl4n-s3cret" not in plan_path.read_text()
+    offer = saved_offer(workspace, "box.plan")
+
+    applied = workspace.vastplan("apply", "box.plan", stack=False)  # no --auto-approve, no TTY: no prompt
+    assert applied.code == 0, applied.text
+    assert instances(workspace)[state_id(workspace, "instances.box")]["bundle_id"] == offer["id"]
+
+
+def test_an_offer_taken_after_planning_falls_back_to_the_next_match(workspace: Workspace) -> None:
+    workspace.write(one_box())
+    assert workspace.vastplan("plan", "--out", "box.plan").code == 0
+    offer = saved_offer(workspace, "box.plan")
+    admin(workspace, "POST", f"/offers/{offer['id']}/take")
+
+    applied = workspace.vastplan("apply", "box.plan", stack=False)
+    assert applied.code == 0, applied.text
+    assert f"offer {offer['id']} was taken; trying offer" in applied.out
+    row = instances(workspace)[state_id(workspace, "instances.box")]
+    assert row["bundle_id"] != offer["id"] and row["gpu_name"] == "RTX 4090" and row["num_gpus"] == 1
+
+
+def test_with_no_other_match_apply_fails_clearly_and_rents_nothing(workspace: Workspace) -> None:
+    workspace.write(one_box())
+    assert workspace.vastplan("plan", "--out", "any.plan").code == 0
+    machine = saved_offer(workspace, "any.plan")["machine_id"]
+    pinned = f'{{num_gpus: 1, raw: {{machine_id: {{eq: {machine}}}}}}}'
+    workspace.write(one_box(offer=pinned))
+    assert workspace.vastplan("plan", "--out", "one.plan").code == 0
+    admin(workspace, "POST", f"/offers/{saved_offer(workspace, 'one.plan')['id']}/take")
+
+    failed = workspace.vastplan("apply", "one.plan", stack=False)
+    assert failed.code == 1
+    assert "was taken and no other offer matches the filters; nothing was rented" in failed.out
+    assert instances(workspace) == {}
+    assert not workspace.state_path.exists()  # nothing was made, so nothing was recorded
+
+
+def test_a_plan_made_before_another_apply_is_stale(workspace: Workspace) -> None:
+    workspace.write(one_box())
+    assert workspace.vastplan("plan", "--out", "old.plan").code == 0
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    before = workspace.state_path.read_bytes()
+    stale = workspace.vastplan("apply", "old.plan", stack=False)
+    assert stale.code == 1
+    assert "Saved plan is stale: the state changed since the plan was made" in stale.err
+    assert workspace.state_path.read_bytes() == before
+
+
+def test_a_plan_whose_stack_file_changed_is_refused(workspace: Workspace) -> None:
+    workspace.write(one_box())
+    assert workspace.vastplan("plan", "--out", "p.plan").code == 0
+    workspace.write(one_box(secret="other"))
+    refused = workspace.vastplan("apply", "p.plan", stack=False)
+    assert refused.code == 1
+    assert "the stack file changed since the plan was made" in refused.err
+    assert instances(workspace) == {}

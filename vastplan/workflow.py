@@ -1,0 +1,137 @@
+"""The steps the use cases share: connect, read state, refresh + diff, execute, confirm."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vastplan.api.client import VastClient
+from vastplan.api.credentials import KeySources, find_api_key
+from vastplan.budget import check_budget
+from vastplan.diff import diff
+from vastplan.errors import ApplyError, ConfirmationRequired, StateError
+from vastplan.executor import ApplyOutcome, Executor
+from vastplan.plan import Plan
+from vastplan.refresh import refresh
+from vastplan.render.human import HumanView
+from vastplan.resources import KINDS
+from vastplan.resources.base import Planning
+from vastplan.resources.placement import Placement
+from vastplan.stack.model import Stack
+from vastplan.state import LocalStateFile, State
+
+DEFAULT_API_URL = "https://console.vast.ai"
+
+
+@dataclass(frozen=True)
+class Options:
+    stack_file: str = "vastplan.yaml"
+    state_file: str | None = None
+    api_url: str = DEFAULT_API_URL
+    api_key_file: str | None = None
+    sandbox_dir: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+    var_files: tuple[str, ...] = ()
+    parallelism: int = 10
+    auto_approve: bool = False
+    detailed_exitcode: bool = False
+    interactive: bool = False
+
+    @property
+    def state_path(self) -> Path:
+        if self.state_file:
+            return Path(self.state_file)
+        stack = Path(self.stack_file)
+        return stack.with_name(f"{stack.stem}.vpstate.json")
+
+
+def read_state(path: Path, stack: Stack) -> State:
+    state = LocalStateFile(path).read()
+    if state is None:
+        return State.new(stack.name)
+    if state.stack and state.stack != stack.name:
+        raise StateError(f"{path} belongs to stack {state.stack!r}, not {stack.name!r}; "
+                         "pass --state to use another state file")
+    return state
+
+
+@contextlib.asynccontextmanager
+async def connect(opts: Options) -> AsyncIterator[VastClient]:
+    """A client for the real API, or for the built-in sandbox started for this command only."""
+    key = find_api_key(KeySources(opts.api_key_file, sandbox=opts.sandbox_dir is not None))
+    with contextlib.ExitStack() as stack:
+        url = opts.api_url
+        if opts.sandbox_dir is not None:
+            from vastplan.sandbox.server import start_in_thread
+
+            url = stack.enter_context(start_in_thread(Path(opts.sandbox_dir))).url
+        async with VastClient(url, key, concurrency=opts.parallelism) as client:
+            yield client
+
+
+async def refresh_and_diff(client: VastClient, stack: Stack, state: State, view: HumanView, *, destroy: bool,
+                           pinned: Mapping[str, Placement] | None = None) -> tuple[Plan, Planning]:
+    """Read the account, place new rentals (or take the placements a saved plan pinned), diff."""
+    live = await refresh(client, KINDS, state, {r.kind for r in stack.resources})
+    planning = Planning(stack, state, live.objects)
+    if pinned is not None:
+        planning.placements.update(pinned)
+        for address, placement in pinned.items():
+            if not placement.current:
+                planning.claims.claim("volume" if address.startswith("volumes.") else "gpu", placement.offer)
+    elif not destroy:
+        for kind in KINDS.values():
+            await kind.prepare(client, planning)
+    planned = diff(planning, live, KINDS, destroy=destroy)
+    view.refreshed(planned, _counts(state))
+    return planned, planning
+
+
+def show_plan(view: HumanView, planned: Plan, stack: Stack, stack_file: str) -> None:
+    """Print the plan, then refuse it if it breaks the budget (so the user sees what it would cost)."""
+    view.plan(planned, stack_file, stack.budget.max_dph_total)
+    check_budget(stack, planned)
+
+
+def _counts(state: State) -> dict[str, int]:
+    """How many known objects of each kind the refresh looked for."""
+    counted = Counter(entry.kind for entry in state.resources.values())
+    return {kind: counted[kind] for kind in KINDS if counted[kind]}
+
+
+def confirm(opts: Options, view: HumanView, verb: str) -> None:
+    if opts.auto_approve:
+        return
+    if not opts.interactive:
+        raise ConfirmationRequired(f"{verb} needs --auto-approve when not run from a terminal")
+    view.line()
+    if not view.ask_approval("Do you want to perform these actions?"):
+        raise ConfirmationRequired(f"{verb.capitalize()} cancelled.")
+
+
+async def execute(client: VastClient, planning: Planning, planned: Plan, state_path: Path, view: HumanView,
+                  parallelism: int) -> ApplyOutcome:
+    """Carry the plan out; raises ApplyError naming how many changes failed and where state is."""
+    backend = LocalStateFile(state_path)
+    outcome = await Executor(client, KINDS, planning, planned, backend, view).run(parallelism)
+    view.line()
+    verb = "Destroy" if planned.destroy else "Apply"
+    if outcome.errors:
+        made = outcome.added + outcome.changed + outcome.destroyed
+        raise ApplyError(
+            f"{verb} failed: {plural(len(outcome.errors), 'error')}. "
+            f"{plural(made, 'change')} made {'is' if made == 1 else 'are'} saved in {backend.describe()}."
+        )
+    if planned.destroy:
+        view.line(f"Destroy complete! Resources: {outcome.destroyed} destroyed.")
+    else:
+        view.line(f"Apply complete! Resources: {outcome.added} added, {outcome.changed} changed, "
+                  f"{outcome.destroyed} destroyed.")
+    return outcome
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
