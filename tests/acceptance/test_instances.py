@@ -126,7 +126,7 @@ def test_destroy_removes_everything_the_volume_last(workspace: Workspace) -> Non
 
 def test_an_instance_stuck_loading_is_tainted_and_replaced(workspace: Workspace) -> None:
     workspace.write(gpu_stack(timeout="2s"))
-    admin(workspace, "PUT", "/settings", {"stick_new_instances": True})  # nothing finishes booting
+    admin(workspace, "PUT", "/settings", {"new_instance_fate": "loading"})  # nothing finishes booting
     failed = workspace.vastplan("apply", "--auto-approve")
     assert failed.code == 1
     assert re.search(r'instances.worker: Creation failed after \ds: still "loading" at the readiness deadline of 2s',
@@ -136,7 +136,7 @@ def test_an_instance_stuck_loading_is_tainted_and_replaced(workspace: Workspace)
     entry = workspace.state()["resources"]["instances.worker"]
     assert entry["tainted"] is True and entry["id"] in instances(workspace)
 
-    admin(workspace, "PUT", "/settings", {"stick_new_instances": False})
+    admin(workspace, "PUT", "/settings", {"new_instance_fate": None})
     replan = workspace.vastplan("plan")
     assert "# instances.worker must be replaced (tainted: it never became ready)" in replan.out
     assert workspace.vastplan("apply", "--auto-approve").code == 0
@@ -150,3 +150,61 @@ def test_no_matching_offer_is_a_plan_error_naming_the_instance(workspace: Worksp
     assert result.code == 1
     assert "instances.worker: no GPU offer matches the filters" in result.err
     assert re.search(r"stack\.yaml:\d+:\d+: ", result.err)
+
+
+def small_stack(*, image: str = "ubuntu", keys: str = "[me, ci]", bid: float | None = None) -> str:
+    interruptible = f"interruptible: {{bid_dph: {bid}}}" if bid is not None else ""
+    return f"""
+version: 1
+stack: small
+ssh_keys:
+  me: {{public_key: "{KEY_A}"}}
+  ci: {{public_key: "{KEY_A.replace('One', 'Six')}"}}
+instances:
+  box:
+    image: {image}
+    offer: {{num_gpus: 1, gpu_name: "RTX 3090"}}
+    ssh_keys: {keys}
+    readiness: {{timeout: 20s}}
+    {interruptible}
+"""
+
+
+def attached_keys(ws: Workspace, instance_id: int) -> list[str]:
+    import json
+
+    raw = api_get(ws.api_url, f"/api/v0/instances/{instance_id}/ssh/", CANARY_API_KEY)["ssh_keys"]
+    return sorted(k["public_key"] for k in json.loads(raw))
+
+
+def test_image_keys_and_bid_change_in_place(workspace: Workspace) -> None:
+    workspace.write(small_stack(bid=0.5))
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    box = state_id(workspace, "instances.box")
+    assert KEY_A in attached_keys(workspace, box)
+
+    workspace.write(small_stack(image="pytorch/pytorch", keys="[me]", bid=0.6))
+    planned = workspace.vastplan("plan")
+    assert "(the container is recreated on the same machine)" in planned.out
+    assert '~ image = "ubuntu:latest" -> "pytorch/pytorch:latest"' in planned.out
+    assert "~ bid_dph = 0.5 -> 0.6" in planned.out
+    assert "Plan: 0 to add, 1 to change, 0 to destroy." in planned.out
+    applied = workspace.vastplan("apply", "--auto-approve")
+    assert applied.code == 0, applied.text
+
+    row = instances(workspace)[box]
+    assert state_id(workspace, "instances.box") == box
+    assert row["image_uuid"] == "pytorch/pytorch:latest" and row["actual_status"] == "running"
+    assert row["dph_base"] == 0.6
+    assert KEY_A.replace("One", "Six") not in attached_keys(workspace, box)
+    assert workspace.vastplan("plan", "--detailed-exitcode").code == 0
+
+
+def test_an_instance_that_exits_while_booting_fails_fast_and_is_tainted(workspace: Workspace) -> None:
+    workspace.write(small_stack())
+    admin(workspace, "PUT", "/settings", {"new_instance_fate": "exited"})
+    failed = workspace.vastplan("apply", "--auto-approve")
+    assert failed.code == 1
+    assert re.search(r'instances.box: Creation failed after \ds: it will never become ready: it is "exited"',
+                     failed.out), failed.out
+    assert workspace.state()["resources"]["instances.box"]["tainted"] is True

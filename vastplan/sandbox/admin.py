@@ -34,8 +34,11 @@ def put_settings(call: Call) -> Reply:
         control.latency_ms = latency
     if boot is not None:
         control.boot_seconds = boot
-    if "stick_new_instances" in body:
-        control.stick_new_instances = bool(body["stick_new_instances"])
+    if "new_instance_fate" in body:
+        fate = body["new_instance_fate"]
+        if fate not in (None, "loading", "exited", "offline"):
+            raise ApiFailure(400, "invalid_args", "new_instance_fate must be null, loading, exited or offline")
+        control.new_instance_fate = str(fate) if fate else None
     return Reply(control.settings())
 
 

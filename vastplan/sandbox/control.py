@@ -104,7 +104,9 @@ class Control:
     def __init__(self, seed: int, latency_ms: float, boot_seconds: float) -> None:
         self.latency_ms = latency_ms
         self.boot_seconds = boot_seconds
-        self.stick_new_instances = False  # new instances never leave "loading" (a fault for readiness tests)
+        # A fault for readiness tests: what becomes of instances created from now on instead of running:
+        # None (they run), "loading" (they never leave it), "exited" or "offline" (they die while booting).
+        self.new_instance_fate: str | None = None
         self.clock_offset = 0.0
         self.rng = random.Random(seed)
         self.faults: list[FaultRule] = []
@@ -208,5 +210,5 @@ class Control:
 
     def settings(self) -> dict[str, JSON]:
         return {"latency_ms": self.latency_ms, "boot_seconds": self.boot_seconds,
-                "stick_new_instances": self.stick_new_instances, "clock_offset": self.clock_offset,
+                "new_instance_fate": self.new_instance_fate, "clock_offset": self.clock_offset,
                 "rate_limit": asdict(self.rate_limit) if self.rate_limit else None}

@@ -140,7 +140,7 @@ def rent(call: Call, offer_id: int) -> Record:
         20000 + instance_id % 40000, "ssh_keys": [{"id": k["id"], "public_key": k["key"]}
                                                  for k in world.owned("ssh_keys", call.uid)],
         "volumes": mounts, "cost_gpu": 0.0, "cost_storage": 0.0,
-        "stuck": sb.control.stick_new_instances,
+        "stuck": sb.control.new_instance_fate == "loading", "fate": sb.control.new_instance_fate,
         "jupyter_token": hashlib.sha256(f"{world.seed}/{instance_id}".encode()).hexdigest(),
     }
     record["cur_state"] = record["next_state"] = record["intended_status"]

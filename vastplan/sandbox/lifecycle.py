@@ -129,6 +129,9 @@ class Lifecycle:
         elif to == "running":
             if record.get("stuck"):
                 return  # an admin fault: this one never finishes loading
+            if record.get("fate") in ("exited", "offline"):
+                self.set_status(record, str(record.pop("fate")), at)  # an admin fault: it dies while booting
+                return
             await self.open_listener(record)
             self.set_status(record, "running", at)
         else:
