@@ -10,7 +10,7 @@ from pathlib import Path
 from vastplan import planfile
 from vastplan.errors import PlanStaleError
 from vastplan.plan import Plan
-from vastplan.render.human import HumanView
+from vastplan.render.base import View
 from vastplan.stack.model import Stack
 from vastplan.workflow import Options, confirm, connect, execute, read_state, refresh_and_diff, show_plan
 
@@ -24,18 +24,18 @@ def load(opts: Options) -> Stack:
     return load_stack(opts.stack_file, opts.variables, opts.var_files)
 
 
-def validate(opts: Options, view: HumanView) -> int:
+def validate(opts: Options, view: View) -> int:
     stack = load(opts)
-    view.line(f"{opts.stack_file}: valid ({len(stack.resources)} resources).")
+    view.validated(opts.stack_file, len(stack.resources))
     return EXIT_OK
 
 
-def plan(opts: Options, view: HumanView, *, destroy: bool = False, out: str | None = None) -> int:
+def plan(opts: Options, view: View, *, destroy: bool = False, out: str | None = None) -> int:
     stack = load(opts)
     return asyncio.run(_plan(opts, stack, view, destroy=destroy, out=out))
 
 
-async def _plan(opts: Options, stack: Stack, view: HumanView, *, destroy: bool, out: str | None) -> int:
+async def _plan(opts: Options, stack: Stack, view: View, *, destroy: bool, out: str | None) -> int:
     state = read_state(opts.state_path, stack)
     async with connect(opts) as client:
         planned, planning = await refresh_and_diff(client, stack, state, view, destroy=destroy)
@@ -50,17 +50,16 @@ async def _plan(opts: Options, stack: Stack, view: HumanView, *, destroy: bool, 
             var_files=tuple(str(Path(f).resolve()) for f in opts.var_files),
             placements=dict(planning.placements),
         ))
-        view.line()
-        view.line(f"Saved the plan to {out}. Apply exactly these changes with: vastplan apply {out}")
+        view.plan_saved(out)
     return EXIT_CHANGES if opts.detailed_exitcode and planned.has_changes else EXIT_OK
 
 
-def apply(opts: Options, view: HumanView, *, destroy: bool = False) -> int:
+def apply(opts: Options, view: View, *, destroy: bool = False) -> int:
     stack = load(opts)
     return asyncio.run(_apply(opts, stack, view, destroy=destroy))
 
 
-async def _apply(opts: Options, stack: Stack, view: HumanView, *, destroy: bool) -> int:
+async def _apply(opts: Options, stack: Stack, view: View, *, destroy: bool) -> int:
     state = read_state(opts.state_path, stack)
     async with connect(opts) as client:
         planned, planning = await refresh_and_diff(client, stack, state, view, destroy=destroy)
@@ -72,7 +71,7 @@ async def _apply(opts: Options, stack: Stack, view: HumanView, *, destroy: bool)
     return EXIT_OK
 
 
-def apply_saved(opts: Options, view: HumanView, path: str) -> int:
+def apply_saved(opts: Options, view: View, path: str) -> int:
     """Apply a saved plan exactly: no prompt; refused when the state, stack or account moved on."""
     saved = planfile.load(Path(path))
     opts = replace(
@@ -85,7 +84,7 @@ def apply_saved(opts: Options, view: HumanView, path: str) -> int:
     return asyncio.run(_apply_saved(opts, stack, view, saved))
 
 
-async def _apply_saved(opts: Options, stack: Stack, view: HumanView, saved: planfile.SavedPlan) -> int:
+async def _apply_saved(opts: Options, stack: Stack, view: View, saved: planfile.SavedPlan) -> int:
     state = read_state(opts.state_path, stack)
     if saved.serial == 0:  # planned before the first apply, when there was no state yet
         if opts.state_path.exists():

@@ -16,7 +16,7 @@ from vastplan.errors import ApplyError, ConfirmationRequired, StateError
 from vastplan.executor import ApplyOutcome, Executor
 from vastplan.plan import Plan
 from vastplan.refresh import refresh
-from vastplan.render.human import HumanView
+from vastplan.render.base import View
 from vastplan.resources import KINDS
 from vastplan.resources.base import Planning
 from vastplan.resources.placement import Placement
@@ -72,7 +72,7 @@ async def connect(opts: Options) -> AsyncIterator[VastClient]:
             yield client
 
 
-async def refresh_and_diff(client: VastClient, stack: Stack, state: State, view: HumanView, *, destroy: bool,
+async def refresh_and_diff(client: VastClient, stack: Stack, state: State, view: View, *, destroy: bool,
                            pinned: Mapping[str, Placement] | None = None) -> tuple[Plan, Planning]:
     """Read the account, place new rentals (or take the placements a saved plan pinned), diff."""
     live = await refresh(client, KINDS, state, {r.kind for r in stack.resources})
@@ -90,7 +90,7 @@ async def refresh_and_diff(client: VastClient, stack: Stack, state: State, view:
     return planned, planning
 
 
-def show_plan(view: HumanView, planned: Plan, stack: Stack, stack_file: str) -> None:
+def show_plan(view: View, planned: Plan, stack: Stack, stack_file: str) -> None:
     """Print the plan, then refuse it if it breaks the budget (so the user sees what it would cost)."""
     view.plan(planned, stack_file, stack.budget.max_dph_total)
     check_budget(stack, planned)
@@ -102,22 +102,20 @@ def _counts(state: State) -> dict[str, int]:
     return {kind: counted[kind] for kind in KINDS if counted[kind]}
 
 
-def confirm(opts: Options, view: HumanView, verb: str) -> None:
+def confirm(opts: Options, view: View, verb: str) -> None:
     if opts.auto_approve:
         return
     if not opts.interactive:
         raise ConfirmationRequired(f"{verb} needs --auto-approve when not run from a terminal")
-    view.line()
     if not view.ask_approval("Do you want to perform these actions?"):
         raise ConfirmationRequired(f"{verb.capitalize()} cancelled.")
 
 
-async def execute(client: VastClient, planning: Planning, planned: Plan, state_path: Path, view: HumanView,
+async def execute(client: VastClient, planning: Planning, planned: Plan, state_path: Path, view: View,
                   parallelism: int) -> ApplyOutcome:
     """Carry the plan out; raises ApplyError naming how many changes failed and where state is."""
     backend = LocalStateFile(state_path)
     outcome = await Executor(client, KINDS, planning, planned, backend, view).run(parallelism)
-    view.line()
     verb = "Destroy" if planned.destroy else "Apply"
     if outcome.errors:
         made = outcome.added + outcome.changed + outcome.destroyed
@@ -125,11 +123,8 @@ async def execute(client: VastClient, planning: Planning, planned: Plan, state_p
             f"{verb} failed: {plural(len(outcome.errors), 'error')}. "
             f"{plural(made, 'change')} made {'is' if made == 1 else 'are'} saved in {backend.describe()}."
         )
-    if planned.destroy:
-        view.line(f"Destroy complete! Resources: {outcome.destroyed} destroyed.")
-    else:
-        view.line(f"Apply complete! Resources: {outcome.added} added, {outcome.changed} changed, "
-                  f"{outcome.destroyed} destroyed.")
+    running = sum(KINDS[e.kind].dph(e.attributes) for e in outcome.state.resources.values())
+    view.apply_complete(outcome, planned.destroy, running)
     return outcome
 
 

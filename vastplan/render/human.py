@@ -11,6 +11,7 @@ import click
 
 from vastplan.diagnostics import Diagnostic
 from vastplan.errors import VastplanError
+from vastplan.executor import ApplyOutcome
 from vastplan.plan import Action, FieldChange, Plan, ResourceChange
 from vastplan.state import SENSITIVE
 
@@ -159,7 +160,23 @@ class HumanView:
     def progress(self, address: str, message: str) -> None:
         self.line(f"{address}: {message}")
 
+    def apply_complete(self, outcome: ApplyOutcome, destroy: bool, running_dph: float) -> None:
+        self.line()
+        if destroy:
+            self.line(f"Destroy complete! Resources: {outcome.destroyed} destroyed.")
+            return
+        self.line(f"Apply complete! Resources: {outcome.added} added, {outcome.changed} changed, "
+                  f"{outcome.destroyed} destroyed.  Now running: {money(running_dph)}.")
+
+    def validated(self, stack_file: str, resources: int) -> None:
+        self.line(f"{stack_file}: valid ({resources} resources).")
+
+    def plan_saved(self, path: str) -> None:
+        self.line()
+        self.line(f"Saved the plan to {path}. Apply exactly these changes with: vastplan apply {path}")
+
     def ask_approval(self, question: str) -> bool:
+        self.line()
         self.line(question)
         self.line("  Only 'yes' will be accepted to approve.")
         answer = click.prompt("  Enter a value", default="", show_default=False, err=False)
