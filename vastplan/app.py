@@ -12,7 +12,16 @@ from vastplan.errors import PlanStaleError
 from vastplan.plan import Plan
 from vastplan.render.base import View
 from vastplan.stack.model import Stack
-from vastplan.workflow import Options, confirm, connect, execute, read_state, refresh_and_diff, show_plan
+from vastplan.workflow import (
+    Options,
+    confirm,
+    connect,
+    execute,
+    read_state,
+    refresh_and_diff,
+    show_plan,
+    sync_protection,
+)
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 __all__ = ["Options", "validate", "plan", "apply", "apply_saved"]
@@ -65,6 +74,8 @@ async def _apply(opts: Options, stack: Stack, view: View, *, destroy: bool) -> i
         planned, planning = await refresh_and_diff(client, stack, state, view, destroy=destroy)
         show_plan(view, planned, stack, opts.stack_file)
         if not planned.has_changes:
+            if state.resources:
+                sync_protection(opts.state_path, state, stack)
             return EXIT_OK
         confirm(opts, view, "destroy" if destroy else "apply")
         await execute(client, planning, planned, opts.state_path, view, opts.parallelism)

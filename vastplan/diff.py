@@ -15,11 +15,11 @@ from vastplan.plan import Action, Drift, FieldChange, Plan, ResourceChange
 from vastplan.refresh import LiveSnapshot
 from vastplan.resources.base import Planning, ResourceKind
 from vastplan.stack.model import ResourceSpec
-from vastplan.state import ResourceState
+from vastplan.state import ResourceState, State
 
 
 def diff(planning: Planning, live: LiveSnapshot, kinds: Mapping[str, ResourceKind], *,
-         destroy: bool = False) -> Plan:
+         destroy: bool = False, force_replace: frozenset[str] = frozenset()) -> Plan:
     stack, state = planning.stack, planning.state
     changes: list[ResourceChange] = []
     drift: list[Drift] = []
@@ -28,20 +28,41 @@ def diff(planning: Planning, live: LiveSnapshot, kinds: Mapping[str, ResourceKin
         kind = kinds[spec.kind]
         entry = state.resources.get(spec.address)
         observed = live.get(spec.kind, entry.id) if entry else None
-        if entry is not None and observed is None and not entry.tainted:
-            drift.append(Drift(spec.address, f"{kind.noun} {entry.id} was deleted outside vastplan"))
+        if entry is not None:
+            drift += _drift(spec.address, kind, entry, observed)
         change = decide_action(spec, kind, kind.desired(spec, planning), entry, observed,
-                               kind.sensitive_paths(spec, planning))
-        changes.append(replace(change, dph_after=kind.planned_dph(spec, planning)))
+                               kind.sensitive_paths(spec, planning), spec.address in force_replace)
+        changes.append(replace(change, dph_after=kind.planned_dph(spec, planning),
+                               create_before_destroy=spec.lifecycle.create_before_destroy))
     for address, entry in state.resources.items():
         if address in wanted:
             continue
         observed = live.get(entry.kind, entry.id)
-        if observed is None:
-            drift.append(Drift(address, f"{kinds[entry.kind].noun} {entry.id} was deleted outside vastplan"))
+        drift += _drift(address, kinds[entry.kind], entry, observed)
         changes.append(_removal(address, entry, observed, kinds[entry.kind]))
+    blocked = tuple(Drift(c.address, PROTECTED) for c in changes
+                    if c.action in (Action.DELETE, Action.REPLACE) and _protected(c.address, wanted, state))
     return Plan(tuple(changes), tuple(drift), stack_name=stack.name, destroy=destroy,
-                refresh_requests=live.requests, refresh_seconds=live.seconds)
+                refresh_requests=live.requests, refresh_seconds=live.seconds, blocked=blocked)
+
+
+PROTECTED = ("lifecycle.prevent_destroy protects it (recorded in state); remove the protection with "
+             "`vastplan state unprotect ADDRESS` to destroy it")
+
+
+def _protected(address: str, wanted: Mapping[str, ResourceSpec], state: State) -> bool:
+    """The stack decides while it declares the resource; once its block is gone, state does."""
+    if address in wanted:
+        return wanted[address].lifecycle.prevent_destroy
+    entry = state.resources.get(address)
+    return bool(entry and entry.protected)
+
+
+def _drift(address: str, kind: ResourceKind, entry: ResourceState,
+           observed: Mapping[str, Any] | None) -> list[Drift]:
+    if observed is None:
+        return [] if entry.tainted else [Drift(address, f"{kind.noun} {entry.id} was deleted outside vastplan")]
+    return [Drift(address, f"{kind.noun} {entry.id} {text}") for text in kind.describe_drift(entry, observed)]
 
 
 def decide_action(
@@ -51,6 +72,7 @@ def decide_action(
     entry: ResourceState | None,
     observed: Mapping[str, Any] | None,
     sensitive: frozenset[str] = frozenset(),
+    force_replace: bool = False,
 ) -> ResourceChange:
     """The one function that chooses what happens to a resource the stack declares."""
     common: dict[str, Any] = {
@@ -71,6 +93,8 @@ def decide_action(
     if entry.tainted:
         return ResourceChange(action=Action.REPLACE, reason="tainted: it never became ready", fields=fields,
                               **common)
+    if force_replace:
+        return ResourceChange(action=Action.REPLACE, reason="requested with --replace", fields=fields, **common)
     if not fields:
         return ResourceChange(action=Action.NOOP, reason="matches the stack", **common)
     forcing = tuple(f.path for f in fields if f.forces_replacement)

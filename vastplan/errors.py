@@ -5,7 +5,9 @@
      ├── ApiError                 the Vast.ai API (or the path to it) failed; status, code, message, address
      │    └── AuthError           the API rejected or was not given a key
      ├── StateError               the state file is unreadable, foreign, or cannot be written
+     ├── LockError                another process holds the state lock; carries its LockInfo, exit code 3
      ├── PlanStaleError           a saved plan no longer matches the state, stack or account
+     ├── ProtectedError           the plan would destroy an object under lifecycle.prevent_destroy
      ├── ApplyError               some changes failed; the state holds what was done
      ├── ConfirmationRequired     apply/destroy without a TTY and without --auto-approve
      └── UsageError               a flag or argument that makes no sense
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from vastplan.diagnostics import Diagnostic
+    from vastplan.lock import LockInfo
 
 
 class VastplanError(Exception):
@@ -96,8 +99,22 @@ class StateError(VastplanError):
     """The state file cannot be read, belongs to another stack, or cannot be written."""
 
 
+class LockError(VastplanError):
+    """The state lock is held by another process (``info`` says who, when known), or cannot be freed."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, info: LockInfo | None = None):
+        self.info = info
+        super().__init__(message)
+
+
 class PlanStaleError(VastplanError):
     """A saved plan was made against another state, stack file or account."""
+
+
+class ProtectedError(VastplanError):
+    """A plan would destroy an object protected by lifecycle.prevent_destroy."""
 
 
 class ApplyError(VastplanError):

@@ -61,7 +61,9 @@ def build_graph(plan: Plan, state: State) -> Graph:
     for change in changes.values():
         for phase in _phases(change):
             graph.add_node(f"{change.address}:{phase}")
-        if change.action is Action.REPLACE:
+        if change.action is Action.REPLACE and change.create_before_destroy:
+            graph.add_edge(f"{change.address}:{APPLY}", f"{change.address}:{DESTROY}")
+        elif change.action is Action.REPLACE:
             graph.add_edge(f"{change.address}:{DESTROY}", f"{change.address}:{APPLY}")
         for dep in change.depends_on:
             if dep in changes and APPLY in _phases(changes[dep]) and APPLY in _phases(change):
@@ -73,6 +75,12 @@ def build_graph(plan: Plan, state: State) -> Graph:
                 phase = DESTROY if DESTROY in _phases(changes[address]) else APPLY
                 graph.add_edge(f"{address}:{phase}", f"{dep}:{DESTROY}")
     return graph
+
+
+def deposed(address: str) -> str:
+    """Where state keeps an object being replaced create-before-destroy until it is gone. No stack
+    declares this address, so should apply stop half-way, the next plan destroys it."""
+    return f"{address}~deposed"
 
 
 def _phases(change: ResourceChange) -> tuple[str, ...]:
@@ -107,7 +115,8 @@ class Executor:
         address, _, phase = node.rpartition(":")
         change = self._changes[address]
         verb, noun = _WORDS[(change.action, phase)]
-        entry = self.outcome.state.resources.get(address)
+        old_key = deposed(address) if phase == DESTROY and change.create_before_destroy else address
+        entry = self.outcome.state.resources.get(old_key)
         existing = entry is not None and (phase == DESTROY or change.action is Action.UPDATE)
         self._observer.started(address, verb, entry.id if entry is not None and existing else None)
         began = time.monotonic()
@@ -145,6 +154,10 @@ class Executor:
             attributes = await kind.update(self._client, entry, change.after, ctx)
             resource_id, adopted = entry.id, False
         else:
+            if change.create_before_destroy and change.address in self.outcome.state.resources:
+                # The old object stays until the new one is up; state knows it as deposed meanwhile.
+                old = self.outcome.state.resources[change.address]
+                self._record(deposed(change.address), old)
             created = await kind.create(self._client, spec, change.after, ctx)
             attributes, resource_id, adopted = created.attributes, created.id, created.adopted
         self._record(change.address, self._entry(change.address, resource_id, attributes, False))
@@ -155,11 +168,12 @@ class Executor:
         return f"[id={resource_id}]" + (" (an identical object already existed; adopted)" if adopted else "")
 
     async def _destroy(self, change: ResourceChange) -> str:
-        entry = self.outcome.state.resources.get(change.address)
+        key = deposed(change.address) if change.create_before_destroy else change.address
+        entry = self.outcome.state.resources.get(key)
         note = "removed from state"
         if entry is not None and change.action is not Action.FORGET:
             note = await self._kinds[entry.kind].delete(self._client, entry, self._context(change.address))
-        self._record(change.address, None)
+        self._record(key, None)
         if change.action is not Action.FORGET:
             self.outcome.destroyed += 1
         return note if note != "destroyed" else ""

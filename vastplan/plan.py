@@ -59,6 +59,7 @@ class ResourceChange:
     depends_on: tuple[str, ...] = ()
     dph_before: float = 0.0
     dph_after: float = 0.0
+    create_before_destroy: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class Plan:
     refresh_requests: int = 0
     refresh_seconds: float = 0.0
     counts_by_kind: Mapping[str, int] = field(default_factory=dict)
+    blocked: tuple[Drift, ...] = ()  # changes refused by lifecycle.prevent_destroy
+    notes: tuple[str, ...] = ()
 
     @property
     def actionable(self) -> tuple[ResourceChange, ...]:
@@ -154,6 +157,7 @@ def change_to_json(change: ResourceChange) -> dict[str, Any]:
         "depends_on": list(change.depends_on),
         "dph_before": round(change.dph_before, 6),
         "dph_after": round(change.dph_after, 6),
+        "create_before_destroy": change.create_before_destroy,
     }
 
 
@@ -169,6 +173,7 @@ def change_from_json(raw: Mapping[str, Any]) -> ResourceChange:
         sensitive_paths=frozenset(raw.get("sensitive_paths", [])),
         depends_on=tuple(raw.get("depends_on", [])),
         dph_before=float(raw.get("dph_before", 0)), dph_after=float(raw.get("dph_after", 0)),
+        create_before_destroy=bool(raw.get("create_before_destroy", False)),
     )
 
 
@@ -176,6 +181,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
     return {
         "resource_changes": [change_to_json(c) for c in plan.changes],
         "resource_drift": [{"address": d.address, "message": d.message} for d in plan.drift],
+        "blocked": [{"address": d.address, "message": d.message} for d in plan.blocked],
         "summary": {"add": plan.to_add, "change": plan.to_change, "destroy": plan.to_destroy},
         "cost": {"dph_before": round(plan.dph_before, 6), "dph_after": round(plan.dph_after, 6)},
         "stack": plan.stack_name,
@@ -187,5 +193,6 @@ def plan_from_json(raw: Mapping[str, Any]) -> Plan:
     return Plan(
         changes=tuple(change_from_json(c) for c in raw["resource_changes"]),
         drift=tuple(Drift(d["address"], d["message"]) for d in raw.get("resource_drift", [])),
+        blocked=tuple(Drift(d["address"], d["message"]) for d in raw.get("blocked", [])),
         stack_name=raw.get("stack"), destroy=bool(raw.get("destroy", False)),
     )

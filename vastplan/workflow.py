@@ -5,14 +5,14 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vastplan.api.client import VastClient
 from vastplan.api.credentials import KeySources, find_api_key
 from vastplan.budget import check_budget
 from vastplan.diff import diff
-from vastplan.errors import ApplyError, ConfirmationRequired, StateError
+from vastplan.errors import ApplyError, ConfirmationRequired, ProtectedError, StateError
 from vastplan.executor import ApplyOutcome, Executor
 from vastplan.plan import Plan
 from vastplan.refresh import refresh
@@ -94,6 +94,10 @@ def show_plan(view: View, planned: Plan, stack: Stack, stack_file: str) -> None:
     """Print the plan, then refuse it if it breaks the budget (so the user sees what it would cost)."""
     view.plan(planned, stack_file, stack.budget.max_dph_total)
     check_budget(stack, planned)
+    if planned.blocked:
+        names = ", ".join(b.address for b in planned.blocked)
+        raise ProtectedError(f"the plan would destroy {names}, protected by lifecycle.prevent_destroy; "
+                             "nothing was changed")
 
 
 def _counts(state: State) -> dict[str, int]:
@@ -123,9 +127,22 @@ async def execute(client: VastClient, planning: Planning, planned: Plan, state_p
             f"{verb} failed: {plural(len(outcome.errors), 'error')}. "
             f"{plural(made, 'change')} made {'is' if made == 1 else 'are'} saved in {backend.describe()}."
         )
-    running = sum(KINDS[e.kind].dph(e.attributes) for e in outcome.state.resources.values())
+    final = sync_protection(state_path, outcome.state, planning.stack)
+    running = sum(KINDS[e.kind].dph(e.attributes) for e in final.resources.values())
     view.apply_complete(outcome, planned.destroy, running)
     return outcome
+
+
+def sync_protection(state_path: Path, state: State, stack: Stack) -> State:
+    """Record each declared resource's prevent_destroy in state, so that deleting its block later
+    cannot silently drop the protection. Writes only when something differs."""
+    specs = stack.by_address()
+    updated = state
+    for address, entry in state.resources.items():
+        spec = specs.get(address)
+        if spec is not None and entry.protected != spec.lifecycle.prevent_destroy:
+            updated = updated.with_resource(address, replace(entry, protected=spec.lifecycle.prevent_destroy))
+    return LocalStateFile(state_path).write(updated) if updated is not state else state
 
 
 def plural(n: int, noun: str) -> str:

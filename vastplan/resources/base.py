@@ -123,6 +123,14 @@ class ResourceKind(ABC):
         """What the object will cost per hour once the stack is applied."""
         return 0.0
 
+    def describe_drift(self, entry: ResourceState, live: Mapping[str, Any]) -> list[str]:
+        """How the live object changed outside vastplan since state recorded it, in a user's words."""
+        return [f"{name} was changed outside vastplan ({entry.attributes[name]!r} -> {live[name]!r})"
+                for name in self.drift_fields if name in live and name in entry.attributes
+                and entry.attributes[name] != live[name]]
+
+    drift_fields: ClassVar[tuple[str, ...]] = ()
+
     def describe_update(self, fields: frozenset[str], after: Mapping[str, Any]) -> str:
         """A note for the plan about what an in-place update of these fields does."""
         return ""

@@ -117,6 +117,19 @@ class InstanceKind(ResourceKind):
         bid = (spec.config.get("interruptible") or {}).get("bid_dph")
         return float(bid) + storage if bid is not None else float(offer.get("dph_total") or 0)
 
+    def describe_drift(self, entry: ResourceState, live: Mapping[str, Any]) -> list[str]:
+        recorded = entry.attributes
+        notes = []
+        if live.get("actual_status") in ("offline", "exited", "unknown"):
+            notes.append(f'is "{live["actual_status"]}" (host or container down); it may need replacing')
+        if recorded.get("state") == "running" and live.get("state") == "stopped":
+            notes.append(f"was stopped outside vastplan; its disk still bills ${self.dph(live):.3f}/hr")
+        elif recorded.get("state") == "stopped" and live.get("state") == "running":
+            notes.append("was started outside vastplan")
+        if "label" in recorded and recorded["label"] != live.get("label"):
+            notes.append(f'label was edited outside vastplan ("{recorded["label"]}" -> "{live.get("label")}")')
+        return notes
+
     def describe_update(self, fields: frozenset[str], after: Mapping[str, Any]) -> str:
         notes = []
         if fields & IN_PLACE_RECREATES:

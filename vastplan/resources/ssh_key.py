@@ -21,6 +21,7 @@ def normalise_key(text: str) -> str:
 class SshKeyKind(ResourceKind):
     kind: ClassVar[str] = "ssh_key"
     noun: ClassVar[str] = "ssh_key"
+    drift_fields: ClassVar[tuple[str, ...]] = ("public_key",)
 
     async def list_live(self, client: VastClient, known: Mapping[str, ResourceState]) -> LiveObjects:
         # Always listed: a create looks here for an identical key to adopt instead of duplicating it.

@@ -20,6 +20,7 @@ from vastplan.state import ResourceState
 class TemplateKind(ResourceKind):
     kind: ClassVar[str] = "template"
     noun: ClassVar[str] = "template"
+    drift_fields: ClassVar[tuple[str, ...]] = ("name", "image", "tag", "onstart", "runtype", "disk_gb")
 
     async def list_live(self, client: VastClient, known: Mapping[str, ResourceState]) -> LiveObjects:
         rows = await api.templates_by_id(client, (r.id for r in known.values()))
