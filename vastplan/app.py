@@ -10,8 +10,11 @@ from pathlib import Path
 from vastplan import planfile
 from vastplan.errors import PlanStaleError
 from vastplan.plan import Plan
+from vastplan.refresh import refresh
 from vastplan.render.base import View
+from vastplan.resources import KINDS
 from vastplan.stack.model import Stack
+from vastplan.state import LocalStateFile
 from vastplan.workflow import (
     Options,
     confirm,
@@ -19,8 +22,8 @@ from vastplan.workflow import (
     execute,
     read_state,
     refresh_and_diff,
+    settle_state,
     show_plan,
-    sync_protection,
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -47,7 +50,7 @@ def plan(opts: Options, view: View, *, destroy: bool = False, out: str | None = 
 async def _plan(opts: Options, stack: Stack, view: View, *, destroy: bool, out: str | None) -> int:
     state = read_state(opts.state_path, stack)
     async with connect(opts) as client:
-        planned, planning = await refresh_and_diff(client, stack, state, view, destroy=destroy)
+        planned, planning = await refresh_and_diff(client, stack, state, view, opts, destroy=destroy)
     show_plan(view, planned, stack, opts.stack_file)
     if out:
         planfile.save(Path(out), planfile.SavedPlan(
@@ -71,11 +74,11 @@ def apply(opts: Options, view: View, *, destroy: bool = False) -> int:
 async def _apply(opts: Options, stack: Stack, view: View, *, destroy: bool) -> int:
     state = read_state(opts.state_path, stack)
     async with connect(opts) as client:
-        planned, planning = await refresh_and_diff(client, stack, state, view, destroy=destroy)
+        planned, planning = await refresh_and_diff(client, stack, state, view, opts, destroy=destroy)
         show_plan(view, planned, stack, opts.stack_file)
         if not planned.has_changes:
             if state.resources:
-                sync_protection(opts.state_path, state, stack)
+                settle_state(opts.state_path, state, stack)
             return EXIT_OK
         confirm(opts, view, "destroy" if destroy else "apply")
         await execute(client, planning, planned, opts.state_path, view, opts.parallelism)
@@ -107,7 +110,7 @@ async def _apply_saved(opts: Options, stack: Stack, view: View, saved: planfile.
     if state.serial != saved.serial:
         raise PlanStaleError("Saved plan is stale: the state changed since the plan was made")
     async with connect(opts) as client:
-        planned, planning = await refresh_and_diff(client, stack, state, view, destroy=saved.plan.destroy,
+        planned, planning = await refresh_and_diff(client, stack, state, view, opts, destroy=saved.plan.destroy,
                                                    pinned=saved.placements)
         _same_actions(saved.plan, planned)
         show_plan(view, planned, stack, opts.stack_file)
@@ -123,3 +126,35 @@ def _same_actions(saved: Plan, fresh: Plan) -> None:
         moved = sorted(a for a in before.keys() | now.keys() if before.get(a) != now.get(a))
         raise PlanStaleError("Saved plan is stale: the account changed since the plan was made "
                              f"({', '.join(moved)}); make a new plan")
+
+
+def refresh_only(opts: Options, view: View, *, write: bool) -> int:
+    """Accept drift: bring state's record of each object up to what the account says; drop the
+    objects that are gone. With ``write`` (apply --refresh-only) the state is saved."""
+    stack = load(opts)
+    return asyncio.run(_refresh_only(opts, stack, view, write))
+
+
+async def _refresh_only(opts: Options, stack: Stack, view: View, write: bool) -> int:
+    state = read_state(opts.state_path, stack)
+    async with connect(opts) as client:
+        live = await refresh(client, KINDS, state, ())
+    updated = state
+    for address, entry in state.resources.items():
+        observed = live.get(entry.kind, entry.id)
+        if observed is None:
+            view.line(f"{address}: {KINDS[entry.kind].noun} {entry.id} is gone; it will be dropped from state")
+            updated = updated.with_resource(address, None)
+            continue
+        merged = {**entry.attributes, **{k: v for k, v in observed.items() if k in entry.attributes}}
+        for text in KINDS[entry.kind].describe_drift(entry, observed):
+            view.line(f"{address}: {KINDS[entry.kind].noun} {entry.id} {text}; state will record it")
+        updated = updated.with_resource(address, replace(entry, attributes=merged))
+    if updated == state:
+        view.line("No drift: the state matches the account.")
+        return EXIT_OK
+    if write:
+        confirm(opts, view, "apply --refresh-only")
+        LocalStateFile(opts.state_path).write(updated)
+        view.line("Refresh complete: the state now records the account as it is; nothing in the account changed.")
+    return EXIT_CHANGES if opts.detailed_exitcode else EXIT_OK

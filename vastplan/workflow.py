@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -12,16 +13,18 @@ from vastplan.api.client import VastClient
 from vastplan.api.credentials import KeySources, find_api_key
 from vastplan.budget import check_budget
 from vastplan.diff import diff
-from vastplan.errors import ApplyError, ConfirmationRequired, ProtectedError, StateError
+from vastplan.errors import ApplyError, ConfirmationRequired, ProtectedError, StateError, UsageError
 from vastplan.executor import ApplyOutcome, Executor
+from vastplan.outputs import evaluate, shown
 from vastplan.plan import Plan
-from vastplan.refresh import refresh
+from vastplan.refresh import LiveSnapshot, refresh
 from vastplan.render.base import View
 from vastplan.resources import KINDS
-from vastplan.resources.base import Planning
+from vastplan.resources.base import LiveObjects, Planning
 from vastplan.resources.placement import Placement
 from vastplan.stack.model import Stack
 from vastplan.state import LocalStateFile, State
+from vastplan.targeting import narrow
 
 DEFAULT_API_URL = "https://console.vast.ai"
 
@@ -39,6 +42,10 @@ class Options:
     auto_approve: bool = False
     detailed_exitcode: bool = False
     interactive: bool = False
+    targets: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    refresh: bool = True
 
     @property
     def state_path(self) -> Path:
@@ -72,10 +79,16 @@ async def connect(opts: Options) -> AsyncIterator[VastClient]:
             yield client
 
 
-async def refresh_and_diff(client: VastClient, stack: Stack, state: State, view: View, *, destroy: bool,
-                           pinned: Mapping[str, Placement] | None = None) -> tuple[Plan, Planning]:
+async def refresh_and_diff(client: VastClient, stack: Stack, state: State, view: View, opts: Options, *,
+                           destroy: bool, pinned: Mapping[str, Placement] | None = None) -> tuple[Plan, Planning]:
     """Read the account, place new rentals (or take the placements a saved plan pinned), diff."""
-    live = await refresh(client, KINDS, state, {r.kind for r in stack.resources})
+    if opts.refresh:
+        live = await refresh(client, KINDS, state, {r.kind for r in stack.resources})
+    else:
+        recorded: dict[str, LiveObjects] = {}
+        for entry in state.resources.values():
+            recorded.setdefault(entry.kind, {})[entry.id] = dict(entry.attributes)
+        live = LiveSnapshot(recorded)  # --refresh=false: trust state, send no list request
     planning = Planning(stack, state, live.objects)
     if pinned is not None:
         planning.placements.update(pinned)
@@ -85,9 +98,19 @@ async def refresh_and_diff(client: VastClient, stack: Stack, state: State, view:
     elif not destroy:
         for kind in KINDS.values():
             await kind.prepare(client, planning)
-    planned = diff(planning, live, KINDS, destroy=destroy)
+    planned = narrow(diff(planning, live, KINDS, destroy=destroy, force_replace=_addresses(stack, opts.replace)),
+                     opts.targets, opts.excludes)
     view.refreshed(planned, _counts(state))
     return planned, planning
+
+
+def _addresses(stack: Stack, patterns: tuple[str, ...]) -> frozenset[str]:
+    """``--replace instances.server`` names every index of it."""
+    found = {a for a in stack.by_address() for p in patterns if a == p or a.startswith(p + "[")}
+    missing = [p for p in patterns if not any(a == p or a.startswith(p + "[") for a in found)]
+    if missing:
+        raise UsageError(f"--replace {missing[0]}: no such resource in the stack")
+    return frozenset(found)
 
 
 def show_plan(view: View, planned: Plan, stack: Stack, stack_file: str) -> None:
@@ -127,21 +150,29 @@ async def execute(client: VastClient, planning: Planning, planned: Plan, state_p
             f"{verb} failed: {plural(len(outcome.errors), 'error')}. "
             f"{plural(made, 'change')} made {'is' if made == 1 else 'are'} saved in {backend.describe()}."
         )
-    final = sync_protection(state_path, outcome.state, planning.stack)
+    final = settle_state(state_path, outcome.state, planning.stack)
     running = sum(KINDS[e.kind].dph(e.attributes) for e in final.resources.values())
     view.apply_complete(outcome, planned.destroy, running)
+    if final.outputs and not planned.destroy:
+        view.line()
+        view.line("Outputs:")
+        for name, value in shown(final.outputs).items():
+            view.line(f"{name} = {json.dumps(value)}")
     return outcome
 
 
-def sync_protection(state_path: Path, state: State, stack: Stack) -> State:
-    """Record each declared resource's prevent_destroy in state, so that deleting its block later
-    cannot silently drop the protection. Writes only when something differs."""
+def settle_state(state_path: Path, state: State, stack: Stack) -> State:
+    """After an apply: record each declared resource's prevent_destroy in state (so deleting its block
+    later cannot silently drop the protection) and the outputs. Writes only when something differs."""
     specs = stack.by_address()
     updated = state
     for address, entry in state.resources.items():
         spec = specs.get(address)
         if spec is not None and entry.protected != spec.lifecycle.prevent_destroy:
             updated = updated.with_resource(address, replace(entry, protected=spec.lifecycle.prevent_destroy))
+    outputs = evaluate(stack.outputs, updated)
+    if outputs != dict(updated.outputs):
+        updated = replace(updated, outputs=outputs)
     return LocalStateFile(state_path).write(updated) if updated is not state else state
 
 

@@ -92,6 +92,8 @@ class HumanView:
             self.line(self._style(f"Blocked: {blocked.address} cannot be destroyed: ", fg="red")
                       + blocked.message.replace("ADDRESS", blocked.address))
         self.line(f"Plan: {plan.to_add} to add, {plan.to_change} to change, {plan.to_destroy} to destroy.")
+        for note in plan.notes:
+            self.line(note)
         if plan.dph_before or plan.dph_after:
             delta = plan.dph_after - plan.dph_before
             sign = "+" if delta >= 0 else "-"

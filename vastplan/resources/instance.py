@@ -46,9 +46,7 @@ class InstanceKind(ResourceKind):
             "label": row.get("label") or "",
             # read-only, for cost, readiness, drift and outputs
             "actual_status": row.get("actual_status"),
-            "machine_row": {k: row.get(k) for k in ("machine_id", "num_gpus", "gpu_name", "gpu_ram", "geolocation",
-                                                     "cuda_max_good", "compute_cap", "dph_total",
-                                                     "storage_cost", "storage_total_cost")},
+            "machine_row": cfg.machine_row(row),
             "dph_total": float(row.get("dph_total") or 0),
             "storage_hour": float(row.get("storage_total_cost") or 0),
             **cfg.connection(row),

@@ -115,3 +115,12 @@ def env_with_ports(env: Mapping[str, str], ports: list[str]) -> dict[str, str]:
         number, _, proto = port.partition("/")
         result[f"-p {number}:{number}" + (f"/{proto}" if proto else "")] = "1"
     return result
+
+
+MACHINE_ROW_FIELDS = ("machine_id", "num_gpus", "gpu_name", "gpu_ram", "geolocation", "cuda_max_good", "compute_cap",
+                      "dph_total", "storage_cost", "storage_total_cost")
+
+
+def machine_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of an offer or instance row that says which machine it is and what it costs."""
+    return {k: row.get(k) for k in MACHINE_ROW_FIELDS}

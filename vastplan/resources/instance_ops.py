@@ -61,7 +61,8 @@ class InstanceOps:
         body = cfg.create_body(desired, spec.config, eff["runtype"], template_hash, self._volume_info(spec))
         offer, instance_id = await self._rent(placement.offer, body, placement)
         attributes = {**desired, "offer": cfg.describe_offer(offer), "offer_id": offer.get("id"),
-                      "dph_total": offer.get("dph_total"), "ssh_keys": []}
+                      "dph_total": offer.get("dph_total"), "ssh_keys": [],
+                      "machine_row": cfg.machine_row(offer), "storage_hour": offer.get("storage_total_cost")}
         self.ctx.checkpoint(instance_id, attributes, False)
         attributes["ssh_keys"] = await self._sync_keys(instance_id, [], desired["ssh_keys"])
         self.ctx.checkpoint(instance_id, attributes, False)
