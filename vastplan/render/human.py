@@ -12,6 +12,7 @@ import click
 from vastplan.diagnostics import Diagnostic
 from vastplan.errors import VastplanError
 from vastplan.executor import ApplyOutcome
+from vastplan.outputs import shown
 from vastplan.plan import Action, FieldChange, Plan, ResourceChange
 from vastplan.state import SENSITIVE
 
@@ -172,6 +173,14 @@ class HumanView:
             return
         self.line(f"Apply complete! Resources: {outcome.added} added, {outcome.changed} changed, "
                   f"{outcome.destroyed} destroyed.  Now running: {money(running_dph)}.")
+
+    def outputs(self, outputs: Mapping[str, Mapping[str, Any]]) -> None:
+        if not outputs:
+            return
+        self.line()
+        self.line("Outputs:")
+        for name, value in shown(outputs).items():
+            self.line(f"{name} = {json.dumps(value)}")
 
     def validated(self, stack_file: str, resources: int) -> None:
         self.line(f"{stack_file}: valid ({resources} resources).")

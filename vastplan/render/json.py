@@ -1,0 +1,304 @@
+"""The JSON views: one plan document (``plan --json``, ``show --json``) or a stream of NDJSON events
+(``apply --json``, ``destroy --json``, ``validate --json``). docs/json-format.md is their contract.
+
+Everything goes to stdout, errors included, as ``diagnostic`` objects. Plans are rendered with
+``plan_to_json``, which redacts sensitive values; no other value of the stack is printed here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any, TextIO
+
+from vastplan import __version__
+from vastplan.diagnostics import Diagnostic, Severity
+from vastplan.errors import ApiError, StackError, VastplanError
+from vastplan.executor import ApplyOutcome
+from vastplan.outputs import shown
+from vastplan.plan import Plan, ResourceChange, actions_json, change_to_json, plan_to_json
+from vastplan.state import SENSITIVE
+
+FORMAT_VERSION = "1.0"
+
+# The executor's verbs and nouns (executor._WORDS) -> the action word of apply_* events.
+_ACTIONS = {"Creating": "create", "Creation": "create", "Modifying": "update", "Modifications": "update",
+            "Destroying": "delete", "Destruction": "delete", "Removing from state": "forget", "Removal": "forget"}
+_ID_IN_DETAIL = re.compile(r"\[id=([^\]]+)\]")
+_PATH_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+
+
+def safe_change_json(change: ResourceChange) -> dict[str, Any]:
+    """``change_to_json``, then every sensitive path redacted again, list items included: a sensitive
+    variable inside a list (``args: ["--token", "${var.token}"]``) has a path like ``args[1]``, which
+    the dotted redaction of ``change_to_json`` does not reach."""
+    doc = change_to_json(change)
+    body = doc["change"]
+    for path in doc["sensitive_paths"]:
+        parts = [int(i) if i else key for i, key in _PATH_PART.findall(path)]
+        for side in ("before", "after"):
+            _redact_at(body[side], parts)
+        for item in body["fields"]:
+            top = item["path"]
+            if path == top or path.startswith((top + ".", top + "[")):
+                item.update(before=SENSITIVE, after=SENSITIVE, sensitive=True)
+    return doc
+
+
+def _redact_at(node: Any, parts: list[Any]) -> None:
+    for part in parts[:-1]:
+        node = _child(node, part)
+    if parts and _child(node, parts[-1]) is not None:
+        node[parts[-1]] = SENSITIVE
+
+
+def _child(node: Any, part: Any) -> Any:
+    if isinstance(part, int):
+        return node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+    return node.get(part) if isinstance(node, dict) else None
+
+
+def safe_plan_json(plan: Plan) -> dict[str, Any]:
+    """``plan_to_json`` with the changes passed through ``safe_change_json`` and the ``ADDRESS``
+    placeholder of a blocked change's message filled in, as the human view does."""
+    doc = plan_to_json(plan)
+    doc["resource_changes"] = [safe_change_json(c) for c in plan.changes]
+    for blocked in doc.get("blocked", []):
+        blocked["message"] = blocked["message"].replace("ADDRESS", blocked["address"])
+    return doc
+
+
+def note_diagnostics(plan: Plan) -> list[Diagnostic]:
+    """The plan's notes (e.g. that --target is in effect) as warnings."""
+    return [Diagnostic(note.removeprefix("Warning: "), Severity.WARNING) for note in plan.notes]
+
+
+def diagnostic_json(diag: Diagnostic) -> dict[str, Any]:
+    """A diagnostic as the ``diagnostic`` object of both formats."""
+    where = None
+    if diag.range is not None:
+        where = {"filename": diag.range.file, "start": {"line": diag.range.line, "column": diag.range.col}}
+    return {"severity": diag.severity.value, "summary": diag.summary, "detail": diag.detail,
+            "address": diag.address, "range": where}
+
+
+def error_diagnostics(error: VastplanError) -> list[Diagnostic]:
+    """An error as diagnostics: a StackError's own, else one naming the resource when known."""
+    if isinstance(error, StackError):
+        return list(error.diagnostics)
+    address = error.address if isinstance(error, ApiError) else None
+    return [Diagnostic(str(error), address=address)]
+
+
+def resource_json(address: str, change: ResourceChange | None) -> dict[str, Any]:
+    """``{"address", "kind", "name", "index"}`` of the resource an apply_* event is about."""
+    name, _, index = address.partition(".")[2].partition("[")
+    return {"address": address, "kind": change.kind if change else None, "name": name,
+            "index": int(index.rstrip("]")) if index.rstrip("]").isdigit() else None}
+
+
+def _id_value(value: Any) -> Any:
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return value
+
+
+class JsonPlanView:
+    """Collects one plan (or the errors that prevented it) and prints a single document on close()."""
+
+    def __init__(self, out: TextIO | None = None):
+        self.out = out or sys.stdout
+        self._plan: dict[str, Any] | None = None
+        self._diagnostics: list[dict[str, Any]] = []
+
+    def document(self) -> dict[str, Any]:
+        errors = sum(1 for d in self._diagnostics if d["severity"] == Severity.ERROR.value)
+        return {"format_version": FORMAT_VERSION, "vastplan_version": __version__, **(self._plan or {}),
+                "diagnostics": list(self._diagnostics), "errors": errors}
+
+    def close(self) -> None:
+        """Print the document, unless nothing at all happened (``--help``)."""
+        if self._plan is not None or self._diagnostics:
+            self.out.write(json.dumps(self.document(), indent=2) + "\n")
+            self.out.flush()
+
+    # --- errors and warnings ------------------------------------------------------------------------
+    def diagnostics(self, diags: Iterable[Diagnostic]) -> None:
+        self._diagnostics += [diagnostic_json(d) for d in diags]
+
+    def error(self, error: VastplanError) -> None:
+        self.diagnostics(error_diagnostics(error))
+
+    def warning(self, text: str) -> None:
+        self.diagnostics([Diagnostic(text, Severity.WARNING)])
+
+    # --- validate and plan --------------------------------------------------------------------------
+    def validated(self, stack_file: str, resources: int) -> None:
+        pass
+
+    def refreshed(self, plan: Plan, counts: Mapping[str, int]) -> None:
+        pass
+
+    def plan(self, plan: Plan, stack_file: str, budget: float | None = None) -> None:
+        self._plan = {**safe_plan_json(plan), "budget": {"max_dph_total": budget}, "output_changes": {}}
+        self.diagnostics(note_diagnostics(plan))
+
+    def plan_saved(self, path: str) -> None:
+        pass
+
+    def ask_approval(self, question: str) -> bool:
+        return False  # JSON mode never prompts
+
+    # --- apply progress: a plan document has none ---------------------------------------------------
+    def started(self, address: str, verb: str, resource_id: Any) -> None:
+        pass
+
+    def finished(self, address: str, noun: str, seconds: float, detail: str) -> None:
+        pass
+
+    def errored(self, address: str, noun: str, seconds: float, error: VastplanError) -> None:
+        self.error(error)
+
+    def skipped(self, address: str, because: str) -> None:
+        pass
+
+    def progress(self, address: str, message: str) -> None:
+        pass
+
+    def apply_complete(self, outcome: ApplyOutcome, destroy: bool, running_dph: float) -> None:
+        pass
+
+    def outputs(self, outputs: Mapping[str, Mapping[str, Any]]) -> None:
+        pass
+
+    def line(self, text: str = "") -> None:
+        pass
+
+
+class JsonStreamView:
+    """One JSON object per line, written as things happen; the first is always a ``version`` event."""
+
+    def __init__(self, out: TextIO | None = None):
+        self.out = out or sys.stdout
+        self._versioned = False
+        self._changes: dict[str, ResourceChange] = {}
+        self._phase: dict[str, str] = {}
+        self._began: dict[str, float] = {}
+        self._dph_before = 0.0
+
+    def emit(self, type_: str, message: str, level: str = "info", **fields: Any) -> None:
+        if not self._versioned:
+            self._versioned = True
+            self.emit("version", f"vastplan {__version__}", vastplan=__version__, format_version=FORMAT_VERSION)
+        event = {"@level": level, "@message": message,
+                 "@timestamp": datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+                 "type": type_, **fields}
+        self.out.write(json.dumps(event) + "\n")
+        self.out.flush()
+
+    def close(self) -> None:
+        pass  # every event is already written
+
+    # --- errors and warnings ------------------------------------------------------------------------
+    def diagnostics(self, diags: Iterable[Diagnostic]) -> None:
+        for diag in diags:
+            word, level = ("Error", "error") if diag.severity is Severity.ERROR else ("Warning", "warn")
+            about = f"{diag.address}: " if diag.address else ""
+            self.emit("diagnostic", f"{word}: {about}{diag.summary}", level, diagnostic=diagnostic_json(diag))
+
+    def error(self, error: VastplanError) -> None:
+        self.diagnostics(error_diagnostics(error))
+
+    def warning(self, text: str) -> None:
+        self.diagnostics([Diagnostic(text, Severity.WARNING)])
+
+    # --- validate and plan --------------------------------------------------------------------------
+    def validated(self, stack_file: str, resources: int) -> None:
+        self.emit("log", f"{stack_file}: valid ({resources} resources).", valid=True, resources=resources)
+
+    def refreshed(self, plan: Plan, counts: Mapping[str, int]) -> None:
+        known = sum(counts.values())
+        self.emit("log", f"Refreshed {known} known objects ({plan.refresh_requests} requests, "
+                         f"{plan.refresh_seconds:.2f}s)")
+
+    def plan(self, plan: Plan, stack_file: str, budget: float | None = None) -> None:
+        self._dph_before = plan.dph_before
+        for drift in plan.drift:
+            self.emit("resource_drift", f"{drift.address}: {drift.message}",
+                      drift={"address": drift.address, "message": drift.message})
+        for change in plan.actionable:
+            self._changes[change.address] = change
+            self.emit("planned_change", f"{change.address}: Plan to {'/'.join(actions_json(change.action))}",
+                      change=safe_change_json(change))
+        self.diagnostics(note_diagnostics(plan))
+        self._summary("plan", plan.to_add, plan.to_change, plan.to_destroy, plan.dph_before, plan.dph_after,
+                      f"Plan: {plan.to_add} to add, {plan.to_change} to change, {plan.to_destroy} to destroy.")
+
+    def plan_saved(self, path: str) -> None:
+        self.emit("log", f"Saved the plan to {path}.")
+
+    def ask_approval(self, question: str) -> bool:
+        return False  # JSON mode never prompts; the CLI asks for --auto-approve instead
+
+    # --- apply progress -----------------------------------------------------------------------------
+    def _hook(self, address: str, action: str, **fields: Any) -> dict[str, Any]:
+        return {"resource": resource_json(address, self._changes.get(address)), "action": action, **fields}
+
+    def started(self, address: str, verb: str, resource_id: Any) -> None:
+        action = _ACTIONS.get(verb, verb.lower())
+        self._phase[address] = action
+        self._began[address] = time.monotonic()
+        ident = f" [id={resource_id}]" if resource_id is not None else ""
+        self.emit("apply_start", f"{address}: {verb}...{ident}", **self._hook(address, action, id=resource_id))
+
+    def finished(self, address: str, noun: str, seconds: float, detail: str) -> None:
+        action = _ACTIONS.get(noun, self._phase.get(address, noun.lower()))
+        found = _ID_IN_DETAIL.search(detail)
+        text = f"{address}: {noun} complete after {seconds:.0f}s" + (f" {detail}" if detail else "")
+        self.emit("apply_complete", text, **self._hook(
+            address, action, id=_id_value(found.group(1)) if found else None,
+            elapsed_seconds=round(seconds, 3), detail=detail))
+
+    def errored(self, address: str, noun: str, seconds: float, error: VastplanError) -> None:
+        action = _ACTIONS.get(noun, self._phase.get(address, noun.lower()))
+        self.emit("apply_errored", f"{address}: {noun} failed after {seconds:.0f}s: {error}", "error",
+                  **self._hook(address, action, elapsed_seconds=round(seconds, 3), error=str(error)))
+        self.diagnostics([Diagnostic(str(error), address=address)])
+
+    def skipped(self, address: str, because: str) -> None:
+        self.diagnostics([Diagnostic(f"skipped (depends on {because}, which failed)", Severity.WARNING,
+                                     address=address)])
+
+    def progress(self, address: str, message: str) -> None:
+        began = self._began.get(address)
+        elapsed = round(time.monotonic() - began, 3) if began is not None else None
+        self.emit("apply_progress", f"{address}: {message}",
+                  **self._hook(address, self._phase.get(address, ""), message=message, elapsed_seconds=elapsed))
+
+    def apply_complete(self, outcome: ApplyOutcome, destroy: bool, running_dph: float) -> None:
+        if destroy:
+            text = f"Destroy complete! Resources: {outcome.destroyed} destroyed."
+        else:
+            text = (f"Apply complete! Resources: {outcome.added} added, {outcome.changed} changed, "
+                    f"{outcome.destroyed} destroyed.  Now running: ${running_dph:.3f}/hr.")
+        self._summary("destroy" if destroy else "apply", outcome.added, outcome.changed, outcome.destroyed,
+                      self._dph_before, running_dph, text)
+
+    def _summary(self, operation: str, add: int, change: int, destroy: int, before: float, after: float,
+                 text: str) -> None:
+        self.emit("change_summary", text,
+                  changes={"add": add, "change": change, "destroy": destroy, "operation": operation},
+                  cost={"dph_before": round(before, 6), "dph_after": round(after, 6)})
+
+    def outputs(self, outputs: Mapping[str, Mapping[str, Any]]) -> None:
+        values = shown(outputs)
+        self.emit("outputs", f"Outputs: {len(values)}", outputs={
+            name: {"value": values[name], "sensitive": bool(outputs[name].get("sensitive"))} for name in values})
+
+    def line(self, text: str = "") -> None:
+        if text:
+            self.emit("log", text)
