@@ -72,6 +72,11 @@ class ApiError(VastplanError):
         code = f"{self.code}: " if self.code and self.code not in self.message else ""
         return f"{where}{call} failed ({status}{code}{self.message})"
 
+    @property
+    def uncertain(self) -> bool:
+        """The request may have taken effect: no answer came back, or the server failed mid-way."""
+        return self.status is None or self.status >= 500
+
     def for_address(self, address: str) -> ApiError:
         """The same error, attributed to the resource it happened to."""
         return type(self)(
