@@ -176,3 +176,24 @@ def test_show_json_of_a_saved_plan_is_the_saved_plan(workspace: Workspace) -> No
 
     human = workspace.vastplan("show", "stack.plan", stack=False)
     assert 'template "torch"' in human.out and "Plan: 3 to add, 0 to change, 0 to destroy." in human.out
+
+    applied = workspace.vastplan("apply", "stack.plan", "--json", stack=False)  # a saved plan needs no approval
+    assert applied.code == 0, applied.text
+    assert events(applied)[-1]["changes"] == {"add": 3, "change": 0, "destroy": 0, "operation": "apply"}
+
+
+def test_an_instance_streams_progress_and_a_replacement_is_delete_create(workspace: Workspace) -> None:
+    workspace.write(small_stack())
+    applied = workspace.vastplan("apply", "--json", "--auto-approve")
+    assert applied.code == 0, applied.text
+    stream = events(applied)
+    progress = [e for e in stream if e["type"] == "apply_progress"]
+    assert progress and all(e["resource"]["address"] == "instances.box" and e["message"] for e in progress)
+    summary = [e for e in stream if e["type"] == "change_summary"]
+    assert summary[0]["cost"]["dph_after"] > 0
+    assert abs(summary[-1]["cost"]["dph_after"] - summary[0]["cost"]["dph_after"]) < 1e-3
+
+    workspace.write(small_stack().replace("image: ubuntu", "image: ubuntu\n    disk_gb: 64"))
+    box = by_address(document(workspace.vastplan("plan", "--json")))["instances.box"]
+    assert box["change"]["actions"] == ["delete", "create"] and box["replace_paths"] == ["disk_gb"]
+    assert box["dph_before"] > 0 and box["resource_id"] is not None

@@ -190,11 +190,12 @@ class JsonStreamView:
         self._began: dict[str, float] = {}
         self._dph_before = 0.0
 
-    def emit(self, type_: str, message: str, level: str = "info", **fields: Any) -> None:
+    def emit(self, type_: str, text: str, level: str = "info", /, **fields: Any) -> None:
+        """Write one event: ``@level``, ``@message`` (``text``), ``@timestamp``, ``type``, then ``fields``."""
         if not self._versioned:
             self._versioned = True
             self.emit("version", f"vastplan {__version__}", vastplan=__version__, format_version=FORMAT_VERSION)
-        event = {"@level": level, "@message": message,
+        event = {"@level": level, "@message": text,
                  "@timestamp": datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z"),
                  "type": type_, **fields}
         self.out.write(json.dumps(event) + "\n")
@@ -207,7 +208,7 @@ class JsonStreamView:
     def diagnostics(self, diags: Iterable[Diagnostic]) -> None:
         for diag in diags:
             word, level = ("Error", "error") if diag.severity is Severity.ERROR else ("Warning", "warn")
-            about = f"{diag.address}: " if diag.address else ""
+            about = f"{diag.address}: " if diag.address and not diag.summary.startswith(diag.address) else ""
             self.emit("diagnostic", f"{word}: {about}{diag.summary}", level, diagnostic=diagnostic_json(diag))
 
     def error(self, error: VastplanError) -> None:
