@@ -77,8 +77,8 @@ async def _apply(opts: Options, stack: Stack, view: View, *, destroy: bool) -> i
         planned, planning = await refresh_and_diff(client, stack, state, view, opts, destroy=destroy)
         show_plan(view, planned, stack, opts.stack_file)
         if not planned.has_changes:
-            if state.resources:
-                settle_state(opts.state_path, state, stack)
+            if planning.state.resources:
+                settle_state(opts.state_path, planning.state, stack, written=state)
             return EXIT_OK
         confirm(opts, view, "destroy" if destroy else "apply")
         await execute(client, planning, planned, opts.state_path, view, opts.parallelism)

@@ -116,8 +116,10 @@ def _removal(address: str, entry: ResourceState, observed: Mapping[str, Any] | N
 
 
 def _comparable(observed: Mapping[str, Any], desired: Mapping[str, Any], ignore: Sequence[str]) -> dict[str, Any]:
-    """The live attributes the stack manages: the desired keys, less ``ignore_changes``."""
-    return {k: observed.get(k) for k in desired if k not in ignore}
+    """The live attributes the stack manages: the desired keys, less ``ignore_changes``. An absent or
+    null value equals an empty one (the API reports "none" either way)."""
+    return {k: desired[k] if observed.get(k) is None and desired[k] in ([], {}, "") else observed.get(k)
+            for k in desired if k not in ignore}
 
 
 def field_changes(before: Mapping[str, Any], after: Mapping[str, Any], sensitive: frozenset[str],

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from vastplan.api.client import VastClient
 from vastplan.errors import ApiError, VastplanError
 from vastplan.graph import Graph
+from vastplan.ownership import marker
 from vastplan.plan import Action, Plan, ResourceChange
-from vastplan.resources.base import ApplyContext, Planning, ResourceKind
+from vastplan.resources.base import ApplyContext, Created, Planning, ResourceKind
 from vastplan.state import ResourceState, State, StateBackend
 from vastplan.walk import walk
 
@@ -158,7 +159,11 @@ class Executor:
                 # The old object stays until the new one is up; state knows it as deposed meanwhile.
                 old = self.outcome.state.resources[change.address]
                 self._record(deposed(change.address), old)
-            created = await kind.create(self._client, spec, change.after, ctx)
+            self._journal(change)
+            try:
+                created = await kind.create(self._client, spec, change.after, ctx)
+            except ApiError as exc:
+                created = await self._reconcile(change, exc)
             attributes, resource_id, adopted = created.attributes, created.id, created.adopted
         self._record(change.address, self._entry(change.address, resource_id, attributes, False))
         if change.action is Action.UPDATE:
@@ -166,6 +171,31 @@ class Executor:
         else:
             self.outcome.added += 1
         return f"[id={resource_id}]" + (" (an identical object already existed; adopted)" if adopted else "")
+
+    def _journal(self, change: ResourceChange) -> None:
+        """Before a create: note in state that an object is about to exist, with the marker it will
+        carry, so neither a crash nor a lost response can leave it unknown."""
+        assert change.after is not None
+        pending = replace(self._entry(change.address, None, {**change.after, "marker": marker(
+            self._planning.stack.name, change.address)}, False), pending=True)
+        self._record(change.address, pending)
+
+    async def _reconcile(self, change: ResourceChange, error: ApiError) -> Created:
+        """A create whose outcome is unknown (no answer, or a 5xx): look for the object by its
+        marker before trying again, so a lost response never rents twice."""
+        entry = self.outcome.state.resources.get(change.address)
+        if not (error.uncertain and entry is not None and entry.pending):
+            raise error
+        kind = self._kinds[entry.kind]
+        listed = await kind.list_live(self._client, {})
+        found = (await kind.find_pending(self._client, {change.address: entry}, listed)).get(change.address)
+        if found is not None:
+            self._observer.progress(change.address, f"the create's answer was lost; found and adopted id {found[0]}")
+            return Created(found[0], found[1], adopted=True)
+        self._observer.progress(change.address, "the create's answer was lost and nothing was made; trying again")
+        assert change.after is not None
+        return await kind.create(self._client, self._specs[change.address], change.after,
+                                 self._context(change.address))
 
     async def _destroy(self, change: ResourceChange) -> str:
         key = deposed(change.address) if change.create_before_destroy else change.address

@@ -31,6 +31,9 @@ class ResourceState:
     sensitive_paths: tuple[str, ...] = ()
     tainted: bool = False
     protected: bool = False
+    # Journaled before a create: the object may exist without its id being known yet. The next
+    # refresh finds it by its ownership marker and adopts it, or drops this entry.
+    pending: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -41,6 +44,7 @@ class ResourceState:
             "sensitive_paths": list(self.sensitive_paths),
             "tainted": self.tainted,
             "protected": self.protected,
+            "pending": self.pending,
         }
 
     @classmethod
@@ -53,6 +57,7 @@ class ResourceState:
             sensitive_paths=tuple(raw.get("sensitive_paths") or ()),
             tainted=bool(raw.get("tainted", False)),
             protected=bool(raw.get("protected", False)),
+            pending=bool(raw.get("pending", False)),
         )
 
 

@@ -15,6 +15,7 @@ from vastplan.budget import check_budget
 from vastplan.diff import diff
 from vastplan.errors import ApplyError, ConfirmationRequired, ProtectedError, StateError, UsageError
 from vastplan.executor import ApplyOutcome, Executor
+from vastplan.journal import settle_pending
 from vastplan.outputs import evaluate, shown
 from vastplan.plan import Plan
 from vastplan.refresh import LiveSnapshot, refresh
@@ -89,6 +90,7 @@ async def refresh_and_diff(client: VastClient, stack: Stack, state: State, view:
         for entry in state.resources.values():
             recorded.setdefault(entry.kind, {})[entry.id] = dict(entry.attributes)
         live = LiveSnapshot(recorded)  # --refresh=false: trust state, send no list request
+    state, live, adopted = await settle_pending(client, KINDS, state, live)
     planning = Planning(stack, state, live.objects)
     if pinned is not None:
         planning.placements.update(pinned)
@@ -100,6 +102,8 @@ async def refresh_and_diff(client: VastClient, stack: Stack, state: State, view:
             await kind.prepare(client, planning)
     planned = narrow(diff(planning, live, KINDS, destroy=destroy, force_replace=_addresses(stack, opts.replace)),
                      opts.targets, opts.excludes)
+    if adopted:
+        planned = replace(planned, drift=(*adopted, *planned.drift))
     view.refreshed(planned, _counts(state))
     return planned, planning
 
@@ -161,7 +165,7 @@ async def execute(client: VastClient, planning: Planning, planned: Plan, state_p
     return outcome
 
 
-def settle_state(state_path: Path, state: State, stack: Stack) -> State:
+def settle_state(state_path: Path, state: State, stack: Stack, written: State | None = None) -> State:
     """After an apply: record each declared resource's prevent_destroy in state (so deleting its block
     later cannot silently drop the protection) and the outputs. Writes only when something differs."""
     specs = stack.by_address()
@@ -173,7 +177,8 @@ def settle_state(state_path: Path, state: State, stack: Stack) -> State:
     outputs = evaluate(stack.outputs, updated)
     if outputs != dict(updated.outputs):
         updated = replace(updated, outputs=outputs)
-    return LocalStateFile(state_path).write(updated) if updated is not state else state
+    on_disk = state if written is None else written
+    return LocalStateFile(state_path).write(updated) if updated != on_disk else state
 
 
 def plural(n: int, noun: str) -> str:

@@ -29,12 +29,73 @@ def test_429_with_and_without_retry_after_and_503s_are_retried(workspace: Worksp
     assert admin(workspace, "GET", "/faults")["faults"] == []  # every injected failure was met and survived
 
 
-def test_a_502_on_a_create_is_not_blindly_retried(workspace: Workspace) -> None:
+def test_a_502_after_a_template_was_made_is_reconciled_not_repeated(workspace: Workspace) -> None:
     workspace.write(stack(keys=()))
     admin(workspace, "POST", "/faults", {"kind": "lose_response", "status": 502, "count": 1,
                                         "route": "POST /api/v0/template/"})
-    failed = workspace.vastplan("apply", "--auto-approve")
-    assert failed.code == 1
-    assert "templates.torch: POST /template/ failed (502" in failed.text
-    assert "Apply failed: 1 error." in failed.err
+    applied = workspace.vastplan("apply", "--auto-approve")
+    assert applied.code == 0, applied.text
+    assert "the create's answer was lost; found and adopted id" in applied.out
     assert len(templates_in_sandbox(workspace)) == 1  # made once, not twice
+    assert workspace.vastplan("plan", "--detailed-exitcode").code == 0
+
+
+def test_a_dropped_connection_on_a_rental_never_rents_twice(workspace: Workspace) -> None:
+    from tests.acceptance.test_instances import instances
+    from tests.acceptance.test_saved_plans import one_box
+
+    workspace.write(one_box())
+    admin(workspace, "POST", "/faults", {"kind": "lose_response", "drop": True, "count": 1,
+                                        "route": "PUT /api/v0/asks/*"})
+    applied = workspace.vastplan("apply", "--auto-approve")
+    assert applied.code == 0, applied.text
+    assert "found and adopted" in applied.out
+    assert len(instances(workspace)) == 1
+    assert workspace.vastplan("plan", "--detailed-exitcode").code == 0
+
+
+def test_a_journaled_create_interrupted_by_a_crash_is_adopted_on_the_next_run(workspace: Workspace) -> None:
+    """A crash between the create request and recording its answer leaves a pending entry."""
+    import json
+
+    from tests.acceptance.test_instances import instances
+    from tests.acceptance.test_saved_plans import one_box
+    from tests.conftest import CANARY_API_KEY
+    from tests.harness import api_call
+
+    workspace.write(one_box())
+    assert workspace.vastplan("plan", "--out", "p.plan").code == 0
+    offer = json.loads((workspace.root / "p.plan").read_text())["pinned"]["placements"]["instances.box"]["offer"]
+    label = "vp:saved/instances.box"
+    api_call(workspace.api_url, "PUT", f"/api/v0/asks/{offer['id']}/", CANARY_API_KEY,
+             {"client_id": "me", "image": "pytorch/pytorch:latest", "disk": 10, "label": label})
+    workspace.state_path.write_text(json.dumps({
+        "format": 1, "lineage": "l-1", "serial": 1, "stack": "saved", "outputs": {},
+        "resources": {"instances.box": {"kind": "instance", "id": None, "pending": True,
+                                        "attributes": {"label": label, "marker": label}}}}))
+
+    planned = workspace.vastplan("plan")
+    assert "was created by an interrupted apply and has been adopted" in planned.out
+    assert "to add" not in planned.out or "Plan: 0 to add" in planned.out
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    assert len(instances(workspace)) == 1
+    assert workspace.state()["resources"]["instances.box"]["pending"] is False
+
+
+def test_a_journaled_create_that_made_nothing_is_dropped_and_created(workspace: Workspace) -> None:
+    import json
+
+    from tests.acceptance.test_instances import instances
+    from tests.acceptance.test_saved_plans import one_box
+
+    workspace.write(one_box())
+    label = "vp:saved/instances.box"
+    workspace.state_path.write_text(json.dumps({
+        "format": 1, "lineage": "l-2", "serial": 1, "stack": "saved", "outputs": {},
+        "resources": {"instances.box": {"kind": "instance", "id": None, "pending": True,
+                                        "attributes": {"label": label, "marker": label}}}}))
+    planned = workspace.vastplan("plan")
+    assert "an interrupted create left nothing behind" in planned.out
+    assert "Plan: 1 to add, 0 to change, 0 to destroy." in planned.out
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    assert len(instances(workspace)) == 1

@@ -93,6 +93,12 @@ class VastClient:
                 "User-Agent": f"vastplan/{__version__}",
             },
         )
+        # aiohttp silently re-sends a PUT or DELETE once when the server drops the connection. Vast.ai
+        # creates instances with a PUT, so that retry can rent twice; every retry must go through
+        # this client's policy instead, which reconciles an uncertain create first. aiohttp offers no
+        # public switch for it (3.14).
+        if hasattr(self._session, "_retry_connection"):
+            self._session._retry_connection = False
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

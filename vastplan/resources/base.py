@@ -98,6 +98,22 @@ class ResourceKind(ABC):
     def desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:
         """The attributes the stack asks for, keyed as ``from_api`` keys them."""
 
+    async def find_pending(self, client: VastClient, pending: Mapping[str, ResourceState],
+                           listed: LiveObjects) -> dict[str, tuple[Any, dict[str, Any]]]:
+        """Objects whose create was journaled but never confirmed, found by their ownership marker
+        (``attributes["marker"]``): address -> (id, live attributes). ``listed`` is what refresh saw."""
+        found: dict[str, tuple[Any, dict[str, Any]]] = {}
+        for address, entry in pending.items():
+            for object_id, live in listed.items():
+                if self.owns(entry, live):
+                    found[address] = (object_id, live)
+                    break
+        return found
+
+    def owns(self, entry: ResourceState, live: Mapping[str, Any]) -> bool:
+        """Whether a live object is the one a journaled create made."""
+        return bool(entry.attributes.get("marker")) and live.get("label") == entry.attributes["marker"]
+
     def sensitive_paths(self, spec: ResourceSpec, planning: Planning) -> frozenset[str]:
         """Dotted paths of ``desired`` whose values are never shown or stored."""
         return spec.sensitive_paths

@@ -52,6 +52,16 @@ class InstanceKind(ResourceKind):
             **cfg.connection(row),
         }
 
+    async def find_pending(self, client: VastClient, pending: Mapping[str, ResourceState],
+                           listed: LiveObjects) -> dict[str, tuple[Any, dict[str, Any]]]:
+        """One listing filtered on the labels the journaled creates were to carry."""
+        labels = sorted({str(e.attributes.get("label")) for e in pending.values()})
+        rows = await api.list_instances(client, {"label": {"in": labels}})
+        return await super().find_pending(client, pending, {r["id"]: self.from_api(r) for r in rows if "id" in r})
+
+    def owns(self, entry: ResourceState, live: Mapping[str, Any]) -> bool:
+        return bool(entry.attributes.get("label")) and live.get("label") == entry.attributes["label"]
+
     # --- planning -----------------------------------------------------------------------------------
     async def prepare(self, client: VastClient, planning: Planning) -> None:
         """Keep each existing instance's machine while it still fits; find offers for the rest."""

@@ -31,6 +31,9 @@ class SshKeyKind(ResourceKind):
     def from_api(self, row: Mapping[str, Any]) -> dict[str, Any]:
         return {"public_key": normalise_key(row.get("key") or row.get("public_key") or "")}
 
+    def owns(self, entry: ResourceState, live: Mapping[str, Any]) -> bool:
+        return bool(live.get("public_key")) and live.get("public_key") == entry.attributes.get("public_key")
+
     def desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:
         return {"public_key": normalise_key(spec.config["public_key"])}
 

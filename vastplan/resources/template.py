@@ -26,6 +26,15 @@ class TemplateKind(ResourceKind):
         rows = await api.templates_by_id(client, (r.id for r in known.values()))
         return {row["id"]: self.from_api(row) for row in rows if "id" in row}
 
+    async def find_pending(self, client: VastClient, pending: Mapping[str, ResourceState],
+                           listed: LiveObjects) -> dict[str, tuple[Any, dict[str, Any]]]:
+        names = sorted({str(e.attributes.get("name")) for e in pending.values()})
+        rows = await api.search_templates(client, {"name": {"in": names}})
+        return await super().find_pending(client, pending, {r["id"]: self.from_api(r) for r in rows if "id" in r})
+
+    def owns(self, entry: ResourceState, live: Mapping[str, Any]) -> bool:
+        return bool(entry.attributes.get("marker")) and live.get("desc") == entry.attributes["marker"]
+
     def desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:
         c = spec.config
         return {
