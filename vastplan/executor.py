@@ -161,9 +161,13 @@ class Executor:
                 self._record(deposed(change.address), old)
             self._journal(change)
             try:
-                created = await kind.create(self._client, spec, change.after, ctx)
-            except ApiError as exc:
-                created = await self._reconcile(change, exc)
+                try:
+                    created = await kind.create(self._client, spec, change.after, ctx)
+                except ApiError as exc:
+                    created = await self._reconcile(change, exc)
+            except VastplanError as exc:
+                self._unjournal(change.address, exc)
+                raise
             attributes, resource_id, adopted = created.attributes, created.id, created.adopted
         self._record(change.address, self._entry(change.address, resource_id, attributes, False))
         if change.action is Action.UPDATE:
@@ -179,6 +183,12 @@ class Executor:
         pending = replace(self._entry(change.address, None, {**change.after, "marker": marker(
             self._planning.stack.name, change.address)}, False), pending=True)
         self._record(change.address, pending)
+
+    def _unjournal(self, address: str, error: VastplanError) -> None:
+        """A create that surely made nothing (a refusal, not a lost answer) leaves no pending entry."""
+        entry = self.outcome.state.resources.get(address)
+        if entry is not None and entry.pending and not (isinstance(error, ApiError) and error.uncertain):
+            self._record(address, None)
 
     async def _reconcile(self, change: ResourceChange, error: ApiError) -> Created:
         """A create whose outcome is unknown (no answer, or a 5xx): look for the object by its

@@ -138,7 +138,7 @@ def test_state_is_private_and_backed_up(workspace: Workspace) -> None:
     state = workspace.state()
     assert stat.S_IMODE(workspace.state_path.stat().st_mode) == 0o600
     assert state["format"] == 1 and state["stack"] == "skeleton"
-    assert state["serial"] == 3  # one write per created object
+    assert state["serial"] == 6  # two writes per created object: the journal entry, then its id
     backup = workspace.state_path.with_name(workspace.state_path.name + ".backup")
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
 

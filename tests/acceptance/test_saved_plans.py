@@ -70,7 +70,7 @@ def test_with_no_other_match_apply_fails_clearly_and_rents_nothing(workspace: Wo
     assert failed.code == 1
     assert "was taken and no other offer matches the filters; nothing was rented" in failed.out
     assert instances(workspace) == {}
-    assert not workspace.state_path.exists()  # nothing was made, so nothing was recorded
+    assert workspace.state()["resources"] == {}  # the journal entry of the refused create is gone
 
 
 def test_a_plan_made_before_another_apply_is_stale(workspace: Workspace) -> None:
