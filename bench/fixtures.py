@@ -1,0 +1,71 @@
+"""A live account and a matching state of N resources, built quickly.
+
+The SSH key and the templates are applied by ``vastplan apply`` itself; the instances (up to ~10,000)
+are rented through the API directly, with exactly the create body vastplan would send, and recorded
+in the state file through vastplan's own state module, so the next ``plan`` finds nothing to change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bench.common import Composition, Sandbox, api, client_env, free_single_gpu_offers, run, stack_text, vastplan_cmd
+
+STACK_NAME = "bench"
+
+
+@dataclass(frozen=True)
+class Fixture:
+    stack: Path
+    state: Path
+    comp: Composition
+
+    def plan_argv(self, url: str) -> list[str]:
+        return [*vastplan_cmd(), "plan", "-f", str(self.stack), "--state", str(self.state), "--api-url", url]
+
+
+def build(sb: Sandbox, work: Path, comp: Composition) -> Fixture:
+    from vastplan.resources import KINDS
+    from vastplan.resources import instance_config as cfg
+    from vastplan.resources.base import Planning
+    from vastplan.stack import load_stack
+    from vastplan.state import LocalStateFile, ResourceState
+
+    env = client_env(work / "home")
+    state_path = work / "stack.vpstate.json"
+    base = work / "base.yaml"
+    base.write_text(stack_text(STACK_NAME, comp, with_instances=False))
+    run([*vastplan_cmd(), "apply", "-f", str(base), "--state", str(state_path), "--auto-approve",
+         "--api-url", sb.url], env, cwd=work)
+    stack_path = work / "stack.yaml"
+    stack_path.write_text(stack_text(STACK_NAME, comp))
+    if not comp.instances:
+        return Fixture(stack_path, state_path, comp)
+
+    backend = LocalStateFile(state_path)
+    state = backend.read()
+    assert state is not None
+    stack = load_stack(stack_path)
+    planning = Planning(stack, state, {})
+    kind = KINDS["instance"]
+    specs = [s for s in stack.resources if s.kind == "instance"]
+    offers = free_single_gpu_offers(sb.url, len(specs))
+    calls, desired_of = [], []
+    for spec, offer_id in zip(specs, offers, strict=True):
+        desired = kind.desired(spec, planning)
+        template = cfg.template_spec(spec, stack)
+        assert template is not None
+        template_hash = state.resources[template.address].attributes.get("hash_id")
+        eff = cfg.effective(spec, stack)
+        body = cfg.create_body(desired, spec.config, eff["runtype"], template_hash, None)
+        calls.append(("PUT", f"/api/v0/asks/{offer_id}/", body))
+        desired_of.append(desired)
+    answers = api(sb.url, calls, concurrency=8)
+    resources = dict(state.resources)
+    for spec, desired, offer_id, answer in zip(specs, desired_of, offers, answers, strict=True):
+        attributes = {**desired, "offer_id": offer_id, "ssh_keys": []}
+        resources[spec.address] = ResourceState(kind="instance", id=int(answer["new_contract"]),
+                                                attributes=attributes, depends_on=spec.depends_on)
+    backend.write(replace(state, resources=resources))
+    return Fixture(stack_path, state_path, comp)
