@@ -9,6 +9,7 @@ from pathlib import Path
 
 from vastplan import planfile
 from vastplan.errors import PlanStaleError
+from vastplan.lock import StateLock
 from vastplan.plan import Plan
 from vastplan.refresh import refresh
 from vastplan.render.base import View
@@ -68,7 +69,8 @@ async def _plan(opts: Options, stack: Stack, view: View, *, destroy: bool, out: 
 
 def apply(opts: Options, view: View, *, destroy: bool = False) -> int:
     stack = load(opts)
-    return asyncio.run(_apply(opts, stack, view, destroy=destroy))
+    with StateLock(opts.state_path, "destroy" if destroy else "apply", opts.lock_timeout):
+        return asyncio.run(_apply(opts, stack, view, destroy=destroy))
 
 
 async def _apply(opts: Options, stack: Stack, view: View, *, destroy: bool) -> int:
@@ -95,7 +97,8 @@ def apply_saved(opts: Options, view: View, path: str) -> int:
     if planfile.fingerprint(saved.stack_file, saved.var_files) != saved.fingerprint:
         raise PlanStaleError("Saved plan is stale: the stack file changed since the plan was made")
     stack = load(opts)
-    return asyncio.run(_apply_saved(opts, stack, view, saved))
+    with StateLock(opts.state_path, "apply", opts.lock_timeout):
+        return asyncio.run(_apply_saved(opts, stack, view, saved))
 
 
 async def _apply_saved(opts: Options, stack: Stack, view: View, saved: planfile.SavedPlan) -> int:
@@ -132,7 +135,10 @@ def refresh_only(opts: Options, view: View, *, write: bool) -> int:
     """Accept drift: bring state's record of each object up to what the account says; drop the
     objects that are gone. With ``write`` (apply --refresh-only) the state is saved."""
     stack = load(opts)
-    return asyncio.run(_refresh_only(opts, stack, view, write))
+    if not write:
+        return asyncio.run(_refresh_only(opts, stack, view, write))
+    with StateLock(opts.state_path, "apply --refresh-only", opts.lock_timeout):
+        return asyncio.run(_refresh_only(opts, stack, view, write))
 
 
 async def _refresh_only(opts: Options, stack: Stack, view: View, write: bool) -> int:

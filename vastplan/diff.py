@@ -11,7 +11,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from vastplan.plan import Action, Drift, FieldChange, Plan, ResourceChange
+from vastplan.plan import Action, Drift, FieldChange, Plan, ResourceChange, is_sensitive
 from vastplan.refresh import LiveSnapshot
 from vastplan.resources.base import Planning, ResourceKind
 from vastplan.stack.model import ResourceSpec
@@ -138,7 +138,7 @@ def field_changes(before: Mapping[str, Any], after: Mapping[str, Any], sensitive
             path=dotted,
             before=_lookup(before, key),
             after=_lookup(after, key),
-            sensitive=dotted in sensitive or key[0] in sensitive,
+            sensitive=is_sensitive(dotted, sensitive),
             forces_replacement=key[0] in replace_fields,
         )
         for dotted, key in sorted(paths.items())

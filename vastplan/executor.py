@@ -123,8 +123,10 @@ class Executor:
         began = time.monotonic()
         try:
             detail = await (self._destroy(change) if phase == DESTROY else self._apply(change))
-        except VastplanError as exc:
-            error = exc.for_address(address) if isinstance(exc, ApiError) and not exc.address else exc
+        except Exception as exc:  # a bug still names its resource and cause, once
+            error = exc if isinstance(exc, VastplanError) else VastplanError(f"internal error: {exc!r}")
+            if isinstance(error, ApiError) and not error.address:
+                error = error.for_address(address)
             self._observer.errored(address, noun, time.monotonic() - began, error)
             raise error from exc
         self._observer.finished(address, noun, time.monotonic() - began, detail)

@@ -8,6 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def is_sensitive(path: str, sensitive: frozenset[str]) -> bool:
+    """Whether showing ``path`` would show a sensitive value: it is one, or holds one (``args`` holds
+    ``args[1]``), or lies inside one."""
+    return any(p == path or p.startswith((path + ".", path + "[")) or path.startswith((p + ".", p + "["))
+               for p in sensitive)
+
+
 class Action(enum.Enum):
     """What happens to one resource. The values are the symbols the plan prints."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -111,16 +112,35 @@ class State:
 
 
 def redact(attributes: Mapping[str, Any], paths: Iterable[str]) -> dict[str, Any]:
-    """A copy of ``attributes`` with every dotted path in ``paths`` replaced by ``(sensitive)``."""
+    """A copy of ``attributes`` with every path in ``paths`` (``env.TOKEN``, ``args[1]``) replaced by
+    ``(sensitive)``."""
     result: dict[str, Any] = json.loads(json.dumps(attributes, default=str))
     for path in paths:
-        *parents, leaf = path.split(".")
+        *parents, leaf = path_parts(path)
         node: Any = result
         for part in parents:
-            node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, dict) and leaf in node:
-            node[leaf] = SENSITIVE
+            node = _child(node, part)
+        _mask(node, leaf)
     return result
+
+
+def _mask(node: Any, leaf: str | int) -> None:
+    if isinstance(node, dict):
+        if leaf in node:
+            node[leaf] = SENSITIVE
+    elif isinstance(node, list) and isinstance(leaf, int) and 0 <= leaf < len(node):
+        node[leaf] = SENSITIVE
+
+
+def path_parts(path: str) -> list[str | int]:
+    """``args[1]`` -> ``["args", 1]``; ``env.TOKEN`` -> ``["env", "TOKEN"]``."""
+    return [int(p[1:-1]) if p.startswith("[") else p for p in re.findall(r"\[\d+\]|[^.\[\]]+", path)]
+
+
+def _child(node: Any, part: str | int) -> Any:
+    if isinstance(part, int):
+        return node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+    return node.get(part) if isinstance(node, dict) else None
 
 
 class StateBackend(Protocol):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -16,7 +15,7 @@ from vastplan.diff import diff
 from vastplan.errors import ApplyError, ConfirmationRequired, ProtectedError, StateError, UsageError
 from vastplan.executor import ApplyOutcome, Executor
 from vastplan.journal import settle_pending
-from vastplan.outputs import evaluate, shown
+from vastplan.outputs import evaluate
 from vastplan.plan import Plan
 from vastplan.refresh import LiveSnapshot, refresh
 from vastplan.render.base import View
@@ -47,6 +46,8 @@ class Options:
     excludes: tuple[str, ...] = ()
     replace: tuple[str, ...] = ()
     refresh: bool = True
+    refresh_only: bool = False
+    lock_timeout: float = 0.0
 
     @property
     def state_path(self) -> Path:
@@ -158,10 +159,7 @@ async def execute(client: VastClient, planning: Planning, planned: Plan, state_p
     running = sum(KINDS[e.kind].dph(e.attributes) for e in final.resources.values())
     view.apply_complete(outcome, planned.destroy, running)
     if final.outputs and not planned.destroy:
-        view.line()
-        view.line("Outputs:")
-        for name, value in shown(final.outputs).items():
-            view.line(f"{name} = {json.dumps(value)}")
+        view.outputs(final.outputs)
     return outcome
 
 

@@ -46,3 +46,20 @@ def test_foreign_or_broken_state_is_a_state_error(tmp_path: Path, content: str, 
     path.write_text(content)
     with pytest.raises(StateError, match=message):
         LocalStateFile(path).read()
+
+
+def test_redaction_reaches_list_items_and_nested_keys() -> None:
+    from vastplan.state import redact
+
+    attrs = {"args": ["--token", "s3cret", "--x"], "env": {"A": "hidden", "B": "shown"}}
+    assert redact(attrs, ["args[1]", "env.A", "args[9]", "nope.x"]) == {
+        "args": ["--token", "(sensitive)", "--x"], "env": {"A": "(sensitive)", "B": "shown"}}
+    assert attrs["args"][1] == "s3cret"  # a copy, never the original
+
+
+def test_a_field_holding_a_sensitive_item_is_sensitive_as_a_whole() -> None:
+    from vastplan.plan import is_sensitive
+
+    paths = frozenset({"args[1]", "env.TOKEN"})
+    assert is_sensitive("args", paths) and is_sensitive("env.TOKEN", paths) and is_sensitive("env", paths)
+    assert not is_sensitive("env.TZ", paths) and not is_sensitive("argsx", paths)

@@ -13,7 +13,7 @@ from vastplan.diagnostics import Diagnostic
 from vastplan.errors import VastplanError
 from vastplan.executor import ApplyOutcome
 from vastplan.outputs import shown
-from vastplan.plan import Action, FieldChange, Plan, ResourceChange
+from vastplan.plan import Action, FieldChange, Plan, ResourceChange, is_sensitive
 from vastplan.state import SENSITIVE
 
 _COLOURS = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.REPLACE: "magenta",
@@ -131,7 +131,7 @@ class HumanView:
 
     def _field_lines(self, change: ResourceChange) -> list[str]:
         if change.action is Action.CREATE and change.after is not None:
-            return [f"+ {path} = {show(value, path in change.sensitive_paths)}"
+            return [f"+ {path} = {show(value, is_sensitive(path, change.sensitive_paths))}"
                     for path, value in _flatten(change.after) if value not in (None, "", [], {})]
         if change.action in (Action.DELETE, Action.FORGET):
             return []
