@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from vastplan import __version__, app
+from vastplan import __version__
 from vastplan.cli_options import (
     DEFAULT_SANDBOX_DIR,
     AnyView,
@@ -24,7 +24,6 @@ from vastplan.cli_options import (
 from vastplan.cli_state import register_state_commands
 from vastplan.errors import StackError, UsageError, VastplanError
 from vastplan.render.human import HumanView
-from vastplan.show import show_saved
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,6 +42,8 @@ def cli(ctx: click.Context, **common: Any) -> None:
 @click.pass_context
 def validate(ctx: click.Context, **flags: Any) -> None:
     """Check the stack file (schema, references, variables); no network."""
+    from vastplan import app
+
     opts = build_options(ctx, **flags)
     ctx.exit(app.validate(opts, view_of(ctx)))
 
@@ -58,6 +59,8 @@ def validate(ctx: click.Context, **flags: Any) -> None:
 @click.pass_context
 def plan(ctx: click.Context, destroy: bool, out: str | None, **flags: Any) -> None:
     """Show what apply would change, and what it would cost."""
+    from vastplan import app
+
     opts = build_options(ctx, **flags)
     if opts.refresh_only:
         ctx.exit(app.refresh_only(opts, view_of(ctx), write=False))
@@ -76,6 +79,8 @@ def plan(ctx: click.Context, destroy: bool, out: str | None, **flags: Any) -> No
 @click.pass_context
 def apply(ctx: click.Context, plan_file: str | None, **flags: Any) -> None:
     """Make the account match the stack (or carry out a saved PLANFILE); state is saved after every change."""
+    from vastplan import app
+
     if not plan_file:
         require_auto_approve("apply", flags)
     opts = build_options(ctx, **flags)
@@ -98,6 +103,8 @@ def apply(ctx: click.Context, plan_file: str | None, **flags: Any) -> None:
 @click.pass_context
 def destroy(ctx: click.Context, **flags: Any) -> None:
     """Destroy everything the state knows this stack made, in reverse dependency order."""
+    from vastplan import app
+
     require_auto_approve("destroy", flags)
     opts = build_options(ctx, **flags)
     ctx.exit(app.apply(opts, view_of(ctx), destroy=True))
@@ -113,6 +120,8 @@ def show(ctx: click.Context, plan_file: str | None, **flags: Any) -> None:
     build_options(ctx, **flags)
     if not plan_file:
         raise UsageError("show needs a PLANFILE (made with `vastplan plan --out PLANFILE`)")
+    from vastplan.show import show_saved
+
     ctx.exit(show_saved(plan_file, view_of(ctx)))
 
 

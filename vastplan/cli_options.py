@@ -1,5 +1,5 @@
 """The plumbing every command shares: the view chosen from argv, the common options accepted before or
-after a command's name, and their merge into app.Options."""
+after a command's name, and their merge into Options."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ from typing import Any, TypeVar
 
 import click
 
-from vastplan import app
 from vastplan.errors import UsageError
+from vastplan.options import DEFAULT_API_URL, Options
 from vastplan.render.human import HumanView
 from vastplan.render.json import JsonPlanView, JsonStreamView
-from vastplan.workflow import DEFAULT_API_URL
 
 DEFAULT_SANDBOX_DIR = ".vastplan/sandbox"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -81,7 +80,7 @@ def variable_options(func: F) -> F:
                         help="Read variables from a YAML file.")(func)
 
 
-def build_options(ctx: click.Context, **given: Any) -> app.Options:
+def build_options(ctx: click.Context, **given: Any) -> Options:
     """Merge the group's common options with the command's (the command's win)."""
     session = ctx.find_object(Session) or Session()
     merged = dict(session.common)
@@ -103,7 +102,7 @@ def build_options(ctx: click.Context, **given: Any) -> app.Options:
     colour = not merged.pop("no_color", False) and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     if isinstance(session.view, HumanView):
         session.view.colour = colour
-    return app.Options(
+    return Options(
         stack_file=merged.pop("stack_file", None) or "vastplan.yaml",
         state_file=merged.pop("state_file", None),
         api_url=merged.pop("api_url", None) or DEFAULT_API_URL,

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import click
 
-from vastplan import state_commands as commands
 from vastplan.cli_options import build_options, common_options, variable_options, view_of
 from vastplan.lock import StateLock, force_unlock
-from vastplan.workflow import Options
+from vastplan.options import Options
 
 _LOCK_TIMEOUT = click.option("--lock-timeout", "lock_timeout", type=float, default=0.0, metavar="SECONDS",
                              help="Wait this long for another command's lock on the state.")
+
+
+def _commands() -> ModuleType:
+    """Imported when a command runs, so that `vastplan --version` stays instant."""
+    from vastplan import state_commands
+
+    return state_commands
 
 
 def _locked(opts: Options, operation: str, run: Callable[[], int]) -> int:
@@ -32,7 +39,7 @@ def state_group() -> None:
 @click.pass_context
 def state_list(ctx: click.Context, **flags: Any) -> None:
     """Every address in the state, with its id."""
-    ctx.exit(commands.state_list(build_options(ctx, **flags), view_of(ctx)))
+    ctx.exit(_commands().state_list(build_options(ctx, **flags), view_of(ctx)))
 
 
 @state_group.command("show")
@@ -41,7 +48,7 @@ def state_list(ctx: click.Context, **flags: Any) -> None:
 @click.pass_context
 def state_show(ctx: click.Context, address: str, **flags: Any) -> None:
     """One resource as the state records it (sensitive values redacted)."""
-    ctx.exit(commands.state_show(build_options(ctx, **flags), view_of(ctx), address))
+    ctx.exit(_commands().state_show(build_options(ctx, **flags), view_of(ctx), address))
 
 
 @state_group.command("rm")
@@ -52,7 +59,7 @@ def state_show(ctx: click.Context, address: str, **flags: Any) -> None:
 def state_rm(ctx: click.Context, address: str, **flags: Any) -> None:
     """Forget ADDRESS: vastplan stops managing it; the object stays in the account."""
     opts = build_options(ctx, **flags)
-    ctx.exit(_locked(opts, "state rm", lambda: commands.state_rm(opts, view_of(ctx), address)))
+    ctx.exit(_locked(opts, "state rm", lambda: _commands().state_rm(opts, view_of(ctx), address)))
 
 
 @state_group.command("mv")
@@ -64,7 +71,7 @@ def state_rm(ctx: click.Context, address: str, **flags: Any) -> None:
 def state_mv(ctx: click.Context, source: str, target: str, **flags: Any) -> None:
     """Rename SOURCE to TARGET in state, so that renaming it in the stack does not replace it."""
     opts = build_options(ctx, **flags)
-    ctx.exit(_locked(opts, "state mv", lambda: commands.state_mv(opts, view_of(ctx), source, target)))
+    ctx.exit(_locked(opts, "state mv", lambda: _commands().state_mv(opts, view_of(ctx), source, target)))
 
 
 @state_group.command("unprotect")
@@ -75,7 +82,7 @@ def state_mv(ctx: click.Context, source: str, target: str, **flags: Any) -> None
 def state_unprotect(ctx: click.Context, address: str, **flags: Any) -> None:
     """Drop the prevent_destroy protection state keeps for ADDRESS."""
     opts = build_options(ctx, **flags)
-    ctx.exit(_locked(opts, "state unprotect", lambda: commands.state_unprotect(opts, view_of(ctx), address)))
+    ctx.exit(_locked(opts, "state unprotect", lambda: _commands().state_unprotect(opts, view_of(ctx), address)))
 
 
 @click.command("import")
@@ -88,7 +95,7 @@ def state_unprotect(ctx: click.Context, address: str, **flags: Any) -> None:
 def import_command(ctx: click.Context, address: str, object_id: str, **flags: Any) -> None:
     """Adopt the existing Vast.ai object ID as ADDRESS (which the stack must declare)."""
     opts = build_options(ctx, **flags)
-    ctx.exit(_locked(opts, "import", lambda: commands.import_object(opts, view_of(ctx), address, object_id)))
+    ctx.exit(_locked(opts, "import", lambda: _commands().import_object(opts, view_of(ctx), address, object_id)))
 
 
 @click.command("output")
@@ -100,7 +107,7 @@ def import_command(ctx: click.Context, address: str, object_id: str, **flags: An
 def output_command(ctx: click.Context, name: str | None, as_json: bool, show_sensitive: bool,
                    **flags: Any) -> None:
     """The stack's outputs as of the last apply (e.g. SSH commands); sensitive ones hidden unless asked."""
-    ctx.exit(commands.output(build_options(ctx, **flags), view_of(ctx), name, as_json, show_sensitive))
+    ctx.exit(_commands().output(build_options(ctx, **flags), view_of(ctx), name, as_json, show_sensitive))
 
 
 @click.command("force-unlock")

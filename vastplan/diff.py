@@ -125,6 +125,8 @@ def _comparable(observed: Mapping[str, Any], desired: Mapping[str, Any], ignore:
 def field_changes(before: Mapping[str, Any], after: Mapping[str, Any], sensitive: frozenset[str],
                   replace_fields: frozenset[str]) -> tuple[FieldChange, ...]:
     """Changed fields, one per top-level key, or per key inside a mapping field (``env.TOKEN``)."""
+    if before == after:
+        return ()  # the common case, and DeepDiff is costly: most of a large plan's time without this
     found = DeepDiff(dict(before), dict(after), view="tree", ignore_numeric_type_changes=True)
     paths: dict[str, tuple[str, ...]] = {}
     for level in (lv for levels in found.values() for lv in levels):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
 from vastplan.api.client import VastClient
 from vastplan.errors import ApiError, VastplanError
 from vastplan.graph import Graph
+from vastplan.outcome import ApplyOutcome
 from vastplan.ownership import marker
 from vastplan.plan import Action, Plan, ResourceChange
 from vastplan.resources.base import ApplyContext, Created, Planning, ResourceKind
@@ -44,16 +45,6 @@ class ApplyObserver(Protocol):
     def skipped(self, address: str, because: str) -> None: ...
 
     def progress(self, address: str, message: str) -> None: ...
-
-
-@dataclass
-class ApplyOutcome:
-    state: State
-    added: int = 0
-    changed: int = 0
-    destroyed: int = 0
-    errors: dict[str, VastplanError] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
 
 
 def build_graph(plan: Plan, state: State) -> Graph:

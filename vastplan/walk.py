@@ -4,10 +4,29 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+import contextvars
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from vastplan.graph import Graph
+
+_SLOT: contextvars.ContextVar[asyncio.Semaphore | None] = contextvars.ContextVar("walk_slot", default=None)
+
+
+@contextlib.asynccontextmanager
+async def slot_released() -> AsyncIterator[None]:
+    """Give the node's parallelism slot back while it only waits (an instance booting), so the
+    bound limits work in flight, not waiting; the slot is taken again before the node goes on."""
+    slots = _SLOT.get()
+    if slots is None:
+        yield
+        return
+    slots.release()
+    try:
+        yield
+    finally:
+        await slots.acquire()
 
 
 @dataclass
@@ -26,6 +45,7 @@ async def walk(graph: Graph, run: Callable[[str], Awaitable[None]], parallelism:
 
     async def guarded(node: str) -> None:
         async with slots:
+            _SLOT.set(slots)
             await run(node)
 
     def start_ready() -> None:

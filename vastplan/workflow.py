@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from vastplan.api.client import VastClient
@@ -13,8 +13,10 @@ from vastplan.api.credentials import KeySources, find_api_key
 from vastplan.budget import check_budget
 from vastplan.diff import diff
 from vastplan.errors import ApplyError, ConfirmationRequired, ProtectedError, StateError, UsageError
-from vastplan.executor import ApplyOutcome, Executor
+from vastplan.executor import Executor
 from vastplan.journal import settle_pending
+from vastplan.options import Options
+from vastplan.outcome import ApplyOutcome
 from vastplan.outputs import evaluate
 from vastplan.plan import Plan
 from vastplan.refresh import LiveSnapshot, refresh
@@ -25,36 +27,6 @@ from vastplan.resources.placement import Placement
 from vastplan.stack.model import Stack
 from vastplan.state import LocalStateFile, State
 from vastplan.targeting import narrow
-
-DEFAULT_API_URL = "https://console.vast.ai"
-
-
-@dataclass(frozen=True)
-class Options:
-    stack_file: str = "vastplan.yaml"
-    state_file: str | None = None
-    api_url: str = DEFAULT_API_URL
-    api_key_file: str | None = None
-    sandbox_dir: str | None = None
-    variables: dict[str, str] = field(default_factory=dict)
-    var_files: tuple[str, ...] = ()
-    parallelism: int = 10
-    auto_approve: bool = False
-    detailed_exitcode: bool = False
-    interactive: bool = False
-    targets: tuple[str, ...] = ()
-    excludes: tuple[str, ...] = ()
-    replace: tuple[str, ...] = ()
-    refresh: bool = True
-    refresh_only: bool = False
-    lock_timeout: float = 0.0
-
-    @property
-    def state_path(self) -> Path:
-        if self.state_file:
-            return Path(self.state_file)
-        stack = Path(self.stack_file)
-        return stack.with_name(f"{stack.stem}.vpstate.json")
 
 
 def read_state(path: Path, stack: Stack) -> State:
@@ -77,7 +49,8 @@ async def connect(opts: Options) -> AsyncIterator[VastClient]:
             from vastplan.sandbox.server import start_in_thread
 
             url = stack.enter_context(start_in_thread(Path(opts.sandbox_dir))).url
-        async with VastClient(url, key, concurrency=opts.parallelism) as client:
+        # --parallelism bounds operations (the walk); reads such as refresh pages may go wider.
+        async with VastClient(url, key, concurrency=max(32, opts.parallelism)) as client:
             yield client
 
 

@@ -64,3 +64,23 @@ def test_walk_skips_the_dependents_of_a_failure_and_blames_it_once() -> None:
     assert set(result.failed) == {"base"}
     assert result.skipped == {"mid": "base", "top": "base"}
     assert "other" in result.succeeded and "mid" not in order
+
+
+def test_a_node_that_only_waits_gives_its_slot_back() -> None:
+    from vastplan.walk import slot_released
+
+    g = Graph([f"n{i}" for i in range(4)])
+    waiting = 0
+    peak = 0
+
+    async def run(node: str) -> None:
+        nonlocal waiting, peak
+        async with slot_released():
+            waiting += 1
+            peak = max(peak, waiting)
+            await asyncio.sleep(0.02)
+            waiting -= 1
+
+    result = asyncio.run(walk(g, run, parallelism=1))
+    assert len(result.succeeded) == 4
+    assert peak == 4  # all four waited at once although only one may work at a time

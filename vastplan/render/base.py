@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from vastplan.diagnostics import Diagnostic
 from vastplan.errors import VastplanError
-from vastplan.executor import ApplyOutcome
+from vastplan.outcome import ApplyOutcome
 from vastplan.plan import Plan
 
 

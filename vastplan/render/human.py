@@ -11,7 +11,7 @@ import click
 
 from vastplan.diagnostics import Diagnostic
 from vastplan.errors import VastplanError
-from vastplan.executor import ApplyOutcome
+from vastplan.outcome import ApplyOutcome
 from vastplan.outputs import shown
 from vastplan.plan import Action, FieldChange, Plan, ResourceChange, is_sensitive
 from vastplan.state import SENSITIVE

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from vastplan import __version__
 from vastplan.diagnostics import Diagnostic, Severity
 from vastplan.errors import ApiError, StackError, VastplanError
-from vastplan.executor import ApplyOutcome
+from vastplan.outcome import ApplyOutcome
 from vastplan.outputs import shown
 from vastplan.plan import Plan, ResourceChange, actions_json, change_to_json, plan_to_json
 from vastplan.state import SENSITIVE

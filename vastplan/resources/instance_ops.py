@@ -17,6 +17,7 @@ from vastplan.resources.readiness import NotReady, ReadinessPolicy, ReadinessPol
 from vastplan.resources.ssh_key import normalise_key
 from vastplan.stack.model import ResourceSpec
 from vastplan.state import ResourceState
+from vastplan.walk import slot_released
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -106,7 +107,8 @@ class InstanceOps:
     async def _ready(self, spec: ResourceSpec, instance_id: int, attributes: dict[str, Any]) -> dict[str, Any]:
         policy = readiness_policy(spec)
         try:
-            row = await self.poller.wait(instance_id, policy)
+            async with slot_released():
+                row = await self.poller.wait(instance_id, policy)
         except NotReady as exc:
             self.ctx.checkpoint(instance_id, attributes, True)
             raise NotReady(f"{exc}. Recorded as tainted [id={instance_id}]; the next plan replaces it.") from None

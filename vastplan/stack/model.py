@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from vastplan.diagnostics import SourceRange
@@ -79,5 +80,10 @@ class Stack:
     ttl: str | None = None
     sensitive_variables: frozenset[str] = frozenset()
 
-    def by_address(self) -> dict[str, ResourceSpec]:
-        return {r.address: r for r in self.resources}
+    def by_address(self) -> Mapping[str, ResourceSpec]:
+        """Address -> spec, built once per stack (callers look resources up per instance)."""
+        cached: Mapping[str, ResourceSpec] | None = self.__dict__.get("_by_address")
+        if cached is None:
+            cached = MappingProxyType({r.address: r for r in self.resources})
+            object.__setattr__(self, "_by_address", cached)
+        return cached

@@ -1,0 +1,40 @@
+"""Options: what one command was asked to do, as the CLI parsed it. Light on purpose: the CLI builds
+it before any heavy module (aiohttp, deepdiff) is imported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_API_URL = "https://console.vast.ai"
+
+
+@dataclass(frozen=True)
+class Options:
+    stack_file: str = "vastplan.yaml"
+    state_file: str | None = None
+    api_url: str = DEFAULT_API_URL
+    api_key_file: str | None = None
+    sandbox_dir: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+    var_files: tuple[str, ...] = ()
+    parallelism: int = 10
+    auto_approve: bool = False
+    detailed_exitcode: bool = False
+    interactive: bool = False
+    targets: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    refresh: bool = True
+    refresh_only: bool = False
+    lock_timeout: float = 0.0
+
+    @property
+    def state_path(self) -> Path:
+        if self.state_file:
+            return Path(self.state_file)
+        stack = Path(self.stack_file)
+        return stack.with_name(f"{stack.stem}.vpstate.json")
+
+
+__all__ = ["DEFAULT_API_URL", "Options"]
