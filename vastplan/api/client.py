@@ -24,6 +24,7 @@ from yarl import URL
 from vastplan import __version__
 from vastplan.api.credentials import ApiKey
 from vastplan.api.errors import error_from_exception, error_from_response, never_sent
+from vastplan.api.pacing import Pacer, route_of
 from vastplan.errors import ApiError
 
 log = logging.getLogger("vastplan.api")
@@ -61,6 +62,7 @@ class _Response:
     status: int
     text: str
     retry_after: float | None
+    sent_at: float
 
 
 class VastClient:
@@ -80,6 +82,7 @@ class VastClient:
         self._slots = asyncio.Semaphore(concurrency)
         self._session: aiohttp.ClientSession | None = None
         self.requests_sent: Counter[str] = Counter()
+        self.pacer = Pacer()
 
     def __repr__(self) -> str:
         return f"VastClient({self.base_url!r})"
@@ -143,6 +146,8 @@ class VastClient:
             outcome = await self._attempt(method, url, path, body, idempotent, attempt)
             if outcome.error is None:
                 return outcome.body
+            if outcome.error.status == 429 and outcome.retry_in is not None:
+                attempt -= 1  # a 429 is the pacer's business: it does not use up an attempt
             delay = outcome.retry_in
             if delay is None or time.monotonic() - started + delay > self._retry.deadline:
                 raise outcome.error
@@ -160,6 +165,7 @@ class VastClient:
             retry = retries_left and (idempotent or never_sent(exc))
             return _Outcome(error=error, retry_in=self._retry.backoff(attempt) if retry else None)
         if response.status < 400:
+            self.pacer.succeeded(route_of(method, path))
             return self._decode(response, method, path)
         error = error_from_response(response.status, response.text, method, path)
         retry = (
@@ -171,9 +177,12 @@ class VastClient:
         if not retry:
             return _Outcome(error=error)
         wait = response.retry_after
-        if wait is None:
-            return _Outcome(error=error, retry_in=self._retry.backoff(attempt))
-        return _Outcome(error=error, retry_in=wait if wait <= self._retry.max_retry_after else None)
+        if wait is not None and wait > self._retry.max_retry_after:
+            return _Outcome(error=error)
+        if response.status == 429:
+            self.pacer.throttled_by(route_of(method, path), wait, response.text, response.sent_at)
+            return _Outcome(error=error, retry_in=0.0)  # the pacer holds the next call back
+        return _Outcome(error=error, retry_in=wait if wait is not None else self._retry.backoff(attempt))
 
     def _decode(self, response: _Response, method: str, path: str) -> _Outcome:
         try:
@@ -192,13 +201,14 @@ class VastClient:
             raise RuntimeError("VastClient used outside 'async with'")
         payload = None if method == "GET" else json.dumps(body if body is not None else {})
         headers = {} if payload is None else {"Content-Type": "application/json"}
+        await self.pacer.wait_turn(route_of(method, path))
         async with self._slots:
             self.requests_sent[f"{method} {path}"] += 1
             began = time.monotonic()
             async with self._session.request(method, url, data=payload, headers=headers) as resp:
                 text = await resp.text()
                 log.debug("%s %s -> %d (%.0f ms)", method, path, resp.status, (time.monotonic() - began) * 1e3)
-                return _Response(resp.status, text, _retry_after(resp.headers.get("Retry-After")))
+                return _Response(resp.status, text, _retry_after(resp.headers.get("Retry-After")), began)
 
 
 def _retry_after(value: str | None) -> float | None:
