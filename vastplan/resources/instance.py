@@ -71,11 +71,11 @@ class InstanceKind(ResourceKind):
                 continue  # placed with its new volume
             _check_one_volume(spec)
             live = planning.live_object(spec.address)
-            query, order, offer_type = instance_search(spec)
+            machine = _volume_machine(spec, planning)
+            query, order, offer_type = instance_search(spec, machine)
             if live is not None and not self._needs_new_machine(spec, planning, live, query):
                 planning.placements[spec.address] = Placement(live["machine_row"], query, order, offer_type, True)
                 continue
-            machine = _volume_machine(spec, planning)
             planning.placements.update(await place_instances(searcher, [spec], planning.claims, machine))
 
     def _needs_new_machine(self, spec: ResourceSpec, planning: Planning, live: Mapping[str, Any],

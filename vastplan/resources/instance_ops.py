@@ -60,7 +60,7 @@ class InstanceOps:
             template_hash = entry.attributes.get("hash_id") if entry else None
         eff = cfg.effective(spec, self.ctx.planning.stack)
         body = cfg.create_body(desired, spec.config, eff["runtype"], template_hash, self._volume_info(spec))
-        offer, instance_id = await self._rent(placement.offer, body, placement)
+        offer, instance_id = await self._rent(body, placement)
         attributes = {**desired, "offer": cfg.describe_offer(offer), "offer_id": offer.get("id"),
                       "dph_total": offer.get("dph_total"), "ssh_keys": [],
                       "machine_row": cfg.machine_row(offer), "storage_hour": offer.get("storage_total_cost")}
@@ -71,10 +71,12 @@ class InstanceOps:
             attributes.update(await self._ready(spec, instance_id, attributes))
         return Created(instance_id, attributes)
 
-    async def _rent(self, offer: Mapping[str, Any], body: dict[str, Any],
-                    placement: Placement) -> tuple[Mapping[str, Any], int]:
-        claims = self.ctx.planning.claims
+    async def _rent(self, body: dict[str, Any], placement: Placement) -> tuple[Mapping[str, Any], int]:
+        """Rent the planned offer; when it was taken, the next one matching the same filters."""
         tried: set[int] = set()
+        pinned = not placement.current and "id" in placement.offer
+        # A replacement of an instance that keeps its machine has no offer to pin: search afresh.
+        offer = placement.offer if pinned else await self._next_offer(placement, tried, None)
         while True:
             price = f"bid ${body['price']:.3f}/hr" if body.get("price") is not None else \
                 f"${float(offer.get('dph_total') or 0):.3f}/hr"
@@ -85,17 +87,22 @@ class InstanceOps:
                 if not offer_taken(exc):
                     raise
                 tried.add(int(offer["id"]))
-            fresh = await api.search_offers(self.client, dict(placement.query), order=placement.order,
-                                            offer_type=placement.offer_type, limit=64)
-            nxt = next((o for o in fresh if int(o["id"]) not in tried and ("gpu", int(o["id"])) not in claims.taken),
-                       None)
-            if nxt is None:
-                raise ApiError(f"offer {offer['id']} was taken and no other offer matches the filters; "
-                               "nothing was rented", status=410, code="no_such_ask",
-                               method="PUT", path=f"/asks/{offer['id']}/")
+            nxt = await self._next_offer(placement, tried, offer)
             self.ctx.progress(f"offer {offer['id']} was taken; trying offer {nxt['id']}, the next match")
-            claims.claim("gpu", nxt)
             offer = nxt
+
+    async def _next_offer(self, placement: Placement, tried: set[int],
+                          taken: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        claims = self.ctx.planning.claims
+        fresh = await api.search_offers(self.client, dict(placement.query), order=placement.order,
+                                        offer_type=placement.offer_type, limit=64)
+        nxt = next((o for o in fresh if int(o["id"]) not in tried and ("gpu", int(o["id"])) not in claims.taken), None)
+        if nxt is None:
+            what = f"offer {taken['id']} was taken and no other" if taken else "no"
+            raise ApiError(f"{what} offer matches the filters; nothing was rented", status=410,
+                           code="no_such_ask", method="POST", path="/bundles/")
+        claims.claim("gpu", nxt)
+        return nxt
 
     def _volume_info(self, spec: ResourceSpec) -> dict[str, Any] | None:
         for item in spec.config.get("volumes") or []:
