@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from vastplan import __version__
+from vastplan.cli_cost import register_cost_commands
 from vastplan.cli_options import (
     DEFAULT_SANDBOX_DIR,
     AnyView,
@@ -152,6 +153,7 @@ def sandbox_serve(host: str, port: int, data_dir: str, api_key: str | None, seed
 
 
 register_state_commands(cli)
+register_cost_commands(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,7 +6,6 @@ the live objects per billed kind; see docs/cost.md for the columns and the JSON 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from datetime import datetime, timezone
@@ -54,6 +53,8 @@ def cost(opts: Options, since_text: str | None, as_json: bool) -> int:
                          "knows the resources vastplan recorded (apply the stack first, or pass --state)")
     clock = time.time()
     floor = parse_since(since_text, clock) if since_text else clock - DEFAULT_DAYS * 86400
+    import asyncio  # here, not at the top: `vastplan --version` imports this module
+
     rows, live = asyncio.run(_fetch(opts, state, floor, clock))
     # The server's clock decides what has been billed: a live row ends at the server's "now".
     now = max([clock, *(float(r["end"]) for r in rows if r.get("end") is not None)])
@@ -79,6 +80,8 @@ async def _fetch(opts: Options, state: State, since: float,
         # A day past now, so that a server whose clock runs ahead still shows what it started lately.
         billing = charges(client, since, now + 86400)
         kinds = sorted(wanted)
+        import asyncio
+
         found = await asyncio.gather(billing, *(KINDS[k].list_live(client, wanted[k]) for k in kinds))
     rows: list[dict[str, Any]] = found[0]
     return rows, {kind: dict(objects) for kind, objects in zip(kinds, found[1:], strict=True)}

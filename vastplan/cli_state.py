@@ -123,6 +123,19 @@ def force_unlock_command(ctx: click.Context, lock_id: str, force: bool, **flags:
     ctx.exit(0)
 
 
+@click.command("orphans")
+@common_options
+@variable_options
+@click.option("--destroy", is_flag=True, help="Destroy them (after confirmation) and check they are gone.")
+@click.option("--auto-approve", is_flag=True, help="Destroy without asking for 'yes'.")
+@click.pass_context
+def orphans_command(ctx: click.Context, destroy: bool, **flags: Any) -> None:
+    """Objects carrying this stack's marker that the state does not know; they bill all the same."""
+    from vastplan.sweep import orphans
+
+    ctx.exit(orphans(build_options(ctx, **flags), view_of(ctx), destroy))
+
+
 def register_state_commands(cli: click.Group) -> None:
-    for command in (state_group, import_command, output_command, force_unlock_command):
+    for command in (state_group, import_command, output_command, force_unlock_command, orphans_command):
         cli.add_command(command)

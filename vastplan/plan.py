@@ -88,6 +88,7 @@ class Plan:
     counts_by_kind: Mapping[str, int] = field(default_factory=dict)
     blocked: tuple[Drift, ...] = ()  # changes refused by lifecycle.prevent_destroy
     notes: tuple[str, ...] = ()
+    orphans: tuple[Any, ...] = ()  # vastplan.orphans.Orphan: carry this stack's marker, not in state
 
     @property
     def actionable(self) -> tuple[ResourceChange, ...]:
@@ -189,6 +190,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "resource_changes": [change_to_json(c) for c in plan.changes],
         "resource_drift": [{"address": d.address, "message": d.message} for d in plan.drift],
         "blocked": [{"address": d.address, "message": d.message} for d in plan.blocked],
+        "orphans": [{"kind": o.kind, "id": o.id, "label": o.label, "dph": round(o.dph, 6),
+                     "age_seconds": o.age_seconds} for o in plan.orphans],
         "summary": {"add": plan.to_add, "change": plan.to_change, "destroy": plan.to_destroy},
         "cost": {"dph_before": round(plan.dph_before, 6), "dph_after": round(plan.dph_after, 6)},
         "stack": plan.stack_name,

@@ -16,6 +16,7 @@ from vastplan.errors import ApplyError, ConfirmationRequired, ProtectedError, St
 from vastplan.executor import Executor
 from vastplan.journal import settle_pending
 from vastplan.options import Options
+from vastplan.orphans import find_orphans
 from vastplan.outcome import ApplyOutcome
 from vastplan.outputs import evaluate
 from vastplan.plan import Plan
@@ -78,6 +79,9 @@ async def refresh_and_diff(client: VastClient, stack: Stack, state: State, view:
                      opts.targets, opts.excludes)
     if adopted:
         planned = replace(planned, drift=(*adopted, *planned.drift))
+    if opts.refresh:
+        orphans = await find_orphans(client, KINDS, stack.name, state, live.objects)
+        planned = replace(planned, orphans=tuple(orphans))
     view.refreshed(planned, _counts(state))
     return planned, planning
 

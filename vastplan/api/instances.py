@@ -86,3 +86,14 @@ async def detach_ssh_key(client: VastClient, instance_id: int, key_id: int) -> N
 
 async def destroy_instance(client: VastClient, instance_id: int) -> None:
     await client.call("DELETE", f"/instances/{instance_id}/")
+
+
+async def label_counts(client: VastClient) -> dict[str, int]:
+    """How many of the account's instances carry each label: one small page of the v1 listing
+    answers it for the whole account."""
+    page = _expect_dict(await client.call("GET", "/api/v1/instances/", query={"select_filters": {}, "limit": 1}),
+                        "GET", "/api/v1/instances/")
+    counts = page.get("label_counts")
+    if not isinstance(counts, dict):
+        raise ApiError("the instance listing has no 'label_counts'", method="GET", path="/api/v1/instances/")
+    return {str(k): int(v) for k, v in counts.items() if isinstance(v, int)}

@@ -11,6 +11,7 @@ import click
 
 from vastplan.diagnostics import Diagnostic
 from vastplan.errors import VastplanError
+from vastplan.orphans import describe_age
 from vastplan.outcome import ApplyOutcome
 from vastplan.outputs import shown
 from vastplan.plan import Action, FieldChange, Plan, ResourceChange, is_sensitive
@@ -78,6 +79,7 @@ class HumanView:
             self.line("Objects changed outside vastplan:")
             for drift in plan.drift:
                 self.line(f"  ~ {drift.address}: {drift.message}")
+        self._orphans(plan)
         if not plan.has_changes:
             self.line()
             running = f" ({money(plan.dph_after)} running)" if plan.dph_after else ""
@@ -101,6 +103,14 @@ class HumanView:
             cap = f"; budget ${budget:.2f}/hr" if budget is not None else ""
             self.line(f"Cost: {money(plan.dph_before)} -> {money(plan.dph_after)} "
                       f"({sign}{money(abs(delta))}, {sign}${abs(delta) * 24:.2f}/day){cap}")
+
+    def _orphans(self, plan: Plan) -> None:
+        if not plan.orphans:
+            return
+        self.line()
+        self.line("Orphans (carry this stack's label, not in state — `vastplan orphans --destroy` to remove):")
+        for o in plan.orphans:
+            self.line(f'  {o.kind} {o.id} "{o.label}"  {describe_age(o.age_seconds)}  {money(o.dph)}')
 
     def _change(self, change: ResourceChange) -> None:
         header = f"  # {change.address} {change.action.verb}"

@@ -110,6 +110,11 @@ class ResourceKind(ABC):
                     break
         return found
 
+    async def list_owned(self, client: VastClient, marker_prefix: str, listed: LiveObjects | None) -> LiveObjects:
+        """Every object of this kind in the account whose ownership marker starts with
+        ``marker_prefix`` (to find orphans). ``listed`` is what refresh saw, None if it did not list."""
+        return {}
+
     def owns(self, entry: ResourceState, live: Mapping[str, Any]) -> bool:
         """Whether a live object is the one a journaled create made."""
         return bool(entry.attributes.get("marker")) and live.get("label") == entry.attributes["marker"]

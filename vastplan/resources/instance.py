@@ -46,6 +46,7 @@ class InstanceKind(ResourceKind):
             "label": row.get("label") or "",
             # read-only, for cost, readiness, drift and outputs
             "actual_status": row.get("actual_status"),
+            "start_date": row.get("start_date"),
             "machine_row": cfg.machine_row(row),
             "dph_total": float(row.get("dph_total") or 0),
             "storage_hour": float(row.get("storage_total_cost") or 0),
@@ -58,6 +59,14 @@ class InstanceKind(ResourceKind):
         labels = sorted({str(e.attributes.get("label")) for e in pending.values()})
         rows = await api.list_instances(client, {"label": {"in": labels}})
         return await super().find_pending(client, pending, {r["id"]: self.from_api(r) for r in rows if "id" in r})
+
+    async def list_owned(self, client: VastClient, marker_prefix: str, listed: LiveObjects | None) -> LiveObjects:
+        """label_counts comes with any page of the listing: fetch rows only when a label is ours."""
+        labels = [label for label in await api.label_counts(client) if label.startswith(marker_prefix)]
+        if not labels:
+            return {}
+        rows = await api.list_instances(client, {"label": {"in": labels}})
+        return {row["id"]: self.from_api(row) for row in rows if "id" in row}
 
     def owns(self, entry: ResourceState, live: Mapping[str, Any]) -> bool:
         return bool(entry.attributes.get("label")) and live.get("label") == entry.attributes["label"]

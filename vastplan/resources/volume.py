@@ -42,7 +42,12 @@ class VolumeKind(ResourceKind):
             "machine_id": row.get("machine_id"),
             "storage_cost": row.get("storage_cost"),
             "instances": list(row.get("instances") or []),
+            "start_date": row.get("start_date"),
         }
+
+    async def list_owned(self, client: VastClient, marker_prefix: str, listed: LiveObjects | None) -> LiveObjects:
+        rows = listed if listed is not None else await self.list_live(client, {})
+        return {vid: live for vid, live in rows.items() if str(live.get("label") or "").startswith(marker_prefix)}
 
     async def prepare(self, client: VastClient, planning: Planning) -> None:
         """Place every volume that needs a machine, together with the instances mounting it."""

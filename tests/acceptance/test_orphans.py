@@ -1,0 +1,61 @@
+"""Orphans: an instance made behind vastplan's back with this stack's marker shows up in every plan
+with its price, and `vastplan orphans --destroy` removes it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from tests.acceptance.test_instances import instances
+from tests.conftest import CANARY_API_KEY
+from tests.harness import Workspace
+from tests.vastai_cli import run_vastai
+
+STACK = """
+version: 1
+stack: cost
+instances:
+  box:
+    image: ubuntu
+    offer: {num_gpus: 1, gpu_name: "RTX 3090"}
+    readiness: {timeout: 20s}
+"""
+
+
+def test_an_instance_made_with_the_official_cli_and_our_marker_is_an_orphan(workspace: Workspace,
+                                                                            tmp_path: Path) -> None:
+    workspace.write(STACK)
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    cli = tmp_path / "cli"
+    found = run_vastai(workspace.api_url, CANARY_API_KEY, "search", "offers", "gpu_name=RTX_3060 num_gpus=1",
+                       "--raw", config_dir=cli)
+    offer = json.loads(found.stdout)[0]
+    made = run_vastai(workspace.api_url, CANARY_API_KEY, "create", "instance", str(offer["id"]), "--image",
+                      "ubuntu", "--label", "vp:cost/instances.ghost", "--raw", config_dir=cli)
+    ghost = json.loads(made.stdout)["new_contract"]
+    workspace.outputs += [found.stderr, made.stdout, made.stderr]
+
+    planned = workspace.vastplan("plan", "--detailed-exitcode")
+    assert planned.code == 0  # an orphan is not a change of the stack
+    assert "Orphans (carry this stack's label, not in state" in planned.out
+    assert re.search(rf'instance {ghost} "vp:cost/instances.ghost"  \S+ \S+  \$\d+\.\d{{3}}/hr', planned.out), \
+        planned.out
+
+    listed = workspace.vastplan("orphans")
+    assert f"instance {ghost}" in listed.out and "vastplan orphans --destroy" in listed.out
+    refused = workspace.vastplan("orphans", "--destroy")
+    assert refused.code == 1 and ghost in instances(workspace)  # no TTY, no --auto-approve: nothing removed
+
+    swept = workspace.vastplan("orphans", "--destroy", "--auto-approve")
+    assert swept.code == 0, swept.text
+    assert "verified gone" in swept.out
+    assert ghost not in instances(workspace)
+    assert len(instances(workspace)) == 1  # the stack's own instance is untouched
+    assert "Orphans" not in workspace.vastplan("plan").out
+
+
+def test_no_orphans_is_said_plainly(workspace: Workspace) -> None:
+    workspace.write(STACK)
+    result = workspace.vastplan("orphans")
+    assert result.code == 0 and "No orphans" in result.out
