@@ -1,24 +1,17 @@
 """The stack file: load it, check it, resolve it into a ``Stack``.
 
 ``load_stack`` is the one entry point; it never touches the network and raises ``StackError``
-carrying every problem found, each placed at ``FILE:LINE:COL``.
+carrying every problem found, each placed at ``FILE:LINE:COL``. Importing this package is cheap:
+the YAML and JSON Schema machinery loads on the first ``load_stack`` call.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 
-from vastplan.diagnostics import Diagnostic, SourceRange
-from vastplan.errors import StackError
-from vastplan.stack.loader import Document, load_yaml_file
 from vastplan.stack.model import Budget, Lifecycle, OutputSpec, ResourceSpec, Stack
 from vastplan.stack.refs import Reference, references
-from vastplan.stack.resolve import resolve
-from vastplan.stack.schema import check_schema
-from vastplan.stack.variables import Interpolator, gather
-from vastplan.stack.words import show
 
 __all__ = [
     "Budget",
@@ -37,47 +30,7 @@ def load_stack(
     variables: Mapping[str, str] = {},  # noqa: B006 - read only
     var_files: Sequence[str | Path] = (),
 ) -> Stack:
-    """Read, check and resolve the stack at ``path``.
+    """Read, check and resolve the stack at ``path`` (see ``vastplan.stack.load``)."""
+    from vastplan.stack.load import load_stack as load
 
-    ``variables`` are ``--var`` values (text, coerced to each variable's declared type);
-    ``var_files`` are ``--var-file`` YAML mappings, applied in order before ``variables``.
-    """
-    try:
-        stack, diags = _load(Path(path), variables, var_files)
-    except Exception as exc:  # the last line of defence: any input ends as a StackError
-        summary = f"internal error while loading the stack ({type(exc).__name__}: {exc}); please report it"
-        raise StackError([Diagnostic(summary, range=SourceRange(str(path), 1, 1))]) from exc
-    if diags or stack is None:
-        raise StackError(sorted(set(diags), key=Diagnostic.sort_key))
-    return stack
-
-
-def load_var_file(path: str | Path) -> tuple[Document, list[Diagnostic]]:
-    """A ``--var-file``: a YAML mapping of variable names to values (checked when applied)."""
-    return load_yaml_file(path)
-
-
-def _load(
-    path: Path, given: Mapping[str, str], var_files: Sequence[str | Path]
-) -> tuple[Stack | None, list[Diagnostic]]:
-    doc, diags = load_yaml_file(path)
-    if not diags and doc.data is None:
-        diags.append(doc.file_diag("the file is empty; a stack needs at least version: 1 and stack: NAME"))
-    elif not diags and not isinstance(doc.data, dict):
-        diags.append(doc.file_diag(f"the top level must be a mapping (version: 1, stack: ...), not {show(doc.data)}"))
-    if diags:
-        return None, diags
-    var_docs = []
-    for var_file in var_files:
-        var_doc, var_diags = load_var_file(var_file)
-        var_docs.append(var_doc)
-        diags += var_diags
-    found = gather(doc, var_docs, given)
-    interpolator = Interpolator(doc, found.variables)
-    resolved = replace(doc, data=interpolator.document(doc.data))
-    hidden = frozenset(interpolator.sensitive)
-    diags += found.diags + interpolator.diags + check_schema(resolved, hidden)
-    stack, problems = resolve(resolved, hidden)
-    if stack is not None:
-        stack = replace(stack, sensitive_variables=frozenset(n for n, v in found.variables.items() if v.sensitive))
-    return stack, diags + problems
+    return load(path, variables, var_files)
