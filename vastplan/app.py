@@ -10,7 +10,7 @@ from pathlib import Path
 from vastplan import planfile
 from vastplan.errors import PlanStaleError
 from vastplan.lock import StateLock
-from vastplan.plan import Plan
+from vastplan.plan import Action, Plan
 from vastplan.refresh import refresh
 from vastplan.render.base import View
 from vastplan.resources import KINDS
@@ -164,3 +164,26 @@ async def _refresh_only(opts: Options, stack: Stack, view: View, write: bool) ->
         LocalStateFile(opts.state_path).write(updated)
         view.line("Refresh complete: the state now records the account as it is; nothing in the account changed.")
     return EXIT_CHANGES if opts.detailed_exitcode else EXIT_OK
+
+
+def reap(opts: Options, view: View) -> int:
+    """Destroy only the instances whose ttl ran out (for a scheduled CI job); exit 0 when none did."""
+    stack = load(opts)
+    with StateLock(opts.state_path, "reap", opts.lock_timeout):
+        return asyncio.run(_reap(opts, stack, view))
+
+
+async def _reap(opts: Options, stack: Stack, view: View) -> int:
+    state = read_state(opts.state_path, stack)
+    async with connect(opts) as client:
+        planned, planning = await refresh_and_diff(client, stack, state, view, opts, destroy=False)
+        expired = replace(planned, changes=tuple(
+            c if c.action is Action.EXPIRE else replace(c, action=Action.NOOP, dph_after=c.dph_before)
+            for c in planned.changes))
+        if not expired.has_changes:
+            view.line("Nothing has expired.")
+            return EXIT_OK
+        show_plan(view, expired, stack, opts.stack_file)
+        confirm(opts, view, "reap")
+        await execute(client, planning, expired, opts.state_path, view, opts.parallelism)
+    return EXIT_OK

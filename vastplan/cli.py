@@ -113,6 +113,19 @@ def destroy(ctx: click.Context, **flags: Any) -> None:
 
 @cli.command()
 @common_options
+@variable_options
+@click.option("--auto-approve", is_flag=True, help="Destroy without asking for 'yes'.")
+@click.option("--lock-timeout", "lock_timeout", type=float, default=0.0, show_default=True, metavar="SECONDS")
+@click.pass_context
+def reap(ctx: click.Context, **flags: Any) -> None:
+    """Destroy only the instances whose ttl ran out (for a scheduled job); exit 0 when none did."""
+    from vastplan import app
+
+    ctx.exit(app.reap(build_options(ctx, **flags), view_of(ctx)))
+
+
+@cli.command()
+@common_options
 @json_option
 @click.argument("plan_file", required=False, metavar="PLANFILE")
 @click.pass_context

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -30,8 +31,9 @@ def diff(planning: Planning, live: LiveSnapshot, kinds: Mapping[str, ResourceKin
         observed = live.get(spec.kind, entry.id) if entry else None
         if entry is not None:
             drift += _drift(spec.address, kind, entry, observed)
-        change = decide_action(spec, kind, kind.desired(spec, planning), entry, observed,
-                               kind.sensitive_paths(spec, planning), spec.address in force_replace)
+        change = expiry_action(spec, entry, observed, kind, planning.now, spec.address in force_replace) or \
+            decide_action(spec, kind, kind.desired(spec, planning), None if entry and entry.expired else entry,
+                          observed, kind.sensitive_paths(spec, planning), spec.address in force_replace)
         changes.append(replace(change, dph_after=kind.planned_dph(spec, planning),
                                create_before_destroy=spec.lifecycle.create_before_destroy))
     for address, entry in state.resources.items():
@@ -41,7 +43,8 @@ def diff(planning: Planning, live: LiveSnapshot, kinds: Mapping[str, ResourceKin
         drift += _drift(address, kinds[entry.kind], entry, observed)
         changes.append(_removal(address, entry, observed, kinds[entry.kind]))
     blocked = tuple(Drift(c.address, PROTECTED) for c in changes
-                    if c.action in (Action.DELETE, Action.REPLACE) and _protected(c.address, wanted, state))
+                    if c.action in (Action.DELETE, Action.REPLACE, Action.EXPIRE)
+                    and _protected(c.address, wanted, state))
     return Plan(tuple(changes), tuple(drift), stack_name=stack.name, destroy=destroy,
                 refresh_requests=live.requests, refresh_seconds=live.seconds, blocked=blocked)
 
@@ -58,8 +61,40 @@ def _protected(address: str, wanted: Mapping[str, ResourceSpec], state: State) -
     return bool(entry and entry.protected)
 
 
+def expiry_action(spec: ResourceSpec, entry: ResourceState | None, observed: Mapping[str, Any] | None,
+                  kind: ResourceKind, now: float, force: bool) -> ResourceChange | None:
+    """The ttl rules: an object past ``expires_at`` is destroyed (EXPIRE); once expired it is not
+    rented again while its ttl/expires_at rule is unchanged. None when the ttl has nothing to say."""
+    if entry is None:
+        return None
+    if entry.expired:
+        if force or entry.attributes.get("ttl_rule") != _rule(spec):
+            return None  # a new rule (or --replace): plan it like any missing object
+        when = _moment(entry.attributes.get("expired_at"))
+        return ResourceChange(spec.address, spec.kind, Action.NOOP, depends_on=spec.depends_on,
+                              reason=f"expired at {when}; not rented again until its ttl or expires_at changes")
+    expires = entry.attributes.get("expires_at")
+    if observed is None or not isinstance(expires, (int, float)) or expires > now:
+        return None
+    return ResourceChange(spec.address, spec.kind, Action.EXPIRE, resource_id=entry.id,
+                          reason=f"expired: its ttl ran out at {_moment(expires)}", before=dict(observed),
+                          depends_on=spec.depends_on, dph_before=kind.dph(observed))
+
+
+def _rule(spec: ResourceSpec) -> dict[str, Any]:
+    return {"ttl": spec.config.get("ttl"), "expires_at": spec.config.get("expires_at")}
+
+
+def _moment(epoch: Any) -> str:
+    if not isinstance(epoch, (int, float)):
+        return "an unknown time"
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _drift(address: str, kind: ResourceKind, entry: ResourceState,
            observed: Mapping[str, Any] | None) -> list[Drift]:
+    if entry.id is None:
+        return []  # journaled or expired: nothing in the account to compare
     if observed is None:
         return [] if entry.tainted else [Drift(address, f"{kind.noun} {entry.id} was deleted outside vastplan")]
     return [Drift(address, f"{kind.noun} {entry.id} {text}") for text in kind.describe_drift(entry, observed)]
@@ -107,6 +142,8 @@ def decide_action(
 
 def _removal(address: str, entry: ResourceState, observed: Mapping[str, Any] | None,
              kind: ResourceKind) -> ResourceChange:
+    if entry.expired:
+        return ResourceChange(address, entry.kind, Action.FORGET, reason="expired earlier; no longer in the stack")
     if observed is None:
         return ResourceChange(address, entry.kind, Action.FORGET, reason="already deleted outside vastplan",
                               resource_id=entry.id, before=entry.attributes, depends_on=entry.depends_on)

@@ -32,6 +32,7 @@ _WORDS = {
     (Action.DELETE, DESTROY): ("Destroying", "Destruction"),
     (Action.REPLACE, DESTROY): ("Destroying", "Destruction"),
     (Action.FORGET, DESTROY): ("Removing from state", "Removal"),
+    (Action.EXPIRE, DESTROY): ("Destroying (ttl expired)", "Destruction"),
 }
 
 
@@ -67,6 +68,12 @@ def build_graph(plan: Plan, state: State) -> Graph:
                 phase = DESTROY if DESTROY in _phases(changes[address]) else APPLY
                 graph.add_edge(f"{address}:{phase}", f"{dep}:{DESTROY}")
     return graph
+
+
+def _tombstone(entry: ResourceState) -> ResourceState:
+    """What state keeps of an expired object: when, and under which ttl rule (see diff.expiry_action)."""
+    return ResourceState(entry.kind, None, {"expired_at": time.time(), "ttl_rule": entry.attributes.get("ttl_rule")},
+                         depends_on=entry.depends_on, expired=True)
 
 
 def deposed(address: str) -> str:
@@ -206,7 +213,7 @@ class Executor:
         note = "removed from state"
         if entry is not None and change.action is not Action.FORGET:
             note = await self._kinds[entry.kind].delete(self._client, entry, self._context(change.address))
-        self._record(key, None)
+        self._record(key, _tombstone(entry) if entry is not None and change.action is Action.EXPIRE else None)
         if change.action is not Action.FORGET:
             self.outcome.destroyed += 1
         return note if note != "destroyed" else ""

@@ -24,10 +24,15 @@ class Action(enum.Enum):
     REPLACE = "-/+"
     DELETE = "-"
     FORGET = "x"  # the object is already gone; only the state entry is dropped
+    EXPIRE = "-!"  # past its ttl: destroyed, and not rented again while the ttl stays the same
 
     @property
     def verb(self) -> str:
         return _VERBS[self]
+
+    @property
+    def symbol(self) -> str:
+        return "-" if self is Action.EXPIRE else self.value
 
 
 _VERBS = {
@@ -37,6 +42,7 @@ _VERBS = {
     Action.REPLACE: "must be replaced",
     Action.DELETE: "will be destroyed",
     Action.FORGET: "will be removed from state",
+    Action.EXPIRE: "will be destroyed",
 }
 
 
@@ -111,7 +117,7 @@ class Plan:
 
     @property
     def to_destroy(self) -> int:
-        return self.count(Action.DELETE, Action.REPLACE)
+        return self.count(Action.DELETE, Action.REPLACE, Action.EXPIRE)
 
     @property
     def dph_before(self) -> float:
@@ -127,6 +133,7 @@ class Plan:
 _ACTIONS_JSON = {
     Action.NOOP: ["no-op"], Action.CREATE: ["create"], Action.UPDATE: ["update"],
     Action.REPLACE: ["delete", "create"], Action.DELETE: ["delete"], Action.FORGET: ["forget"],
+    Action.EXPIRE: ["delete", "expire"],
 }
 
 

@@ -34,7 +34,8 @@ async def refresh(
 
     async def one(kind: str) -> tuple[str, LiveObjects]:
         # A journaled create has no id yet; journal.settle_pending looks for it by its marker.
-        known = {addr: r for addr, r in state.resources.items() if r.kind == kind and not r.pending}
+        known = {addr: r for addr, r in state.resources.items()
+                 if r.kind == kind and not r.pending and r.id is not None}
         return kind, await kinds[kind].list_live(client, known)
 
     listed = await asyncio.gather(*(one(k) for k in involved if k in kinds))

@@ -35,6 +35,9 @@ class ResourceState:
     # Journaled before a create: the object may exist without its id being known yet. The next
     # refresh finds it by its ownership marker and adopts it, or drops this entry.
     pending: bool = False
+    # Destroyed when its ttl ran out: kept (id None) so that the next plan does not rent it again
+    # while the stack's ttl/expires_at stays what it was.
+    expired: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +49,7 @@ class ResourceState:
             "tainted": self.tainted,
             "protected": self.protected,
             "pending": self.pending,
+            "expired": self.expired,
         }
 
     @classmethod
@@ -59,6 +63,7 @@ class ResourceState:
             tainted=bool(raw.get("tainted", False)),
             protected=bool(raw.get("protected", False)),
             pending=bool(raw.get("pending", False)),
+            expired=bool(raw.get("expired", False)),
         )
 
 

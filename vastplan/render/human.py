@@ -18,7 +18,7 @@ from vastplan.plan import Action, FieldChange, Plan, ResourceChange, is_sensitiv
 from vastplan.state import SENSITIVE
 
 _COLOURS = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.REPLACE: "magenta",
-            Action.DELETE: "red", Action.FORGET: "red"}
+            Action.DELETE: "red", Action.FORGET: "red", Action.EXPIRE: "red"}
 _KIND_PLURAL = {"ssh_key": "ssh keys", "template": "templates", "volume": "volumes", "instance": "instances"}
 
 
@@ -114,12 +114,12 @@ class HumanView:
 
     def _change(self, change: ResourceChange) -> None:
         header = f"  # {change.address} {change.action.verb}"
-        if change.action in (Action.FORGET, Action.REPLACE) or change.reason.startswith("deleted") or (
+        if change.action in (Action.FORGET, Action.REPLACE, Action.EXPIRE) or change.reason.startswith("deleted") or (
                 change.action is Action.UPDATE and change.reason != "fields differ"):
             header += f" ({change.reason})"
         price = self._price(change)
         self.line(header + (f"   {price}" if price else ""))
-        symbol = change.action.value
+        symbol = change.action.symbol
         noun = change.kind.replace("_", " ") if change.kind != "ssh_key" else "ssh_key"
         ident = f" (id {change.resource_id})" if change.resource_id is not None and change.action is not \
             Action.CREATE else ""
@@ -133,7 +133,7 @@ class HumanView:
             return ""
         if change.action is Action.CREATE:
             return money(change.dph_after)
-        if change.action in (Action.DELETE, Action.FORGET):
+        if change.action in (Action.DELETE, Action.FORGET, Action.EXPIRE):
             return money(change.dph_before)
         if abs(change.dph_before - change.dph_after) < 1e-9:
             return money(change.dph_after)
@@ -143,7 +143,7 @@ class HumanView:
         if change.action is Action.CREATE and change.after is not None:
             return [f"+ {path} = {show(value, is_sensitive(path, change.sensitive_paths))}"
                     for path, value in _flatten(change.after) if value not in (None, "", [], {})]
-        if change.action in (Action.DELETE, Action.FORGET):
+        if change.action in (Action.DELETE, Action.FORGET, Action.EXPIRE):
             return []
         lines = [self._field_line(f) for f in change.fields]
         hidden = len(change.after or {}) - len({f.path.split(".")[0] for f in change.fields})

@@ -27,7 +27,8 @@ FORMAT_VERSION = "1.0"
 
 # The executor's verbs and nouns (executor._WORDS) -> the action word of apply_* events.
 _ACTIONS = {"Creating": "create", "Creation": "create", "Modifying": "update", "Modifications": "update",
-            "Destroying": "delete", "Destruction": "delete", "Removing from state": "forget", "Removal": "forget"}
+            "Destroying": "delete", "Destruction": "delete", "Removing from state": "forget", "Removal": "forget",
+            "Destroying (ttl expired)": "expire"}
 _ID_IN_DETAIL = re.compile(r"\[id=([^\]]+)\]")
 _PATH_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 

@@ -9,6 +9,7 @@ package branches on a kind: behaviour is registered in ``vastplan.resources.KIND
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class Planning:
     live: Mapping[str, LiveObjects]
     placements: dict[str, Placement] = field(default_factory=dict)
     claims: OfferClaims = field(default_factory=OfferClaims)
+    now: float = field(default_factory=time.time)  # one clock for the whole plan (ttl expiry)
     _searcher: Searcher | None = None
 
     def shared_searcher(self, client: VastClient) -> Searcher:

@@ -4,7 +4,9 @@ exists, so a failure or a crash later on can never lose it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from vastplan.api import instances as api
@@ -35,6 +37,18 @@ def seconds(text: Any, default: float) -> float:
     return float(value) * DURATION_UNITS[unit] if unit in DURATION_UNITS else float(text)
 
 
+def expiry(config: Mapping[str, Any], now: float) -> dict[str, Any]:
+    """When an instance created ``now`` expires (its ``ttl`` or ``expires_at``), and the rule itself,
+    so that a later plan can tell whether the rule changed."""
+    rule = {"ttl": config.get("ttl"), "expires_at": config.get("expires_at")}
+    if rule["ttl"]:
+        return {"expires_at": now + seconds(rule["ttl"], 0.0), "ttl_rule": rule}
+    if rule["expires_at"]:
+        moment = datetime.fromisoformat(str(rule["expires_at"]).replace("Z", "+00:00"))
+        return {"expires_at": moment.timestamp(), "ttl_rule": rule}
+    return {}
+
+
 def readiness_policy(spec: ResourceSpec) -> ReadinessPolicy:
     block = spec.config.get("readiness") or {}
     return ReadinessPolicy(timeout=seconds(block.get("timeout"), 600.0), ssh_probe=bool(block.get("ssh_probe", True)))
@@ -61,7 +75,8 @@ class InstanceOps:
         eff = cfg.effective(spec, self.ctx.planning.stack)
         body = cfg.create_body(desired, spec.config, eff["runtype"], template_hash, self._volume_info(spec))
         offer, instance_id = await self._rent(body, placement)
-        attributes = {**desired, "offer": cfg.describe_offer(offer), "offer_id": offer.get("id"),
+        attributes = {**desired, **expiry(spec.config, time.time()),
+                      "offer": cfg.describe_offer(offer), "offer_id": offer.get("id"),
                       "dph_total": offer.get("dph_total"), "ssh_keys": [],
                       "machine_row": cfg.machine_row(offer), "storage_hour": offer.get("storage_total_cost")}
         self.ctx.checkpoint(instance_id, attributes, False)
