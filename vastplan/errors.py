@@ -3,13 +3,14 @@
     VastplanError                 anything the CLI reports as one clear message, exit code 1
      ├── StackError               the stack file is invalid; carries every Diagnostic found
      ├── ApiError                 the Vast.ai API (or the path to it) failed; status, code, message, address
-     │    └── AuthError           the API rejected or was not given a key
+     │    └── AuthError           the API rejected or was not given a key (exit 4)
      ├── StateError               the state file is unreadable, foreign, or cannot be written
      ├── LockError                another process holds the state lock; carries its LockInfo, exit code 3
      ├── PlanStaleError           a saved plan no longer matches the state, stack or account
      ├── ProtectedError           the plan would destroy an object under lifecycle.prevent_destroy
      ├── ApplyError               some changes failed; the state holds what was done
      ├── ConfirmationRequired     apply/destroy without a TTY and without --auto-approve
+     │    └── Cancelled            the user did not answer 'yes' (exit 5)
      └── UsageError               a flag or argument that makes no sense
 
 Foreign exceptions (aiohttp, OSError, yaml, json) are translated into this tree at the
@@ -92,6 +93,8 @@ class ApiError(VastplanError):
 class AuthError(ApiError):
     """The API refused the key, or no key was given."""
 
+    exit_code = 4
+
     def describe(self) -> str:
         status = f"{self.status} " if self.status is not None else ""
         return (
@@ -128,6 +131,12 @@ class ApplyError(VastplanError):
 
 class ConfirmationRequired(VastplanError):
     """apply/destroy needs a 'yes' that cannot be asked for."""
+
+
+class Cancelled(ConfirmationRequired):
+    """Asked for 'yes', got something else: nothing was changed."""
+
+    exit_code = 5
 
 
 class UsageError(VastplanError):

@@ -12,7 +12,7 @@ from vastplan.api.client import VastClient
 from vastplan.api.credentials import KeySources, find_api_key
 from vastplan.budget import check_budget
 from vastplan.diff import diff
-from vastplan.errors import ApplyError, ConfirmationRequired, ProtectedError, StateError, UsageError
+from vastplan.errors import ApplyError, Cancelled, ConfirmationRequired, ProtectedError, StateError, UsageError
 from vastplan.executor import Executor
 from vastplan.journal import settle_pending
 from vastplan.options import Options
@@ -117,7 +117,7 @@ def confirm(opts: Options, view: View, verb: str) -> None:
     if not opts.interactive:
         raise ConfirmationRequired(f"{verb} needs --auto-approve when not run from a terminal")
     if not view.ask_approval("Do you want to perform these actions?"):
-        raise ConfirmationRequired(f"{verb.capitalize()} cancelled.")
+        raise Cancelled(f"{verb.capitalize()} cancelled; nothing was changed.")
 
 
 async def execute(client: VastClient, planning: Planning, planned: Plan, state_path: Path, view: View,

@@ -22,7 +22,7 @@ def test_a_rejected_key_is_one_line_naming_the_api_message(
     workspace.write(stack())
     monkeypatch.setenv("VAST_API_KEY", "not-the-right-key")
     result = workspace.vastplan("apply", "--auto-approve")
-    assert result.code == 1
+    assert result.code == 4
     assert "the Vast.ai API rejected the key (401 Invalid user key). Set VAST_API_KEY or --api-key-file." in result.err
     assert_clean_failure(result.text)
     assert not workspace.state_path.exists()
@@ -32,7 +32,7 @@ def test_no_key_anywhere_says_where_to_put_one(workspace: Workspace, monkeypatch
     workspace.write(stack())
     monkeypatch.delenv("VAST_API_KEY")
     result = workspace.vastplan("plan")
-    assert result.code == 1
+    assert result.code == 4
     assert "no API key was given" in result.err and "VAST_API_KEY" in result.err
 
 
@@ -92,3 +92,27 @@ def test_bad_flags_exit_1_not_2(workspace: Workspace) -> None:
     assert "No such option '--no-such-flag'" in result.err
     bad_var = workspace.vastplan("plan", "--var", "novalue")
     assert bad_var.code == 1 and "--var takes NAME=VALUE" in bad_var.err
+
+
+def test_answering_anything_but_yes_at_the_prompt_cancels_with_exit_5(workspace: Workspace) -> None:
+    """A real terminal (a pseudo-terminal) so that apply asks, as it does for a person."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    workspace.write(stack())
+    master, slave = pty.openpty()
+    env = {**os.environ, "VAST_API_KEY": CANARY_API_KEY, "NO_COLOR": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "vastplan", "apply", "-f", str(workspace.stack),
+                             "--api-url", workspace.api_url], stdin=slave, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, text=True)
+    os.close(slave)
+    os.write(master, b"no\n")
+    out, err = proc.communicate(timeout=60)
+    os.close(master)
+    workspace.outputs += [out, err]
+    assert proc.returncode == 5, err
+    assert "Only 'yes' will be accepted to approve." in out
+    assert "Apply cancelled; nothing was changed." in err
+    assert not workspace.state_path.exists()

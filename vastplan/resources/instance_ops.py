@@ -128,9 +128,14 @@ class InstanceOps:
 
     async def _ready(self, spec: ResourceSpec, instance_id: int, attributes: dict[str, Any]) -> dict[str, Any]:
         policy = readiness_policy(spec)
+        began = time.monotonic()
+
+        def still(status: str) -> None:
+            self.ctx.progress(f"Still creating... [{time.monotonic() - began:.0f}s elapsed, {status}]")
+
         try:
             async with slot_released():
-                row = await self.poller.wait(instance_id, policy)
+                row = await self.poller.wait(instance_id, policy, still)
         except NotReady as exc:
             self.ctx.checkpoint(instance_id, attributes, True)
             raise NotReady(f"{exc}. Recorded as tainted [id={instance_id}]; the next plan replaces it.") from None

@@ -55,6 +55,7 @@ class ReadinessPoller:
     def __init__(self, client: VastClient):
         self._client = client
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._on_status: dict[int, Callable[[str], None]] = {}
         self.last_seen: dict[int, dict[str, Any]] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -64,6 +65,7 @@ class ReadinessPoller:
         deadline = time.monotonic() + policy.timeout
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[instance_id] = future
+        self._on_status[instance_id] = on_status
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._poll())
         try:
@@ -97,12 +99,22 @@ class ReadinessPoller:
             for instance_id in ids:
                 row = rows.get(instance_id)
                 if row is not None:
+                    self._report(instance_id, row)
                     self.last_seen[instance_id] = row
                 outcome = verdict(row)
                 if outcome == "ready":
                     self._settle(instance_id, row=row)
                 elif outcome is not None:
                     self._settle(instance_id, error=NotReady(f"it will never become ready: {outcome}"))
+
+    def _report(self, instance_id: int, row: dict[str, Any]) -> None:
+        """Tell the waiter when the status (or its message) changes, not on every poll."""
+        before = self.last_seen.get(instance_id) or {}
+        status, message = row.get("actual_status"), row.get("status_msg")
+        if (status, message) != (before.get("actual_status"), before.get("status_msg")):
+            callback = self._on_status.get(instance_id)
+            if callback is not None:
+                callback(f"status {status or 'provisioning'}" + (f": {message}" if message else ""))
 
     def _settle(self, instance_id: int, *, row: dict[str, Any] | None = None,
                 error: BaseException | None = None) -> None:
