@@ -5,6 +5,7 @@
      ├── ApiError                 the Vast.ai API (or the path to it) failed; status, code, message, address
      │    └── AuthError           the API rejected or was not given a key (exit 4)
      ├── StateError               the state file is unreadable, foreign, or cannot be written
+     │    └── StateWriteFailed     apply could not record a change; the errored state file has it
      ├── LockError                another process holds the state lock; carries its LockInfo, exit code 3
      ├── PlanStaleError           a saved plan no longer matches the state, stack or account
      ├── ProtectedError           the plan would destroy an object under lifecycle.prevent_destroy
@@ -20,7 +21,7 @@ boundary that meets them, keeping the original as ``__cause__``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from vastplan.diagnostics import Diagnostic
@@ -115,6 +116,19 @@ class LockError(VastplanError):
     def __init__(self, message: str, *, info: LockInfo | None = None):
         self.info = info
         super().__init__(message)
+
+
+class StateWriteFailed(StateError):
+    """Apply could not write the state; ``saved_to`` holds what the state should say."""
+
+    def __init__(self, cause: StateError, saved_to: str, state: Any):
+        self.saved_to = saved_to
+        made = [f"{addr} (id {e.id})" for addr, e in sorted(state.resources.items()) if e.id is not None]
+        super().__init__(
+            f"{cause}. The state as it should be was written to {saved_to}; objects in it: "
+            f"{', '.join(made) or 'none'}. Once the state file can be written again, recover with: "
+            f"cp {saved_to} <state file> and run vastplan plan."
+        )
 
 
 class PlanStaleError(VastplanError):

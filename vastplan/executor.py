@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from vastplan.api.client import VastClient
-from vastplan.errors import ApiError, VastplanError
+from vastplan.errors import ApiError, StateError, StateWriteFailed, VastplanError
 from vastplan.graph import Graph
 from vastplan.outcome import ApplyOutcome
 from vastplan.ownership import marker
@@ -111,6 +111,8 @@ class Executor:
         return self.outcome
 
     async def _run_node(self, node: str) -> None:
+        if self.outcome.state_write_failed is not None:
+            raise VastplanError("not started: the state can no longer be written")
         address, _, phase = node.rpartition(":")
         change = self._changes[address]
         verb, noun = _WORDS[(change.action, phase)]
@@ -122,6 +124,8 @@ class Executor:
         try:
             detail = await (self._destroy(change) if phase == DESTROY else self._apply(change))
         except Exception as exc:  # a bug still names its resource and cause, once
+            if isinstance(exc, StateWriteFailed):
+                self.outcome.state_write_failed = exc
             error = exc if isinstance(exc, VastplanError) else VastplanError(f"internal error: {exc!r}")
             if isinstance(error, ApiError) and not error.address:
                 error = error.for_address(address)
@@ -219,5 +223,11 @@ class Executor:
         return note if note != "destroyed" else ""
 
     def _record(self, address: str, resource: ResourceState | None) -> None:
-        """Persist at once: a crash after this line cannot lose the object."""
-        self.outcome.state = self._backend.write(self.outcome.state.with_resource(address, resource))
+        """Persist at once: a crash after this line cannot lose the object. If the state cannot be
+        written, everything it should say goes to an errored state file instead and apply stops."""
+        wanted = self.outcome.state.with_resource(address, resource)
+        try:
+            self.outcome.state = self._backend.write(wanted)
+        except StateError as exc:
+            self.outcome.state = wanted
+            raise StateWriteFailed(exc, self._backend.save_errored(wanted), wanted) from exc

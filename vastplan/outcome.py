@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vastplan.errors import VastplanError
+from vastplan.errors import StateWriteFailed, VastplanError
 from vastplan.state import State
 
 
@@ -16,3 +16,4 @@ class ApplyOutcome:
     destroyed: int = 0
     errors: dict[str, VastplanError] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    state_write_failed: StateWriteFailed | None = None

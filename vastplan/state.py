@@ -155,6 +155,8 @@ class StateBackend(Protocol):
 
     def write(self, state: State) -> State: ...
 
+    def save_errored(self, state: State) -> str: ...
+
     def describe(self) -> str: ...
 
 
@@ -185,6 +187,17 @@ class LocalStateFile:
                              f"the previous version may be in {self.backup_path.name}") from exc
         return State.from_json(raw, str(self.path))
 
+    def save_errored(self, state: State) -> str:
+        """Save ``state`` where it can be saved, for recovery; returns the path (or why none worked)."""
+        text = (json.dumps(state.to_json(), indent=2) + "\n").encode("utf-8")
+        for candidate in errored_path_candidates(self.path):
+            try:
+                atomic_write(candidate, text)
+                return str(candidate)
+            except OSError:
+                continue
+        return "nowhere (no folder could be written either)"
+
     def write(self, state: State) -> State:
         """Write ``state`` with the serial advanced by one; returns what was written."""
         written = replace(state, serial=state.serial + 1)
@@ -197,6 +210,14 @@ class LocalStateFile:
         except OSError as exc:
             raise StateError(f"cannot write the state file {self.path}: {exc.strerror or exc}") from exc
         return written
+
+
+def errored_path_candidates(path: Path) -> list[Path]:
+    """Where to save a state that could not be written: beside it, else here, else the temp dir."""
+    import tempfile
+
+    name = f"{path.name}.errored"
+    return [path.with_name(name), Path.cwd() / name, Path(tempfile.gettempdir()) / name]
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -126,6 +126,8 @@ async def execute(client: VastClient, planning: Planning, planned: Plan, state_p
     backend = LocalStateFile(state_path)
     outcome = await Executor(client, KINDS, planning, planned, backend, view).run(parallelism)
     verb = "Destroy" if planned.destroy else "Apply"
+    if outcome.state_write_failed is not None:
+        raise outcome.state_write_failed
     if outcome.errors:
         made = outcome.added + outcome.changed + outcome.destroyed
         raise ApplyError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import stat
 
 import pytest
 
@@ -116,3 +117,41 @@ def test_answering_anything_but_yes_at_the_prompt_cancels_with_exit_5(workspace:
     assert "Only 'yes' will be accepted to approve." in out
     assert "Apply cancelled; nothing was changed." in err
     assert not workspace.state_path.exists()
+
+
+def test_a_state_that_cannot_be_written_is_saved_beside_it_and_apply_stops(workspace: Workspace) -> None:
+    """The state's temp file name is taken by a folder, so no write of the state can succeed."""
+    import os
+    import threading
+    import time
+
+    from tests.acceptance.test_saved_plans import one_box
+
+    workspace.write(one_box())
+    blocker = workspace.state_path.with_name(f".{workspace.state_path.name}.{os.getpid()}.tmp")
+    stop = threading.Event()
+
+    def block_once_an_instance_is_recorded() -> None:
+        while not stop.is_set():
+            try:
+                if '"id": 9' in workspace.state_path.read_text():
+                    blocker.mkdir()
+                    return
+            except OSError:
+                pass
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=block_once_an_instance_is_recorded)
+    watcher.start()
+    try:
+        result = workspace.vastplan("apply", "--auto-approve")
+    finally:
+        stop.set()
+        watcher.join()
+    assert result.code == 1, result.text
+    errored = workspace.state_path.with_name(workspace.state_path.name + ".errored")
+    assert f"The state as it should be was written to {errored}" in result.err
+    assert "objects in it: instances.box (id 9" in result.err
+    assert "cp " in result.err and "Traceback" not in result.text
+    saved = errored.read_text()
+    assert '"instances.box"' in saved and stat.S_IMODE(errored.stat().st_mode) == 0o600
