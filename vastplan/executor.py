@@ -23,6 +23,7 @@ from vastplan.state import ResourceState, State, StateBackend
 from vastplan.walk import walk
 
 APPLY, DESTROY = "apply", "destroy"
+RECONCILE_ROUNDS = 4  # lost answers in a row before a create gives up
 
 # (action, phase) -> (present participle, noun for completion)
 _WORDS = {
@@ -196,20 +197,26 @@ class Executor:
 
     async def _reconcile(self, change: ResourceChange, error: ApiError) -> Created:
         """A create whose outcome is unknown (no answer, or a 5xx): look for the object by its
-        marker before trying again, so a lost response never rents twice."""
-        entry = self.outcome.state.resources.get(change.address)
-        if not (error.uncertain and entry is not None and entry.pending):
-            raise error
-        kind = self._kinds[entry.kind]
-        listed = await kind.list_live(self._client, {})
-        found = (await kind.find_pending(self._client, {change.address: entry}, listed)).get(change.address)
-        if found is not None:
-            self._observer.progress(change.address, f"the create's answer was lost; found and adopted id {found[0]}")
-            return Created(found[0], found[1], adopted=True)
-        self._observer.progress(change.address, "the create's answer was lost and nothing was made; trying again")
+        marker before trying again, so a lost response never rents twice; up to a few rounds."""
         assert change.after is not None
-        return await kind.create(self._client, self._specs[change.address], change.after,
-                                 self._context(change.address))
+        spec, ctx = self._specs[change.address], self._context(change.address)
+        for _ in range(RECONCILE_ROUNDS):
+            entry = self.outcome.state.resources.get(change.address)
+            if not (error.uncertain and entry is not None and entry.pending):
+                raise error
+            kind = self._kinds[entry.kind]
+            listed = await kind.list_live(self._client, {})
+            found = (await kind.find_pending(self._client, {change.address: entry}, listed)).get(change.address)
+            if found is not None:
+                self._observer.progress(change.address,
+                                        f"the create's answer was lost; found and adopted id {found[0]}")
+                return await kind.finish_adopted(self._client, spec, change.after, found, ctx)
+            self._observer.progress(change.address, "the create's answer was lost and nothing was made; trying again")
+            try:
+                return await kind.create(self._client, spec, change.after, ctx)
+            except ApiError as again:
+                error = again
+        raise error
 
     async def _destroy(self, change: ResourceChange) -> str:
         key = deposed(change.address) if change.create_before_destroy else change.address

@@ -13,6 +13,7 @@ import time
 _THRESHOLD = re.compile(r"threshold\s*=\s*([0-9]*\.?[0-9]+)")
 _ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
 FIRST_GUESS, LONGEST = 0.5, 30.0
+LONGEST_GUESS = 4.0  # without a stated threshold, random 429s (an overload) must not stall a run
 
 
 def route_of(method: str, path: str) -> str:
@@ -55,7 +56,8 @@ class Pacer:
         stale = current is not None and sent_at < self._changed.get(route, 0.0)
         learned = hint if hint is not None else current if stale and current else (
             current * 2 if current else FIRST_GUESS)
-        interval = min(LONGEST, max(learned, current or 0.0))
+        interval = min(LONGEST if hint is not None or route in self._floor else LONGEST_GUESS,
+                       max(learned, current or 0.0))
         if interval != current:
             self._changed[route] = time.monotonic()
         self.interval[route] = interval
@@ -68,9 +70,9 @@ class Pacer:
         if current is None or route in self._floor:
             return
         self._streak[route] = self._streak.get(route, 0) + 1
-        if self._streak[route] % 3:
+        if self._streak[route] % 2:
             return  # probe for a shorter interval only after a run of successes
-        shrunk = current * 0.9
+        shrunk = current * 0.8
         if shrunk < 0.05:
             del self.interval[route]
         else:

@@ -129,6 +129,12 @@ class ResourceKind(ABC):
     async def create(self, client: VastClient, spec: ResourceSpec, desired: Mapping[str, Any],
                      ctx: ApplyContext) -> Created: ...
 
+    async def finish_adopted(self, client: VastClient, spec: ResourceSpec, desired: Mapping[str, Any],
+                             found: tuple[Any, dict[str, Any]], ctx: ApplyContext) -> Created:
+        """A create's answer was lost but its object was found: do what the create would have done
+        after it (by default nothing: the object is complete as made)."""
+        return Created(found[0], found[1], adopted=True)
+
     @abstractmethod
     async def update(self, client: VastClient, entry: ResourceState, desired: Mapping[str, Any],
                      ctx: ApplyContext) -> Mapping[str, Any]:

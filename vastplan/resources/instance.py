@@ -160,6 +160,10 @@ class InstanceKind(ResourceKind):
                      ctx: ApplyContext) -> Created:
         return await InstanceOps(client, ctx).create(spec, desired)
 
+    async def finish_adopted(self, client: VastClient, spec: ResourceSpec, desired: Mapping[str, Any],
+                             found: tuple[Any, dict[str, Any]], ctx: ApplyContext) -> Created:
+        return await InstanceOps(client, ctx).finish(spec, desired, found[0], found[1]["machine_row"], adopted=True)
+
     async def update(self, client: VastClient, entry: ResourceState, desired: Mapping[str, Any],
                      ctx: ApplyContext) -> Mapping[str, Any]:
         return await InstanceOps(client, ctx).update(entry, desired)

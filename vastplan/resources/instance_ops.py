@@ -75,6 +75,12 @@ class InstanceOps:
         eff = cfg.effective(spec, self.ctx.planning.stack)
         body = cfg.create_body(desired, spec.config, eff["runtype"], template_hash, self._volume_info(spec))
         offer, instance_id = await self._rent(body, placement)
+        return await self.finish(spec, desired, instance_id, offer)
+
+    async def finish(self, spec: ResourceSpec, desired: Mapping[str, Any], instance_id: int,
+                     offer: Mapping[str, Any], adopted: bool = False) -> Created:
+        """What follows the rental, also for an instance adopted after a lost answer: record it at
+        once, attach its SSH keys, wait until it is ready."""
         attributes = {**desired, **expiry(spec.config, time.time()),
                       "offer": cfg.describe_offer(offer), "offer_id": offer.get("id"),
                       "dph_total": offer.get("dph_total"), "ssh_keys": [],
@@ -84,7 +90,7 @@ class InstanceOps:
         self.ctx.checkpoint(instance_id, attributes, False)
         if desired["state"] == "running":
             attributes.update(await self._ready(spec, instance_id, attributes))
-        return Created(instance_id, attributes)
+        return Created(instance_id, attributes, adopted=adopted)
 
     async def _rent(self, body: dict[str, Any], placement: Placement) -> tuple[Mapping[str, Any], int]:
         """Rent the planned offer; when it was taken, the next one matching the same filters."""
