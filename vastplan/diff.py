@@ -45,8 +45,10 @@ def diff(planning: Planning, live: LiveSnapshot, kinds: Mapping[str, ResourceKin
     blocked = tuple(Drift(c.address, PROTECTED) for c in changes
                     if c.action in (Action.DELETE, Action.REPLACE, Action.EXPIRE)
                     and _protected(c.address, wanted, state))
+    warnings = tuple(Drift(spec.address, text) for spec in wanted.values()
+                     for text in kinds[spec.kind].warnings(spec, planning))
     return Plan(tuple(changes), tuple(drift), stack_name=stack.name, destroy=destroy,
-                refresh_requests=live.requests, refresh_seconds=live.seconds, blocked=blocked)
+                refresh_requests=live.requests, refresh_seconds=live.seconds, blocked=blocked, warnings=warnings)
 
 
 PROTECTED = ("lifecycle.prevent_destroy protects it (recorded in state); remove the protection with "

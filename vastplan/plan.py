@@ -95,6 +95,7 @@ class Plan:
     blocked: tuple[Drift, ...] = ()  # changes refused by lifecycle.prevent_destroy
     notes: tuple[str, ...] = ()
     orphans: tuple[Any, ...] = ()  # vastplan.orphans.Orphan: carry this stack's marker, not in state
+    warnings: tuple[Drift, ...] = ()  # what will cost money unexpectedly
 
     @property
     def actionable(self) -> tuple[ResourceChange, ...]:
@@ -197,6 +198,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "resource_changes": [change_to_json(c) for c in plan.changes],
         "resource_drift": [{"address": d.address, "message": d.message} for d in plan.drift],
         "blocked": [{"address": d.address, "message": d.message} for d in plan.blocked],
+        "warnings": [{"address": d.address, "message": d.message} for d in plan.warnings],
         "orphans": [{"kind": o.kind, "id": o.id, "label": o.label, "dph": round(o.dph, 6),
                      "age_seconds": o.age_seconds} for o in plan.orphans],
         "summary": {"add": plan.to_add, "change": plan.to_change, "destroy": plan.to_destroy},

@@ -59,3 +59,25 @@ def test_no_orphans_is_said_plainly(workspace: Workspace) -> None:
     workspace.write(STACK)
     result = workspace.vastplan("orphans")
     assert result.code == 0 and "No orphans" in result.out
+
+
+def test_plan_warns_of_costs_a_user_may_not_expect(workspace: Workspace) -> None:
+    workspace.write(STACK + """
+volumes:
+  spare: {size_gb: 10}
+""")
+    planned = workspace.vastplan("plan")
+    assert "Warnings:" in planned.out
+    assert "! volumes.spare: no instance of the stack mounts it; it bills $" in planned.out
+
+
+def test_a_bid_lowered_below_the_min_bid_is_warned_about(workspace: Workspace) -> None:
+    def bid_stack(bid: float) -> str:
+        return STACK.replace("    readiness:", f"    interruptible: {{bid_dph: {bid}}}\n    readiness:")
+
+    workspace.write(bid_stack(1.0))
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    workspace.write(bid_stack(0.001))
+    planned = workspace.vastplan("plan")
+    assert "~ bid_dph = 1.0 -> 0.001" in planned.out
+    assert re.search(r"! instances.box: its bid \$0\.001/hr is below the current min_bid \$\d", planned.out)

@@ -80,6 +80,11 @@ class HumanView:
             for drift in plan.drift:
                 self.line(f"  ~ {drift.address}: {drift.message}")
         self._orphans(plan)
+        if plan.warnings:
+            self.line()
+            self.line("Warnings:")
+            for warning in plan.warnings:
+                self.line(f"  ! {warning.address}: {warning.message}")
         if not plan.has_changes:
             self.line()
             running = f" ({money(plan.dph_after)} running)" if plan.dph_after else ""

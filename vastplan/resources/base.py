@@ -152,6 +152,10 @@ class ResourceKind(ABC):
         """What the object will cost per hour once the stack is applied."""
         return 0.0
 
+    def warnings(self, spec: ResourceSpec, planning: Planning) -> list[str]:
+        """Things about this resource that will cost money unexpectedly (shown with the plan)."""
+        return []
+
     def describe_drift(self, entry: ResourceState, live: Mapping[str, Any]) -> list[str]:
         """How the live object changed outside vastplan since state recorded it, in a user's words."""
         return [f"{name} was changed outside vastplan ({entry.attributes[name]!r} -> {live[name]!r})"

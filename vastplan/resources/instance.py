@@ -47,6 +47,8 @@ class InstanceKind(ResourceKind):
             # read-only, for cost, readiness, drift and outputs
             "actual_status": row.get("actual_status"),
             "start_date": row.get("start_date"),
+            "end_date": row.get("end_date"),
+            "min_bid": row.get("min_bid"),
             "machine_row": cfg.machine_row(row),
             "dph_total": float(row.get("dph_total") or 0),
             "storage_hour": float(row.get("storage_total_cost") or 0),
@@ -133,6 +135,21 @@ class InstanceKind(ResourceKind):
             return storage
         bid = (spec.config.get("interruptible") or {}).get("bid_dph")
         return float(bid) + storage if bid is not None else float(offer.get("dph_total") or 0)
+
+    def warnings(self, spec: ResourceSpec, planning: Planning) -> list[str]:
+        live = planning.live_object(spec.address)
+        if live is None:
+            return []
+        notes = []
+        bid = (spec.config.get("interruptible") or {}).get("bid_dph")
+        floor = live.get("min_bid")
+        if bid is not None and isinstance(floor, (int, float)) and float(bid) < floor:
+            notes.append(f"its bid ${float(bid):.3f}/hr is below the current min_bid ${floor:.3f}/hr: "
+                         "it can be outbid and stopped (its disk keeps billing)")
+        ends = live.get("end_date")
+        if isinstance(ends, (int, float)) and ends - planning.now < 86400:
+            notes.append("its host's offer ends within a day: the price may rise or the machine leave")
+        return notes
 
     def describe_drift(self, entry: ResourceState, live: Mapping[str, Any]) -> list[str]:
         recorded = entry.attributes

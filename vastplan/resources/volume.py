@@ -65,6 +65,14 @@ class VolumeKind(ResourceKind):
         machine = describe_machine(placement.offer) if placement else (live or {}).get("machine", UNKNOWN)
         return {"size_gb": int(spec.config["size_gb"]), "machine": machine}
 
+    def warnings(self, spec: ResourceSpec, planning: Planning) -> list[str]:
+        mounted = any(spec.address in mounted_volumes(other) for other in planning.stack.resources
+                      if other.kind == "instance")
+        if mounted:
+            return []
+        return [f"no instance of the stack mounts it; it bills ${self.planned_dph(spec, planning):.3f}/hr "
+                "for storage all the same"]
+
     def dph(self, live: Mapping[str, Any]) -> float:
         return storage_dph(live.get("storage_cost") or 0, live.get("size_gb") or 0)
 

@@ -177,6 +177,8 @@ class Dispatcher:
         except (ValueError, TypeError) as exc:  # a malformed id or number in the request
             return json_response({"success": False, "error": "invalid_args",
                                   "msg": f"Invalid args: {exc}"}, 400)
+        except ConnectionResetError:
+            raise  # the client went away mid-request (killed): nothing to answer, nothing to log
         except Exception:
             log.exception("sandbox handler failed: %s", route.key)
             return json_response({"success": False, "error": "server_error",
