@@ -9,6 +9,7 @@ import click
 
 from vastplan import __version__
 from vastplan.cli_cost import register_cost_commands
+from vastplan.cli_explore import register_explore_commands
 from vastplan.cli_options import (
     DEFAULT_SANDBOX_DIR,
     AnyView,
@@ -167,6 +168,7 @@ def sandbox_serve(host: str, port: int, data_dir: str, api_key: str | None, seed
 
 register_state_commands(cli)
 register_cost_commands(cli)
+register_explore_commands(cli)
 
 
 def main(argv: list[str] | None = None) -> None:
