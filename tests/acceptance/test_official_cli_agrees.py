@@ -43,3 +43,26 @@ def test_objects_the_vastai_cli_creates_are_not_touched_by_vastplan(workspace: W
                        config_dir=tmp_path / "cli")
     assert [r["name"] for r in json.loads(found.stdout)] == ["hand-made"]
     workspace.outputs += [made.stdout, made.stderr, found.stdout, found.stderr]
+
+
+def test_vastai_sees_the_instances_and_volume_vastplan_rented(workspace: Workspace, tmp_path: Path) -> None:
+    from tests.acceptance.test_instances import gpu_stack
+
+    workspace.write(gpu_stack())
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    state = workspace.state()["resources"]
+    cli = tmp_path / "cli"
+
+    shown = run_vastai(workspace.api_url, CANARY_API_KEY, "show", "instances", "--raw", config_dir=cli)
+    rows = {row["id"]: row for row in json.loads(shown.stdout)}
+    assert set(rows) == {state["instances.worker"]["id"], state["instances.helper"]["id"]}
+    worker = rows[state["instances.worker"]["id"]]
+    assert worker["label"] == "vp:gpus/instances.worker" and worker["actual_status"] == "running"
+
+    one = run_vastai(workspace.api_url, CANARY_API_KEY, "show", "instance", str(worker["id"]), "--raw",
+                     config_dir=cli)
+    assert json.loads(one.stdout)["id"] == worker["id"]
+
+    volumes = run_vastai(workspace.api_url, CANARY_API_KEY, "show", "volumes", "--raw", config_dir=cli)
+    assert [v["id"] for v in json.loads(volumes.stdout)] == [state["volumes.data"]["id"]]
+    workspace.outputs += [shown.stderr, one.stderr, volumes.stderr]
