@@ -92,6 +92,13 @@ def run(argv: Sequence[str], env: dict[str, str], cwd: Path | None = None, check
     return result
 
 
+def failure(result: Run) -> str:
+    """The last line a failed command printed (its error), for the report."""
+    lines = [ln.strip() for ln in (result.out + "\n" + result.err).splitlines() if ln.strip()]
+    text = next((ln for ln in reversed(lines) if ln.startswith("error")), lines[-1] if lines else "")
+    return f"exit {result.code}: {text[:300]}"
+
+
 def median(values: Iterable[float]) -> float:
     return float(statistics.median(list(values)))
 
@@ -103,15 +110,13 @@ class Sandbox:
     """A sandbox in a child process (``bench.sandbox_proc``), plus its admin API."""
 
     def __init__(self, *, machines: int = 60, boot_seconds: float = 0.2, latency_ms: float = 0.0,
-                 ssh: bool = False, data: Path | None = None, stock: bool = False):
+                 ssh: bool = False, data: Path | None = None):
         argv = [sys.executable, "-m", "bench.sandbox_proc", "--machines", str(machines),
                 "--boot-seconds", str(boot_seconds), "--latency-ms", str(latency_ms)]
         if not ssh:
             argv.append("--no-ssh")
         if data is not None:
             argv += ["--data", str(data)]
-        if stock:
-            argv.append("--stock")
         self.proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
@@ -292,12 +297,14 @@ def machine_info() -> dict[str, str]:
     vastplan = run([*vastplan_cmd(), "--version"], client_env(Path(tempfile.gettempdir()) / "vastplan-bench-home"),
                    check=False)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                            check=False).stdout.strip()
+                            check=False).stdout.strip() if (REPO / ".git").exists() else ""
+    snapshot = os.environ.get("BENCH_COMMIT", "")  # set by the snapshot recipe in README.md
+    source = f" (commit {commit})" if commit else f" (snapshot of commit {snapshot})" if snapshot else ""
     return {
         "cpu": f"{cpu}, {os.cpu_count()} logical cores",
         "memory": memory,
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
-        "vastplan": (vastplan.out.strip() or vastplan.err.strip()) + (f" (commit {commit})" if commit else ""),
+        "vastplan": (vastplan.out.strip() or vastplan.err.strip()) + source,
         "vastai": (vastai.out.strip() or vastai.err.strip())[:60],
     }

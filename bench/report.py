@@ -8,6 +8,25 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
+BEFORE_COMMIT = "0bf5e55"
+# The medians of the first full run (commit 0bf5e55, before the performance fixes), by figure name, so
+# that each fix's effect stays visible next to the new figure.
+BEFORE: dict[str, str] = {
+    "1. API requests per refresh, N = 10": "3",
+    "1. API requests per refresh, N = 100": "6",
+    "1. API requests per refresh, N = 1,000": "42",
+    "1. API requests per refresh, N = 10,000": "398",
+    "2a. plan wall time, N = 1,000, 50 ms/request": "1.36 s (missed)",
+    "2b. plan peak RSS, N = 10,000": "233 MB",
+    "3a. apply 50 instances (default --parallelism 10) vs critical path": "13.72 s, 4.45 x (missed)",
+    "3b. apply 50 instances (--parallelism 50) vs critical path": "3.37 s, 1.09 x",
+    "3c. same 50 rentals by a serial `vastai` script vs apply (default)": "3.4 x (missed)",
+    "3d. same 50 rentals by a serial `vastai` script vs apply (--parallelism 50)": "13.8 x",
+    "4. apply 50 under rate limits (vast preset x 0.1)": "49.6 s, 1.97 x floor, 11 failed (missed)",
+    "5a. `vastplan --version` vs `vastai --help`": "0.337 s, 0.49 x (missed)",
+    "5b. `vastplan validate` (1,000 resources) vs `vastai --help`": "0.381 s, 0.55 x",
+}
+
 
 @dataclass(frozen=True)
 class Row:
@@ -50,9 +69,12 @@ def write(path: Path, info: dict[str, str], command: str, rows: list[Row], ctx: 
     lines += ["", "## Figures", "",
               "Each measurement is the median of the runs shown; clients run as subprocesses "
               "(`vastplan ... --api-url URL`, dummy `VAST_API_KEY`) against a sandbox in its own process.", "",
-              "| figure | target | measured (median) | runs | verdict | reproduce |",
-              "| --- | --- | --- | --- | --- | --- |"]
-    lines += [f"| {r.figure} | {r.target} | {r.measured} | {r.runs} | {verdict(r.ok)} | `{r.command}` |" for r in rows]
+              f"The *before* column is the median of the first full run, at commit {BEFORE_COMMIT}, before the "
+              "performance fixes.", "",
+              f"| figure | target | before ({BEFORE_COMMIT}) | measured (median) | runs | verdict | reproduce |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {r.figure} | {r.target} | {BEFORE.get(r.figure, '')} | {r.measured} | {r.runs} | {verdict(r.ok)} "
+              f"| `{r.command}` |" for r in rows]
     lines += ["", "## Details", ""] + ctx.details
     analysis = HERE / "ANALYSIS.md"
     if analysis.exists():
