@@ -38,7 +38,8 @@ async def find_orphans(client: VastClient, kinds: Mapping[str, ResourceKind], st
                 continue
             start = live.get("start_date")
             age = time.time() - float(start) if isinstance(start, (int, float)) else None
-            found.append(Orphan(name, object_id, str(live.get("label") or ""), kind.dph(live), age))
+            label = live.get("full_label") or live.get("label") or ""
+            found.append(Orphan(name, object_id, str(label), kind.dph(live), age))
     return found
 
 

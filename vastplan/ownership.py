@@ -21,3 +21,9 @@ def parse_marker(text: str | None) -> tuple[str, str] | None:
     """(stack, address) when ``text`` starts with a marker, else None."""
     match = _MARKER.match(text or "")
     return (match["stack"], match["address"]) if match else None
+
+
+def strip_marker(text: str | None) -> str:
+    """The part of a label after a leading marker: what the stack's own ``label:`` says."""
+    match = _MARKER.match(text or "")
+    return (text or "")[match.end():].strip() if match else (text or "")

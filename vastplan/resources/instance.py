@@ -4,6 +4,7 @@ where it does not (machine, disk, volumes)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -12,6 +13,7 @@ from vastplan.api.client import VastClient
 from vastplan.api.offers import machine_mismatches
 from vastplan.diagnostics import Diagnostic
 from vastplan.errors import ApiError, StackError
+from vastplan.ownership import strip_marker
 from vastplan.resources import docker_options
 from vastplan.resources import instance_config as cfg
 from vastplan.resources.base import ApplyContext, Created, LiveObjects, Planning, ResourceKind
@@ -21,6 +23,7 @@ from vastplan.stack.model import ResourceSpec
 from vastplan.state import ResourceState
 
 IN_PLACE_RECREATES = frozenset({"image", "env", "onstart", "ports"})
+LABELS_PER_QUERY = 50  # keeps the query string far below a server's request-line limit
 
 
 class InstanceKind(ResourceKind):
@@ -43,7 +46,8 @@ class InstanceKind(ResourceKind):
             "disk_gb": int(float(row.get("disk_space") or 0)),
             "volumes": [f"{v.get('id')}:{v.get('mount_path')}" for v in row.get("volume_info") or []],
             "state": row.get("intended_status") or "",
-            "label": row.get("label") or "",
+            "label": strip_marker(row.get("label")),  # the marker is ownership, not something to diff
+            "full_label": row.get("label") or "",
             # read-only, for cost, readiness, drift and outputs
             "actual_status": row.get("actual_status"),
             "start_date": row.get("start_date"),
@@ -58,20 +62,24 @@ class InstanceKind(ResourceKind):
     async def find_pending(self, client: VastClient, pending: Mapping[str, ResourceState],
                            listed: LiveObjects) -> dict[str, tuple[Any, dict[str, Any]]]:
         """One listing filtered on the labels the journaled creates were to carry."""
-        labels = sorted({str(e.attributes.get("label")) for e in pending.values()})
+        labels = sorted({_pending_label(e) for e in pending.values()})
         rows = await api.list_instances(client, {"label": {"in": labels}})
         return await super().find_pending(client, pending, {r["id"]: self.from_api(r) for r in rows if "id" in r})
 
     async def list_owned(self, client: VastClient, marker_prefix: str, listed: LiveObjects | None) -> LiveObjects:
-        """label_counts comes with any page of the listing: fetch rows only when a label is ours."""
-        labels = [label for label in await api.label_counts(client) if label.startswith(marker_prefix)]
-        if not labels:
-            return {}
-        rows = await api.list_instances(client, {"label": {"in": labels}})
-        return {row["id"]: self.from_api(row) for row in rows if "id" in row}
+        """label_counts (one small page) says how many instances carry each label; rows are fetched
+        only for our labels carried by more instances than refresh already saw."""
+        seen: dict[str, int] = {}
+        for live in (listed or {}).values():
+            seen[live.get("full_label", "")] = seen.get(live.get("full_label", ""), 0) + 1
+        labels = sorted(label for label, count in (await api.label_counts(client)).items()
+                        if label.startswith(marker_prefix) and count > seen.get(label, 0))
+        chunks = [labels[i:i + LABELS_PER_QUERY] for i in range(0, len(labels), LABELS_PER_QUERY)]
+        pages = await asyncio.gather(*(api.list_instances(client, {"label": {"in": c}}) for c in chunks))
+        return {row["id"]: self.from_api(row) for page in pages for row in page if "id" in row}
 
     def owns(self, entry: ResourceState, live: Mapping[str, Any]) -> bool:
-        return bool(entry.attributes.get("label")) and live.get("label") == entry.attributes["label"]
+        return bool(entry.attributes.get("marker")) and live.get("full_label") == _pending_label(entry)
 
     # --- planning -----------------------------------------------------------------------------------
     async def prepare(self, client: VastClient, planning: Planning) -> None:
@@ -105,7 +113,7 @@ class InstanceKind(ResourceKind):
             "disk_gb": int(spec.config.get("disk_gb") or 10),
             "volumes": cfg.volume_mounts(spec, planning.state),
             "state": spec.config.get("state", "running"),
-            "label": cfg.label_for(spec, stack),
+            "label": spec.config.get("label") or "",
             "ssh_keys": cfg.ssh_key_texts(spec, stack),
             "bid_dph": float(bid) if bid is not None else None,
         }
@@ -193,6 +201,11 @@ class InstanceKind(ResourceKind):
                 raise
             return "already gone"
         return "destroyed"
+
+
+def _pending_label(entry: ResourceState) -> str:
+    """The full label a journaled create gave its instance: its marker, then the stack's label."""
+    return cfg.full_label(str(entry.attributes.get("marker") or ""), str(entry.attributes.get("label") or ""))
 
 
 def _check_one_volume(spec: ResourceSpec) -> None:

@@ -66,18 +66,21 @@ def volume_mounts(spec: ResourceSpec, state: State) -> list[str]:
 
 
 def label_for(spec: ResourceSpec, stack: Stack) -> str:
-    """The ownership marker, followed by the stack's own label when it gives one."""
-    own = spec.config.get("label")
-    return marker(stack.name, spec.address) + (f" {own}" if own else "")
+    """The label an instance carries: the ownership marker, then the stack's own label if any."""
+    return full_label(marker(stack.name, spec.address), spec.config.get("label") or "")
 
 
-def create_body(desired: Mapping[str, Any], config: Mapping[str, Any], runtype: str,
+def full_label(owner_marker: str, own: str) -> str:
+    return owner_marker + (f" {own}" if own else "")
+
+
+def create_body(desired: Mapping[str, Any], config: Mapping[str, Any], runtype: str, label: str,
                 template_hash: str | None, volume_info: dict[str, Any] | None) -> dict[str, Any]:
     """The ``PUT /asks/{id}/`` body, with every key the official CLI sends."""
     body: dict[str, Any] = {
         "client_id": "me", "image": desired["image"], "env": env_with_ports(desired["env"], desired["ports"]),
         "price": desired["bid_dph"],
-        "disk": float(desired["disk_gb"]), "label": desired["label"], "extra": None,
+        "disk": float(desired["disk_gb"]), "label": label, "extra": None,
         "onstart": desired["onstart"] or None, "image_login": None, "python_utf8": False, "lang_utf8": False,
         "use_jupyter_lab": False, "jupyter_dir": None, "force": False, "cancel_unavail": True,
         "template_hash_id": template_hash, "user": None,

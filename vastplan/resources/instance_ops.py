@@ -12,6 +12,7 @@ from typing import Any
 from vastplan.api import instances as api
 from vastplan.api.client import VastClient
 from vastplan.errors import ApiError
+from vastplan.ownership import marker
 from vastplan.resources import instance_config as cfg
 from vastplan.resources.base import ApplyContext, Created
 from vastplan.resources.placement import Placement
@@ -73,7 +74,8 @@ class InstanceOps:
             entry = self.ctx.current_state().resources.get(template.address)
             template_hash = entry.attributes.get("hash_id") if entry else None
         eff = cfg.effective(spec, self.ctx.planning.stack)
-        body = cfg.create_body(desired, spec.config, eff["runtype"], template_hash, self._volume_info(spec))
+        label = cfg.label_for(spec, self.ctx.planning.stack)
+        body = cfg.create_body(desired, spec.config, eff["runtype"], label, template_hash, self._volume_info(spec))
         offer, instance_id = await self._rent(body, placement)
         return await self.finish(spec, desired, instance_id, offer)
 
@@ -173,7 +175,8 @@ class InstanceOps:
         attributes = {**current, **desired}
         instance_id = entry.id
         if "label" in changed:
-            await api.set_instance(self.client, instance_id, {"label": desired["label"]})
+            owner = marker(self.ctx.stack, self.ctx.address)
+            await api.set_instance(self.client, instance_id, {"label": cfg.full_label(owner, desired["label"])})
         if "bid_dph" in changed:
             await api.change_bid(self.client, instance_id, desired["bid_dph"])
         if "ssh_keys" in changed:

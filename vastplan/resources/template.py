@@ -52,7 +52,6 @@ class TemplateKind(ResourceKind):
             "extra_filters": offer_query(c["extra_filters"]) if c.get("extra_filters") else {},
             "readme": c.get("readme") or "",
             "private": bool(c.get("private", True)),
-            "desc": marker(planning.stack.name, spec.address),
         }
 
     def from_api(self, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,7 +76,7 @@ class TemplateKind(ResourceKind):
             "hash_id": row.get("hash_id"),
         }
 
-    def _to_api(self, desired: Mapping[str, Any]) -> dict[str, Any]:
+    def _to_api(self, desired: Mapping[str, Any], owner: str) -> dict[str, Any]:
         runtype = desired["runtype"]
         return {
             "name": desired["name"],
@@ -99,20 +98,21 @@ class TemplateKind(ResourceKind):
             "args_str": shlex.join(desired["args"]),
             "readme": desired["readme"],
             "readme_visible": True,
-            "desc": desired["desc"],
+            "desc": owner,  # the ownership marker: not diffed, so `state mv` changes nothing
             "private": desired["private"],
         }
 
     async def create(self, client: VastClient, spec: ResourceSpec, desired: Mapping[str, Any],
                      ctx: ApplyContext) -> Created:
-        row = await api.create_template(client, self._to_api(desired))
+        row = await api.create_template(client, self._to_api(desired, marker(ctx.stack, spec.address)))
         return Created(row["id"], {**desired, "hash_id": row.get("hash_id")})
 
     async def update(self, client: VastClient, entry: ResourceState, desired: Mapping[str, Any],
                      ctx: ApplyContext) -> Mapping[str, Any]:
         live = ctx.live.get(self.kind, {}).get(entry.id) or {}
         hash_id = live.get("hash_id") or entry.attributes.get("hash_id") or ""
-        row = await api.update_template(client, entry.id, str(hash_id), self._to_api(desired))
+        fields = self._to_api(desired, marker(ctx.stack, ctx.address))
+        row = await api.update_template(client, entry.id, str(hash_id), fields)
         return {**desired, "hash_id": row.get("hash_id")}
 
     async def delete(self, client: VastClient, entry: ResourceState, ctx: ApplyContext) -> str:
