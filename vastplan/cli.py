@@ -191,7 +191,10 @@ def _run(args: list[str], view: AnyView) -> int:
         code = cli.main(args=args, prog_name="vastplan", standalone_mode=False, obj=Session(view))
     except click.exceptions.Exit as done:
         return int(done.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as abort:
+        if isinstance(abort.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            view.error(VastplanError("interrupted; the state holds every change completed so far"))
+            return 130
         view.error(VastplanError("cancelled"))
         return 1
     except click.ClickException as exc:
