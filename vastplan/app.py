@@ -28,19 +28,13 @@ from vastplan.workflow import (
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
-__all__ = ["Options", "validate", "plan", "apply", "apply_saved"]
+__all__ = ["Options", "plan", "apply", "apply_saved", "refresh_only", "reap"]
 
 
 def load(opts: Options) -> Stack:
     from vastplan.stack import load_stack
 
     return load_stack(opts.stack_file, opts.variables, opts.var_files)
-
-
-def validate(opts: Options, view: View) -> int:
-    stack = load(opts)
-    view.validated(opts.stack_file, len(stack.resources))
-    return EXIT_OK
 
 
 def plan(opts: Options, view: View, *, destroy: bool = False, out: str | None = None) -> int:

@@ -165,6 +165,7 @@ class LocalStateFile:
 
     def __init__(self, path: Path):
         self.path = path
+        self._backed_up = False
 
     def describe(self) -> str:
         return str(self.path)
@@ -204,8 +205,11 @@ class LocalStateFile:
         text = json.dumps(written.to_json(), indent=2, sort_keys=False) + "\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            if self.path.exists():
-                atomic_write(self.backup_path, self.path.read_bytes())
+            if not self._backed_up:
+                # Once per command, like Terraform: .backup is the state as it was before this run.
+                if self.path.exists():
+                    atomic_write(self.backup_path, self.path.read_bytes())
+                self._backed_up = True
             atomic_write(self.path, text.encode("utf-8"))
         except OSError as exc:
             raise StateError(f"cannot write the state file {self.path}: {exc.strerror or exc}") from exc

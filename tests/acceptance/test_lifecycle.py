@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 
 from tests.conftest import CANARY_API_KEY
@@ -140,6 +141,11 @@ def test_state_is_private_and_backed_up(workspace: Workspace) -> None:
     assert state["format"] == 1 and state["stack"] == "skeleton"
     assert state["serial"] == 6  # two writes per created object: the journal entry, then its id
     backup = workspace.state_path.with_name(workspace.state_path.name + ".backup")
+    assert not backup.exists()  # .backup is the state before the command; the first one had none
+
+    workspace.write(stack(keys=("laptop",)))
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    assert json.loads(backup.read_text())["serial"] == 6  # the state as this apply found it
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
 
 

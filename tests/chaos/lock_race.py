@@ -1,10 +1,9 @@
 """Two applies started at once on one stack and state: exactly one proceeds, the other exits 3 naming
 the winner's pid, and the state the winner leaves is whole: it parses, its serial is the number of
-writes an undisturbed apply makes (its backup is the write before), and it matches the sandbox."""
+writes an undisturbed apply makes, and it matches the sandbox."""
 
 from __future__ import annotations
 
-import json
 import time
 
 from tests.chaos.common import Reference, Settings, check_sandbox_log, mutations, reference
@@ -58,13 +57,7 @@ def _check_state(figures: Figures, trial: str, work: Workdir, state: dict[str, o
     serial = state.get("serial")
     if not isinstance(serial, int) or serial <= 0 or serial != ref.serial:
         figures.problems.append(f"{trial}: state serial {serial!r}; an undisturbed apply ends on {ref.serial}")
+    # .backup is the state as it was before the command; a first apply had none, so none is left.
     backup_path = work.state_path.with_name(work.state_path.name + ".backup")
-    try:
-        backup = json.loads(backup_path.read_text())
-    except (OSError, ValueError) as exc:
-        figures.problems.append(f"{trial}: the state backup is unreadable: {exc}")
-        return
-    before = backup.get("serial")
-    if backup.get("lineage") != state.get("lineage") or not isinstance(serial, int) or before != serial - 1:
-        figures.problems.append(f"{trial}: the backup (lineage {backup.get('lineage')}, serial {before}) is not "
-                                f"the write before the state (lineage {state.get('lineage')}, serial {serial})")
+    if backup_path.exists():
+        figures.problems.append(f"{trial}: a first apply left a backup of a state that did not exist")

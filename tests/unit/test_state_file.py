@@ -21,12 +21,14 @@ def test_write_advances_serial_keeps_backup_and_redacts(tmp_path: Path) -> None:
     on_disk = json.loads(backend.path.read_text())
     assert on_disk["resources"]["templates.t"]["attributes"]["env"] == {"TOKEN": "(sensitive)", "TZ": "UTC"}
     assert "secret" not in backend.path.read_text()
-    assert json.loads(backend.backup_path.read_text())["serial"] == 1
+    assert not backend.backup_path.exists()  # no state existed before this "command"
     assert stat.S_IMODE(backend.path.stat().st_mode) == 0o600
     assert backend.read() == second.with_resource("templates.t", ResourceState(
         "template", 7, {"env": {"TOKEN": "(sensitive)", "TZ": "UTC"}}, sensitive_paths=("env.TOKEN",)
     )).with_resource("templates.u", ResourceState(
         "template", 7, {"env": {"TOKEN": "(sensitive)", "TZ": "UTC"}}, sensitive_paths=("env.TOKEN",)))
+    LocalStateFile(backend.path).write(second)  # the next command keeps the state it found
+    assert json.loads(backend.backup_path.read_text())["serial"] == 2
 
 
 def test_no_temp_files_are_left_behind(tmp_path: Path) -> None:
