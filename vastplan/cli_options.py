@@ -98,7 +98,7 @@ def build_options(ctx: click.Context, **given: Any) -> Options:
             raise UsageError(f"--var takes NAME=VALUE, got {item!r}")
         variables[name.strip()] = value
     if merged.pop("verbose", False):
-        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
+        _log_to_stderr()
     colour = not merged.pop("no_color", False) and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     if isinstance(session.view, HumanView):
         session.view.colour = colour
@@ -144,3 +144,15 @@ def selection_options(func: F) -> F:
                         help="Only bring the state up to date with the account; change nothing in it.")(func)
     return click.option("--lock-timeout", "lock_timeout", type=float, default=0.0, show_default=True,
                         metavar="SECONDS", help="Wait this long for another command's lock on the state.")(func)
+
+
+def _log_to_stderr() -> None:
+    """-v: vastplan's own loggers (requests, retries; never headers, so never the key) to stderr."""
+    logger = logging.getLogger("vastplan")
+    for handler in [h for h in logger.handlers if getattr(h, "vastplan_verbose", False)]:
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    handler.vastplan_verbose = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)

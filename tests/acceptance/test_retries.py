@@ -99,3 +99,20 @@ def test_a_journaled_create_that_made_nothing_is_dropped_and_created(workspace: 
     assert "Plan: 1 to add, 0 to change, 0 to destroy." in planned.out
     assert workspace.vastplan("apply", "--auto-approve").code == 0
     assert len(instances(workspace)) == 1
+
+
+def test_a_listing_that_keeps_failing_stops_the_plan_instead_of_reading_as_empty(workspace: Workspace) -> None:
+    workspace.write(stack())
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    admin(workspace, "POST", "/faults", {"status": 500, "route": "GET /api/v0/template/"})
+    planned = workspace.vastplan("plan", "--detailed-exitcode")
+    assert planned.code == 1
+    assert "GET /template/ failed (500" in planned.err
+    assert "to add" not in planned.out  # never "the templates are gone, create them again"
+
+
+def test_verbose_logs_requests_but_never_the_key(workspace: Workspace) -> None:
+    workspace.write(stack())
+    result = workspace.vastplan("plan", "-v")
+    assert result.code == 0
+    assert "vastplan.api: GET /ssh/ -> 200" in result.err  # the fixture checks the canary key is absent
