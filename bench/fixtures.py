@@ -58,7 +58,7 @@ def build(sb: Sandbox, work: Path, comp: Composition) -> Fixture:
         assert template is not None
         template_hash = state.resources[template.address].attributes.get("hash_id")
         eff = cfg.effective(spec, stack)
-        body = cfg.create_body(desired, spec.config, eff["runtype"], template_hash, None)
+        body = cfg.create_body(desired, spec.config, eff["runtype"], cfg.label_for(spec, stack), template_hash, None)
         calls.append(("PUT", f"/api/v0/asks/{offer_id}/", body))
         desired_of.append(desired)
     answers = api(sb.url, calls, concurrency=8)
