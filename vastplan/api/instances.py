@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,6 +12,8 @@ from vastplan.api.client import VastClient
 from vastplan.errors import ApiError
 
 PAGE = 25  # the v1 listing's largest page
+# The label_counts of the last listing page each client read (for one command's orphan scan).
+_LABEL_COUNTS: weakref.WeakKeyDictionary[VastClient, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 async def search_offers(client: VastClient, query: dict[str, Any], *, order: list[list[str]],
@@ -39,6 +42,8 @@ async def list_instances(client: VastClient, select_filters: dict[str, Any]) -> 
         if not isinstance(found, list):
             raise ApiError("the instance listing has no 'instances' list", method="GET", path="/api/v1/instances/")
         rows += [r for r in found if isinstance(r, dict)]
+        if isinstance(page.get("label_counts"), dict):
+            _LABEL_COUNTS[client] = page["label_counts"]
         token = page.get("next_token")
         if not token or not found:
             return rows
@@ -89,8 +94,10 @@ async def destroy_instance(client: VastClient, instance_id: int) -> None:
 
 
 async def label_counts(client: VastClient) -> dict[str, int]:
-    """How many of the account's instances carry each label: one small page of the v1 listing
-    answers it for the whole account."""
+    """How many of the account's instances carry each label. Every page of the v1 listing carries
+    it for the whole account, so the refresh's own pages usually answer it; else one small page."""
+    if client in _LABEL_COUNTS:
+        return {str(k): int(v) for k, v in _LABEL_COUNTS[client].items() if isinstance(v, int)}
     page = _expect_dict(await client.call("GET", "/api/v1/instances/", query={"select_filters": {}, "limit": 1}),
                         "GET", "/api/v1/instances/")
     counts = page.get("label_counts")
