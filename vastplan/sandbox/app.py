@@ -178,7 +178,8 @@ class Dispatcher:
             return json_response({"success": False, "error": "invalid_args",
                                   "msg": f"Invalid args: {exc}"}, 400)
         except ConnectionResetError:
-            raise  # the client went away mid-request (killed): nothing to answer, nothing to log
+            # The client went away mid-request (killed): nobody reads the answer; nothing to log.
+            return web.Response(status=499)
         except Exception:
             log.exception("sandbox handler failed: %s", route.key)
             return json_response({"success": False, "error": "server_error",
