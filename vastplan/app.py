@@ -27,7 +27,7 @@ from vastplan.workflow import (
     show_plan,
 )
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+EXIT_OK, EXIT_CHANGES = 0, 2
 __all__ = ["Options", "plan", "apply", "apply_saved", "refresh_only", "reap"]
 
 

@@ -17,6 +17,7 @@ from vastplan.cli_options import (
     build_options,
     common_options,
     json_option,
+    lock_timeout_option,
     require_auto_approve,
     selection_options,
     variable_options,
@@ -100,8 +101,7 @@ def apply(ctx: click.Context, plan_file: str | None, **flags: Any) -> None:
 @variable_options
 @click.option("--auto-approve", is_flag=True, help="Destroy without asking for 'yes'.")
 @click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True)
-@click.option("--lock-timeout", "lock_timeout", type=float, default=0.0, show_default=True, metavar="SECONDS",
-              help="Wait this long for another command's lock on the state.")
+@lock_timeout_option
 @click.option("--target", "targets", multiple=True, metavar="ADDR", help="Only destroy this (and its dependents).")
 @json_option
 @click.pass_context
@@ -118,7 +118,7 @@ def destroy(ctx: click.Context, **flags: Any) -> None:
 @common_options
 @variable_options
 @click.option("--auto-approve", is_flag=True, help="Destroy without asking for 'yes'.")
-@click.option("--lock-timeout", "lock_timeout", type=float, default=0.0, show_default=True, metavar="SECONDS")
+@lock_timeout_option
 @click.pass_context
 def reap(ctx: click.Context, **flags: Any) -> None:
     """Destroy only the instances whose ttl ran out (for a scheduled job); exit 0 when none did."""

@@ -142,6 +142,11 @@ def selection_options(func: F) -> F:
                         help="Read the account first (--refresh=false trusts the state).")(func)
     func = click.option("--refresh-only", "refresh_only", is_flag=True,
                         help="Only bring the state up to date with the account; change nothing in it.")(func)
+    return lock_timeout_option(func)
+
+
+def lock_timeout_option(func: F) -> F:
+    """--lock-timeout, for every command that writes the state."""
     return click.option("--lock-timeout", "lock_timeout", type=float, default=0.0, show_default=True,
                         metavar="SECONDS", help="Wait this long for another command's lock on the state.")(func)
 

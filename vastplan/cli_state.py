@@ -9,12 +9,9 @@ from typing import Any
 
 import click
 
-from vastplan.cli_options import build_options, common_options, variable_options, view_of
+from vastplan.cli_options import build_options, common_options, lock_timeout_option, variable_options, view_of
 from vastplan.lock import StateLock, force_unlock
 from vastplan.options import Options
-
-_LOCK_TIMEOUT = click.option("--lock-timeout", "lock_timeout", type=float, default=0.0, metavar="SECONDS",
-                             help="Wait this long for another command's lock on the state.")
 
 
 def _commands() -> ModuleType:
@@ -53,7 +50,7 @@ def state_show(ctx: click.Context, address: str, **flags: Any) -> None:
 
 @state_group.command("rm")
 @common_options
-@_LOCK_TIMEOUT
+@lock_timeout_option
 @click.argument("address")
 @click.pass_context
 def state_rm(ctx: click.Context, address: str, **flags: Any) -> None:
@@ -64,7 +61,7 @@ def state_rm(ctx: click.Context, address: str, **flags: Any) -> None:
 
 @state_group.command("mv")
 @common_options
-@_LOCK_TIMEOUT
+@lock_timeout_option
 @click.argument("source")
 @click.argument("target")
 @click.pass_context
@@ -76,7 +73,7 @@ def state_mv(ctx: click.Context, source: str, target: str, **flags: Any) -> None
 
 @state_group.command("unprotect")
 @common_options
-@_LOCK_TIMEOUT
+@lock_timeout_option
 @click.argument("address")
 @click.pass_context
 def state_unprotect(ctx: click.Context, address: str, **flags: Any) -> None:
@@ -88,7 +85,7 @@ def state_unprotect(ctx: click.Context, address: str, **flags: Any) -> None:
 @click.command("import")
 @common_options
 @variable_options
-@_LOCK_TIMEOUT
+@lock_timeout_option
 @click.argument("address")
 @click.argument("object_id", metavar="ID")
 @click.pass_context

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -91,7 +91,6 @@ class Plan:
     destroy: bool = False
     refresh_requests: int = 0
     refresh_seconds: float = 0.0
-    counts_by_kind: Mapping[str, int] = field(default_factory=dict)
     blocked: tuple[Drift, ...] = ()  # changes refused by lifecycle.prevent_destroy
     notes: tuple[str, ...] = ()
     orphans: tuple[Any, ...] = ()  # vastplan.orphans.Orphan: carry this stack's marker, not in state

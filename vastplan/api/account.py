@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from vastplan.api.client import VastClient
+from vastplan.api.errors import expect_dict
 from vastplan.errors import ApiError
 
 
 async def current_user(client: VastClient) -> dict[str, Any]:
     body = await client.call("GET", "/users/current")
-    return _expect_dict(body, "GET", "/users/current")
+    return expect_dict(body, "GET", "/users/current")
 
 
 async def list_ssh_keys(client: VastClient) -> list[dict[str, Any]]:
@@ -26,7 +27,7 @@ async def list_ssh_keys(client: VastClient) -> list[dict[str, Any]]:
 async def create_ssh_key(client: VastClient, public_key: str) -> dict[str, Any]:
     """Add a key; returns the record (the text is in ``public_key`` here, not ``key``)."""
     body = await client.call("POST", "/ssh/", body={"ssh_key": public_key}, idempotent=False)
-    return _expect_dict(_expect_dict(body, "POST", "/ssh/").get("key"), "POST", "/ssh/")
+    return expect_dict(expect_dict(body, "POST", "/ssh/").get("key"), "POST", "/ssh/")
 
 
 async def update_ssh_key(client: VastClient, key_id: int, public_key: str) -> None:
@@ -35,9 +36,3 @@ async def update_ssh_key(client: VastClient, key_id: int, public_key: str) -> No
 
 async def delete_ssh_key(client: VastClient, key_id: int) -> None:
     await client.call("DELETE", f"/ssh/{key_id}/")
-
-
-def _expect_dict(body: Any, method: str, path: str) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise ApiError("the API answered with an unexpected body shape", method=method, path=path)
-    return body

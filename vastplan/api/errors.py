@@ -50,3 +50,10 @@ def error_from_exception(exc: BaseException, method: str, path: str) -> ApiError
 def never_sent(exc: BaseException) -> bool:
     """True when the request provably never reached the server (safe to retry even a create)."""
     return isinstance(exc, aiohttp.ClientConnectorError)
+
+
+def expect_dict(body: Any, method: str, path: str) -> dict[str, Any]:
+    """``body`` if the API answered with a JSON object; anything else fails closed."""
+    if not isinstance(body, dict):
+        raise ApiError("the API answered with an unexpected body shape", method=method, path=path)
+    return body

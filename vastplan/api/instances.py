@@ -7,8 +7,8 @@ import weakref
 from collections.abc import Iterable
 from typing import Any
 
-from vastplan.api.account import _expect_dict
 from vastplan.api.client import VastClient
+from vastplan.api.errors import expect_dict
 from vastplan.errors import ApiError
 
 PAGE = 25  # the v1 listing's largest page
@@ -21,7 +21,7 @@ async def search_offers(client: VastClient, query: dict[str, Any], *, order: lis
     body: dict[str, Any] = {**query, "order": order, "type": offer_type}
     if limit is not None:
         body["limit"] = limit
-    answer = _expect_dict(await client.call("POST", "/bundles/", body=body), "POST", "/bundles/")
+    answer = expect_dict(await client.call("POST", "/bundles/", body=body), "POST", "/bundles/")
     offers = answer.get("offers")
     if not isinstance(offers, list):
         raise ApiError("the offer search has no 'offers' list", method="POST", path="/bundles/")
@@ -37,7 +37,7 @@ async def list_instances(client: VastClient, select_filters: dict[str, Any]) -> 
                                  "order_by": [{"col": "id", "dir": "asc"}], "limit": PAGE}
         if token:
             query["after_token"] = token
-        page = _expect_dict(await client.call("GET", "/api/v1/instances/", query=query), "GET", "/api/v1/instances/")
+        page = expect_dict(await client.call("GET", "/api/v1/instances/", query=query), "GET", "/api/v1/instances/")
         found = page.get("instances")
         if not isinstance(found, list):
             raise ApiError("the instance listing has no 'instances' list", method="GET", path="/api/v1/instances/")
@@ -60,7 +60,7 @@ async def instances_by_id(client: VastClient, ids: Iterable[int]) -> list[dict[s
 async def create_instance(client: VastClient, offer_id: int, body: dict[str, Any]) -> int:
     """Rent ``offer_id``; returns the new instance id (``new_contract``)."""
     path = f"/asks/{offer_id}/"
-    answer = _expect_dict(await client.call("PUT", path, body=body, idempotent=False), "PUT", path)
+    answer = expect_dict(await client.call("PUT", path, body=body, idempotent=False), "PUT", path)
     contract = answer.get("new_contract")
     if not isinstance(contract, int):
         raise ApiError("the create answer has no 'new_contract' id", method="PUT", path=path)
@@ -98,7 +98,7 @@ async def label_counts(client: VastClient) -> dict[str, int]:
     it for the whole account, so the refresh's own pages usually answer it; else one small page."""
     if client in _LABEL_COUNTS:
         return {str(k): int(v) for k, v in _LABEL_COUNTS[client].items() if isinstance(v, int)}
-    page = _expect_dict(await client.call("GET", "/api/v1/instances/", query={"select_filters": {}, "limit": 1}),
+    page = expect_dict(await client.call("GET", "/api/v1/instances/", query={"select_filters": {}, "limit": 1}),
                         "GET", "/api/v1/instances/")
     counts = page.get("label_counts")
     if not isinstance(counts, dict):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from vastplan.api.account import _expect_dict
 from vastplan.api.client import VastClient
+from vastplan.api.errors import expect_dict
 from vastplan.errors import ApiError
 
 
 async def search_volume_offers(client: VastClient, query: dict[str, Any], *,
                                order: list[list[str]]) -> list[dict[str, Any]]:
-    answer = _expect_dict(await client.call("POST", "/volumes/search/", body={**query, "order": order}),
+    answer = expect_dict(await client.call("POST", "/volumes/search/", body={**query, "order": order}),
                           "POST", "/volumes/search/")
     offers = answer.get("offers")
     if not isinstance(offers, list):
@@ -20,7 +20,7 @@ async def search_volume_offers(client: VastClient, query: dict[str, Any], *,
 
 
 async def list_volumes(client: VastClient) -> list[dict[str, Any]]:
-    answer = _expect_dict(await client.call("GET", "/volumes", query={"owner": "me", "type": "all_volume"}),
+    answer = expect_dict(await client.call("GET", "/volumes", query={"owner": "me", "type": "all_volume"}),
                           "GET", "/volumes")
     rows = answer.get("volumes")
     if not isinstance(rows, list):
@@ -29,7 +29,7 @@ async def list_volumes(client: VastClient) -> list[dict[str, Any]]:
 
 
 async def create_volume(client: VastClient, offer_id: int, size_gb: int, name: str) -> str:
-    answer = _expect_dict(
+    answer = expect_dict(
         await client.call("PUT", "/volumes/", body={"size": size_gb, "id": offer_id, "name": name}, idempotent=False),
         "PUT", "/volumes/",
     )

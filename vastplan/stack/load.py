@@ -13,23 +13,13 @@ from pathlib import Path
 from vastplan.diagnostics import Diagnostic, SourceRange
 from vastplan.errors import StackError
 from vastplan.stack.loader import Document, load_yaml_file
-from vastplan.stack.model import Budget, Lifecycle, OutputSpec, ResourceSpec, Stack
-from vastplan.stack.refs import Reference, references
+from vastplan.stack.model import Stack
 from vastplan.stack.resolve import resolve
 from vastplan.stack.schema import check_schema
 from vastplan.stack.variables import Interpolator, gather
 from vastplan.stack.words import show
 
-__all__ = [
-    "Budget",
-    "Lifecycle",
-    "OutputSpec",
-    "Reference",
-    "ResourceSpec",
-    "Stack",
-    "load_stack",
-    "references",
-]
+__all__ = ["load_stack", "load_var_file"]
 
 
 def load_stack(
