@@ -36,7 +36,7 @@ def mutated(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=40, deadline=None, database=None,
+@settings(max_examples=40, deadline=None, database=None, derandomize=True,  # same examples in every CI run
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(text=mutated())
 def test_plan_of_a_mutated_stack_never_crashes(text: str, workspace: Workspace,
@@ -48,4 +48,4 @@ def test_plan_of_a_mutated_stack_never_crashes(text: str, workspace: Workspace,
     assert "Traceback" not in result.text and "internal error" not in result.text, result.text
     if result.code == 1:
         assert result.err.strip(), "a failure must say why"
-    assert path.read_text() == text  # plan never touches the stack
+    assert path.read_bytes() == text.encode()  # plan never touches the stack (bytes: text may hold \r)

@@ -58,7 +58,7 @@ def vastplan(*args: str) -> int:
     return run(list(args))
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture],
           database=None)
 @given(stack=stacks())
 def test_apply_converges_and_destroy_leaves_nothing(stack: str, capsys: object, monkeypatch: object) -> None:
