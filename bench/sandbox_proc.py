@@ -12,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
-from vastplan.sandbox.server import start_in_thread
+from vastsandbox.server import start_in_thread
 
 
 def main(argv: list[str] | None = None) -> None:

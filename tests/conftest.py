@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import Workspace
-from vastplan.sandbox.server import RunningSandbox, start_in_thread
+from vastsandbox.server import RunningSandbox, start_in_thread
 
 # A canary key: the suite scans what it produced to prove this never leaks.
 CANARY_API_KEY = "canary-key-7f3a9c2e-DO-NOT-PRINT"

@@ -162,7 +162,7 @@ def sandbox_serve(host: str, port: int, data_dir: str, api_key: str | None, seed
     """Serve the emulator until interrupted; the first line printed is its base URL."""
     from pathlib import Path
 
-    from vastplan.sandbox.server import serve
+    from vastsandbox.server import serve
 
     serve(host, port, Path(data_dir), api_key, seed, boot_seconds, latency_ms, machines,
           lambda text: click.echo(text))

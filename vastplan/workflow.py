@@ -47,7 +47,7 @@ async def connect(opts: Options) -> AsyncIterator[VastClient]:
     with contextlib.ExitStack() as stack:
         url = opts.api_url
         if opts.sandbox_dir is not None:
-            from vastplan.sandbox.server import start_in_thread
+            from vastsandbox.server import start_in_thread
 
             url = stack.enter_context(start_in_thread(Path(opts.sandbox_dir))).url
         # --parallelism bounds operations (the walk); reads such as refresh pages may go wider.

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests.conftest import CANARY_API_KEY, assert_no_canary
 from tests.harness import api_get
 from vastplan.cli import run
-from vastplan.sandbox.server import start_in_thread
+from vastsandbox.server import start_in_thread
 
 NAMES = st.text(alphabet="abcdefghij", min_size=1, max_size=6).map(lambda s: "r" + s)
 GPUS = st.sampled_from(["RTX 3090", "RTX 3060", "RTX 4090", "RTX A6000"])

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from vastplan.sandbox.server import RunningSandbox, start_in_thread
+from vastsandbox.server import RunningSandbox, start_in_thread
 
 KEY = "sandbox-test-key-1"
 OTHER_KEY = "sandbox-test-key-2"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from vastplan.sandbox.server import RunningSandbox
+from vastsandbox.server import RunningSandbox
 
 try:
     from vastai_cli import run_vastai

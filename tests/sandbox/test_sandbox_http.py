@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import KEY, Api
 
-from vastplan.sandbox.server import start_in_thread
+from vastsandbox.server import start_in_thread
 
 
 def test_missing_key_is_403_with_vast_body(api: Api) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import KEY, Api
 
-from vastplan.sandbox.server import start_in_thread
+from vastsandbox.server import start_in_thread
 
 
 def test_two_successive_sandboxes_share_the_world(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import Api
 
-from vastplan.sandbox.server import start_in_thread
+from vastsandbox.server import start_in_thread
 
 BODY = {"client_id": "me", "image": "img:1", "env": {}, "disk": 10, "label": "bulk", "runtype": "ssh"}
 

@@ -14,7 +14,7 @@ from conftest import Api
 SCRIPT = """
 import sys
 from pathlib import Path
-from vastplan.sandbox.server import serve
+from vastsandbox.server import serve
 serve("127.0.0.1", 0, Path(sys.argv[1]), None, 0, 0.1, 0.0, 10, lambda line: print(line, flush=True))
 print("stopped", flush=True)
 """

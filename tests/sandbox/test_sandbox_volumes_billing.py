@@ -10,7 +10,7 @@ from typing import Any
 from conftest import Api
 from test_sandbox_instances import CLI_BODY, cheapest, rent, show, wait_status
 
-from vastplan.sandbox.server import start_in_thread
+from vastsandbox.server import start_in_thread
 
 VOLUME_DEFAULTS: dict[str, Any] = {"verified": {"eq": True}, "external": {"eq": False}, "disk_space": {"gte": 1}}
 

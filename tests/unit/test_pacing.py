@@ -10,7 +10,7 @@ from tests.conftest import CANARY_API_KEY
 from vastplan.api.client import RetryPolicy, VastClient
 from vastplan.api.credentials import ApiKey
 from vastplan.api.pacing import Pacer, route_of
-from vastplan.sandbox.server import RunningSandbox
+from vastsandbox.server import RunningSandbox
 
 
 def test_routes_name_endpoints_not_objects() -> None:

@@ -19,8 +19,8 @@ from vastplan.api.client import VastClient
 from vastplan.api.credentials import ApiKey
 from vastplan.refresh import LiveSnapshot, refresh
 from vastplan.resources import KINDS
-from vastplan.sandbox.server import start_in_thread
 from vastplan.state import ResourceState, State
+from vastsandbox.server import start_in_thread
 
 KEY = "refresh-count-test-key"
 INSTANCES, TEMPLATES, SSH_KEYS = 60, 3, 2

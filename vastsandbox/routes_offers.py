@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from vastplan.sandbox import instances
-from vastplan.sandbox.query import parse_filters, parse_order
-from vastplan.sandbox.router import JSON, ApiFailure, Call, Reply, Route
+from vastsandbox import instances
+from vastsandbox.query import parse_filters, parse_order
+from vastsandbox.router import JSON, ApiFailure, Call, Reply, Route
 
 OFFER_TYPES = {"on-demand": "on-demand", "ondemand": "on-demand", "bid": "bid", "interruptible": "bid",
                "reserved": "reserved"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shlex
 
-from vastplan.sandbox.router import JSON
+from vastsandbox.router import JSON
 
 FLAG_WITH_ITEM = ("-p", "-v", "-n")
 

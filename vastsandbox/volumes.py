@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from vastplan.sandbox.lifecycle import accrue
-from vastplan.sandbox.machines import Machine
-from vastplan.sandbox.market import HOURS_PER_MONTH
-from vastplan.sandbox.router import JSON, ApiFailure, Call
+from vastsandbox.lifecycle import accrue
+from vastsandbox.machines import Machine
+from vastsandbox.market import HOURS_PER_MONTH
+from vastsandbox.router import JSON, ApiFailure, Call
 
 Record = dict[str, JSON]
 DEFAULT_SIZE = 15.0

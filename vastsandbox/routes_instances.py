@@ -7,10 +7,10 @@ import base64
 import binascii
 import json
 
-from vastplan.sandbox import billing, instances, volumes
-from vastplan.sandbox.envflags import env_as_dict
-from vastplan.sandbox.query import matches, parse_filters, parse_order, select_columns, sort_records
-from vastplan.sandbox.router import JSON, ApiFailure, Call, Reply, Route
+from vastsandbox import billing, instances, volumes
+from vastsandbox.envflags import env_as_dict
+from vastsandbox.query import matches, parse_filters, parse_order, select_columns, sort_records
+from vastsandbox.router import JSON, ApiFailure, Call, Reply, Route
 
 Record = dict[str, JSON]
 PAGE = 25

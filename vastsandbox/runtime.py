@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 
-from vastplan.sandbox.context import Sandbox
+from vastsandbox.context import Sandbox
 
 TICK_SECONDS = 0.05
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from vastplan.sandbox import (
+from vastsandbox import (
     admin,
     admin_market,
     billing,
@@ -24,9 +24,9 @@ from vastplan.sandbox import (
     routes_templates,
     routes_volumes,
 )
-from vastplan.sandbox.context import Sandbox
-from vastplan.sandbox.control import Denial
-from vastplan.sandbox.router import ApiFailure, Call, Route, Router, json_response
+from vastsandbox.context import Sandbox
+from vastsandbox.control import Denial
+from vastsandbox.router import ApiFailure, Call, Route, Router, json_response
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from vastplan.sandbox.router import JSON, ApiFailure
+from vastsandbox.router import JSON, ApiFailure
 
 OPERATORS = frozenset({"eq", "neq", "gt", "gte", "lt", "lte", "in", "notin"})
 OP_ALIASES = {"==": "eq", "=": "eq", "!=": "neq", "ne": "neq", "nin": "notin", "not in": "notin",

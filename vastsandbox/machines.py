@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from vastplan.sandbox.catalog import CPUS, DRIVERS, GPU_MODELS, LOCATIONS, MOBOS, GpuModel
+from vastsandbox.catalog import CPUS, DRIVERS, GPU_MODELS, LOCATIONS, MOBOS, GpuModel
 
 MACHINE_ID_BASE = 11000
 HOST_ID_BASE = 52000

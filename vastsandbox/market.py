@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from vastplan.sandbox.machines import Machine, make_machines
-from vastplan.sandbox.query import matches, sort_records
-from vastplan.sandbox.router import JSON
+from vastsandbox.machines import Machine, make_machines
+from vastsandbox.query import matches, sort_records
+from vastsandbox.router import JSON
 
 # Offer fields that are the same for every bundle of a machine: a filter on them that fails for
 # one bundle fails for all, so search can skip the rest of the machine.

@@ -12,7 +12,7 @@ import random
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-from vastplan.sandbox.router import JSON, ApiFailure
+from vastsandbox.router import JSON, ApiFailure
 
 BODY_STYLES = ("text", "json", "detail", "quota")
 FAULT_KINDS = ("status", "lose_response")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from vastplan.sandbox import billing
-from vastplan.sandbox.catalog import GPU_MODELS
-from vastplan.sandbox.router import JSON, ApiFailure, Call, Reply, Route
+from vastsandbox import billing
+from vastsandbox.catalog import GPU_MODELS
+from vastsandbox.router import JSON, ApiFailure, Call, Reply, Route
 
 KEY_TYPES = ("ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-")
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from vastplan.sandbox.router import ApiFailure, Call, Reply, Route
+from vastsandbox.router import ApiFailure, Call, Reply, Route
 
 FORCEABLE = ("exited", "offline", "unknown", "running", "stopped", "loading")
 

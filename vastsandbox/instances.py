@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 
-from vastplan.sandbox import volumes
-from vastplan.sandbox.envflags import env_as_dict, env_from_string, port_specs
-from vastplan.sandbox.lifecycle import accrue
-from vastplan.sandbox.machines import Machine
-from vastplan.sandbox.router import JSON, ApiFailure, Call
-from vastplan.sandbox.routes_templates import find_by_hash, visible
-from vastplan.sandbox.sshd import free_port
+from vastsandbox import volumes
+from vastsandbox.envflags import env_as_dict, env_from_string, port_specs
+from vastsandbox.lifecycle import accrue
+from vastsandbox.machines import Machine
+from vastsandbox.router import JSON, ApiFailure, Call
+from vastsandbox.routes_templates import find_by_hash, visible
+from vastsandbox.sshd import free_port
 
 Record = dict[str, JSON]
 DEFAULT_DISK = 10.0

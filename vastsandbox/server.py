@@ -12,10 +12,10 @@ from types import TracebackType
 
 from aiohttp import web
 
-from vastplan.sandbox.app import make_app
-from vastplan.sandbox.context import Options, Sandbox
-from vastplan.sandbox.runtime import Runtime
-from vastplan.sandbox.store import Store
+from vastsandbox.app import make_app
+from vastsandbox.context import Options, Sandbox
+from vastsandbox.runtime import Runtime
+from vastsandbox.store import Store
 
 SAVE_DELAY = 0.05  # seconds: coalesce the writes of a burst of mutations into one
 

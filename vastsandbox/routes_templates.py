@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 
-from vastplan.sandbox.envflags import env_to_string
-from vastplan.sandbox.query import matches, parse_filters, parse_order, select_columns, sort_records
-from vastplan.sandbox.router import JSON, ApiFailure, Call, Reply, Route
+from vastsandbox.envflags import env_to_string
+from vastsandbox.query import matches, parse_filters, parse_order, select_columns, sort_records
+from vastsandbox.router import JSON, ApiFailure, Call, Reply, Route
 
 # Every field a client may set; anything else in a body is ignored.
 EDITABLE: dict[str, JSON] = {

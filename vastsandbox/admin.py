@@ -5,8 +5,8 @@ No authentication and never counted. Bodies and answers are JSON; see docs/sandb
 
 from __future__ import annotations
 
-from vastplan.sandbox.router import JSON, ApiFailure, Call, Reply, Route
-from vastplan.sandbox.store import key_hash
+from vastsandbox.router import JSON, ApiFailure, Call, Reply, Route
+from vastsandbox.store import key_hash
 
 
 def _number(body: dict[str, JSON], name: str, low: float = 0.0) -> float | None:

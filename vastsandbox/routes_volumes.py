@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from vastplan.sandbox import billing, volumes
-from vastplan.sandbox.query import parse_filters, parse_order
-from vastplan.sandbox.router import ApiFailure, Call, Reply, Route
+from vastsandbox import billing, volumes
+from vastsandbox.query import parse_filters, parse_order
+from vastsandbox.router import ApiFailure, Call, Reply, Route
 
 
 def search(call: Call) -> Reply:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING
 
-from vastplan.sandbox.router import JSON
-from vastplan.sandbox.sshd import SshListeners
+from vastsandbox.router import JSON
+from vastsandbox.sshd import SshListeners
 
 if TYPE_CHECKING:
-    from vastplan.sandbox.context import Sandbox
+    from vastsandbox.context import Sandbox
 
 Record = dict[str, JSON]
 CREATE_PHASE = 0.2   # share of boot_seconds spent in "created" before "loading"

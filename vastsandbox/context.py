@@ -6,12 +6,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from vastplan.sandbox.control import Control
-from vastplan.sandbox.lifecycle import Lifecycle
-from vastplan.sandbox.machines import MACHINE_ID_BASE
-from vastplan.sandbox.market import Market
-from vastplan.sandbox.sshd import SshListeners
-from vastplan.sandbox.store import Store, World, key_hash
+from vastsandbox.control import Control
+from vastsandbox.lifecycle import Lifecycle
+from vastsandbox.machines import MACHINE_ID_BASE
+from vastsandbox.market import Market
+from vastsandbox.sshd import SshListeners
+from vastsandbox.store import Store, World, key_hash
 
 
 @dataclass

@@ -6,8 +6,8 @@ final row is kept in the world. Credit starts at the signup credit and goes down
 
 from __future__ import annotations
 
-from vastplan.sandbox.lifecycle import accrue
-from vastplan.sandbox.router import JSON, ApiFailure, Call, Reply, Route
+from vastsandbox.lifecycle import accrue
+from vastsandbox.router import JSON, ApiFailure, Call, Reply, Route
 
 Record = dict[str, JSON]
 CLOSED = "closed_charges"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from vastplan.sandbox.context import Sandbox
+    from vastsandbox.context import Sandbox
 
 JSON = Any
 """A decoded JSON value (the wire truth here is JSON, so records stay plain dicts)."""

@@ -1,5 +1,0 @@
-"""The built-in Vast.ai emulator: an aiohttp server speaking the same wire format as Vast.ai.
-
-Start one with :func:`vastplan.sandbox.server.start_in_thread` (tests, ``--sandbox``) or
-:func:`vastplan.sandbox.server.serve` (``vastplan sandbox serve``). See docs/sandbox.md.
-"""
