@@ -164,8 +164,11 @@ def sandbox_serve(host: str, port: int, data_dir: str, api_key: str | None, seed
 
     from vastsandbox.server import serve
 
-    serve(host, port, Path(data_dir), api_key, seed, boot_seconds, latency_ms, machines,
-          lambda text: click.echo(text))
+    try:
+        serve(host, port, Path(data_dir), api_key, seed, boot_seconds, latency_ms, machines,
+              lambda text: click.echo(text))
+    except OSError as exc:  # the port is taken, the host is not ours, the data dir cannot be written
+        raise UsageError(f"cannot serve the sandbox on {host}:{port}: {exc.strerror or exc}") from exc
 
 
 register_state_commands(cli)

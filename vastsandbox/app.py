@@ -25,7 +25,7 @@ from vastsandbox import (
     routes_volumes,
 )
 from vastsandbox.context import Sandbox
-from vastsandbox.control import Denial
+from vastsandbox.control import HUGE_BODY_BYTES, Denial
 from vastsandbox.router import ApiFailure, Call, Route, Router, json_response
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,9 @@ def _api_key(request: web.Request) -> str | None:
     return request.query.get("api_key")
 
 
-def denial_response(denial: Denial, now: float) -> web.Response:
-    """A 429 or 5xx body in one of the shapes Vast.ai is seen to send (vast-api.md section 11)."""
+def denial_response(denial: Denial, now: float, request: web.Request) -> web.Response:
+    """A 429 or 5xx body in one of the shapes Vast.ai is seen to send (vast-api.md section 11), or one
+    of the hostile shapes ``echo`` and ``huge``."""
     headers: dict[str, str] = {}
     if denial.retry_after is not None:
         headers["Retry-After"] = f"{denial.retry_after:g}"
@@ -79,6 +80,13 @@ def denial_response(denial: Denial, now: float) -> web.Response:
         headers["X-RateLimit-Reset"] = str(reset)
         return json_response({"success": False, "error": "search_quota_exceeded",
                               "msg": "Daily search quota exceeded"}, denial.status, headers)
+    if denial.body == "echo":
+        echoed = "; ".join(f"{name}: {value}" for name, value in request.headers.items())
+        return json_response({"success": False, "error": "server_error",
+                              "msg": f"upstream failed for request with headers {echoed}"}, denial.status, headers)
+    if denial.body == "huge":
+        return json_response({"success": False, "error": "server_error", "msg": "x" * HUGE_BODY_BYTES},
+                             denial.status, headers)
     error = "rate_limit_exceeded" if limited else "server_error"
     msg = "API requests too frequent" if limited else "Internal server error, please try again."
     return json_response({"success": False, "error": error, "msg": msg}, denial.status, headers)
@@ -150,7 +158,7 @@ class Dispatcher:
         if rule is not None:
             denial = Denial(rule.status, rule.body, rule.retry_after)
         if denial is not None:
-            return self._finish(denial_response(denial, now))
+            return self._finish(denial_response(denial, now, request))
         if self.before is not None:
             await self.before(sb)
         try:
@@ -163,7 +171,7 @@ class Dispatcher:
             control.count_status(0 if lost.drop else lost.status)
             if lost.drop:
                 return _drop(request)
-            return denial_response(Denial(lost.status, lost.body, lost.retry_after), now)
+            return denial_response(Denial(lost.status, lost.body, lost.retry_after), now, request)
         return self._finish(response)
 
     async def _run(self, route: Route, request: web.Request, params: dict[str, str],

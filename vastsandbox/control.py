@@ -14,7 +14,10 @@ from dataclasses import asdict, dataclass, field
 
 from vastsandbox.router import JSON, ApiFailure
 
-BODY_STYLES = ("text", "json", "detail", "quota")
+# "echo" and "huge" play a hostile or broken server: one echoes the request headers (the key among
+# them) into its error message, the other answers with a body far larger than any real one.
+BODY_STYLES = ("text", "json", "detail", "quota", "echo", "huge")
+HUGE_BODY_BYTES = 48 * 1024 * 1024
 FAULT_KINDS = ("status", "lose_response")
 # Example thresholds from the Vast.ai docs (seconds between calls): create, destroy, manage, volumes.
 VAST_THRESHOLDS = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -46,7 +47,8 @@ def test_api_key_file_is_read(workspace: Workspace, monkeypatch: pytest.MonkeyPa
     assert workspace.vastplan("plan", "--api-key-file", str(key_file)).code == 0
 
 
-def test_an_unreachable_api_is_a_clear_error(workspace: Workspace) -> None:
+def test_an_unreachable_api_is_a_clear_error(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VASTPLAN_RETRY_DEADLINE", "0.5")  # the retries are real, only shorter
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
@@ -155,3 +157,18 @@ def test_a_state_that_cannot_be_written_is_saved_beside_it_and_apply_stops(works
     assert "cp " in result.err and "Traceback" not in result.text
     saved = errored.read_text()
     assert '"instances.box"' in saved and stat.S_IMODE(errored.stat().st_mode) == 0o600
+
+
+def test_sandbox_serve_on_a_busy_port_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from vastplan.cli import run
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = run(["sandbox", "serve", "--port", str(port), "--data", str(tmp_path / "cloud")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"cannot serve the sandbox on 127.0.0.1:{port}: " in err
+    assert_clean_failure(err)
+    assert "internal error" not in err

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
+import os
 import random
 import re
 import time
@@ -25,11 +27,15 @@ from vastplan import __version__
 from vastplan.api.credentials import ApiKey
 from vastplan.api.errors import error_from_exception, error_from_response, never_sent
 from vastplan.api.pacing import Pacer, route_of
-from vastplan.errors import ApiError
+from vastplan.errors import ApiError, UsageError
 
 log = logging.getLogger("vastplan.api")
 
-RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+# Statuses worth another try. A 500 may have done half the work, so only calls that are safe to
+# repeat (reads, deletes, updates) retry it; a create retries only what provably had no effect.
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_BODY_BYTES = 32 * 1024 * 1024  # far above any real page; a larger answer is refused, not buffered
+SCRUBBED = "(redacted)"
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,21 @@ class RetryPolicy:
     deadline: float = 120.0
     max_retry_after: float = 60.0
     request_timeout: float = 60.0
+
+    @classmethod
+    def from_env(cls) -> RetryPolicy:
+        """The default policy, with ``VASTPLAN_RETRY_DEADLINE`` (seconds) when set: a CI job that
+        would rather fail fast than wait out an outage sets it low."""
+        raw = os.environ.get("VASTPLAN_RETRY_DEADLINE", "").strip()
+        if not raw:
+            return cls()
+        try:
+            deadline = float(raw)
+        except ValueError:
+            deadline = math.nan
+        if not math.isfinite(deadline) or not 0 <= deadline <= 3600:
+            raise UsageError(f"VASTPLAN_RETRY_DEADLINE must be a number of seconds from 0 to 3600, not {raw!r}")
+        return cls(deadline=deadline)
 
     def backoff(self, attempt: int) -> float:
         ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
@@ -63,6 +84,7 @@ class _Response:
     text: str
     retry_after: float | None
     sent_at: float
+    truncated: bool = False
 
 
 class VastClient:
@@ -76,9 +98,9 @@ class VastClient:
         concurrency: int = 10,
         retry: RetryPolicy | None = None,
     ):
-        self.base_url = base_url.rstrip("/")
+        self.base_url = checked_base_url(base_url)
         self._key = key
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or RetryPolicy.from_env()
         self._slots = asyncio.Semaphore(concurrency)
         self._session: aiohttp.ClientSession | None = None
         self.requests_sent: Counter[str] = Counter()
@@ -164,6 +186,10 @@ class VastClient:
             error = error_from_exception(exc, method, path)
             retry = retries_left and (idempotent or never_sent(exc))
             return _Outcome(error=error, retry_in=self._retry.backoff(attempt) if retry else None)
+        if response.truncated:
+            error = ApiError(f"the API answered with more than {MAX_BODY_BYTES // 2**20} MiB; not reading further",
+                             status=response.status, method=method, path=path)
+            return _Outcome(error=error)
         if response.status < 400:
             self.pacer.succeeded(route_of(method, path))
             return self._decode(response, method, path)
@@ -206,9 +232,44 @@ class VastClient:
             self.requests_sent[f"{method} {path}"] += 1
             began = time.monotonic()
             async with self._session.request(method, url, data=payload, headers=headers) as resp:
-                text = await resp.text()
+                raw = await _read_capped(resp.content, MAX_BODY_BYTES + 1)
                 log.debug("%s %s -> %d (%.0f ms)", method, path, resp.status, (time.monotonic() - began) * 1e3)
-                return _Response(resp.status, text, _retry_after(resp.headers.get("Retry-After")), began)
+                text = self._scrub(raw[:MAX_BODY_BYTES].decode(resp.charset or "utf-8", errors="replace"))
+                return _Response(resp.status, text, _retry_after(resp.headers.get("Retry-After")), began,
+                                 truncated=len(raw) > MAX_BODY_BYTES)
+
+    def _scrub(self, text: str) -> str:
+        """The answer with the key taken out: a server (or a proxy) that echoes the request back
+        must not get the key into an error message, a label or anything printed from it."""
+        key = self._key.reveal()
+        return text.replace(key, SCRUBBED) if key and key in text else text
+
+
+def checked_base_url(base_url: str) -> str:
+    """``base_url`` without a trailing slash, refused before any request unless it is http(s) with a host."""
+    shown = base_url if len(base_url) <= 80 else base_url[:77] + "..."
+    try:
+        url = URL(base_url.strip())
+        host = url.host
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"the API URL {shown!r} is not a valid URL ({exc})") from exc
+    if url.scheme not in ("http", "https") or not host:
+        raise UsageError(f"the API URL {shown!r} must be http:// or https:// followed by a host name")
+    if url.user or url.password:
+        raise UsageError("the API URL must not carry a user name or password; the key goes in VAST_API_KEY")
+    return str(url).rstrip("/")
+
+
+async def _read_capped(stream: aiohttp.StreamReader, limit: int) -> bytes:
+    """At most ``limit`` bytes of a body (the rest is left unread and dropped with the connection)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in stream.iter_chunked(1 << 16):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
 
 
 def _retry_after(value: str | None) -> float | None:
