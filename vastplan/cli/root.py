@@ -1,4 +1,4 @@
-"""The command line: click only. Flags become Options, app runs the use case, errors become exit codes."""
+"""The command line: click only. Flags become Options, commands/ runs the use case, errors become exit codes."""
 
 from __future__ import annotations
 

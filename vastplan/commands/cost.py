@@ -1,5 +1,5 @@
 """What a stack has cost and costs now: pure functions over the state, the account's charge rows and
-the live objects (no I/O here; ``cli_cost`` fetches them).
+the live objects (no I/O here; ``vastplan.cli.cost`` fetches them).
 
 Per resource: the hours it was billed in the window, what it accrued (the charges for its object,
 plus an estimate at its live rate for the time since its last charge row ends), its live rate, and

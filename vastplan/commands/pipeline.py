@@ -1,5 +1,5 @@
 """The use cases: validate, plan, apply (a fresh plan or a saved one), destroy. The CLI parses
-flags into Options and hands over a view; the shared steps live in ``workflow``."""
+flags into Options and hands over a view; the shared steps live in ``steps``."""
 
 from __future__ import annotations
 
