@@ -30,7 +30,8 @@ def build(sb: Sandbox, work: Path, comp: Composition) -> Fixture:
     from vastplan.kinds import instance_config as cfg
     from vastplan.kinds.base import Planning
     from vastplan.stack import load_stack
-    from vastplan.state.model import LocalStateFile, ResourceState
+    from vastplan.state.backends.local import LocalStateFile
+    from vastplan.state.model import ResourceState
 
     env = client_env(work / "home")
     state_path = work / "stack.vpstate.json"

@@ -173,7 +173,8 @@ import sys, time
 from pathlib import Path
 from vastplan.errors import LockError
 from vastplan.state.lock import StateLock
-from vastplan.state.model import LocalStateFile, State
+from vastplan.state.backends.local import LocalStateFile
+from vastplan.state.model import State
 backend = LocalStateFile(Path(sys.argv[1]))
 try:
     with StateLock(backend.path, "apply", timeout=float(sys.argv[2]), poll=0.01):

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from vastplan.errors import StateError
-from vastplan.state.model import LocalStateFile, ResourceState, State
+from vastplan.state.backends.local import LocalStateFile
+from vastplan.state.model import ResourceState, State
 
 
 def test_write_advances_serial_keeps_backup_and_redacts(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def parse_since(text: str, now: float) -> float:
 def cost(opts: Options, since_text: str | None, as_json: bool) -> int:
     from vastplan.commands.cost import build_report, report_start, to_json
     from vastplan.kinds import KINDS
-    from vastplan.state.model import LocalStateFile
+    from vastplan.state.backends.local import LocalStateFile
 
     state = LocalStateFile(opts.state_path).read()
     if state is None:

@@ -24,8 +24,8 @@ from vastplan.plan.model import Action, Plan
 from vastplan.refresh.live import refresh
 from vastplan.render.base import View
 from vastplan.stack.model import Stack
+from vastplan.state.backends.local import LocalStateFile
 from vastplan.state.lock import StateLock
-from vastplan.state.model import LocalStateFile
 
 EXIT_OK, EXIT_CHANGES = 0, 2
 __all__ = ["Options", "plan", "apply", "apply_saved", "refresh_only", "reap"]

@@ -15,7 +15,8 @@ from vastplan.kinds import KINDS
 from vastplan.kinds.base import Planning
 from vastplan.plan.outputs import shown
 from vastplan.render.base import View
-from vastplan.state.model import LocalStateFile, ResourceState, State
+from vastplan.state.backends.local import LocalStateFile
+from vastplan.state.model import ResourceState, State
 
 
 def _read(opts: Options) -> tuple[LocalStateFile, State]:

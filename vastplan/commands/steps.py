@@ -27,7 +27,8 @@ from vastplan.refresh.live import LiveSnapshot, refresh
 from vastplan.refresh.orphans import find_orphans
 from vastplan.render.base import View
 from vastplan.stack.model import Stack
-from vastplan.state.model import LocalStateFile, State
+from vastplan.state.backends.local import LocalStateFile
+from vastplan.state.model import State
 
 
 def read_state(path: Path, stack: Stack) -> State:

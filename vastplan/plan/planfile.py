@@ -19,7 +19,7 @@ from vastplan import __version__
 from vastplan.errors import PlanStaleError, UsageError
 from vastplan.kinds.placement import Placement
 from vastplan.plan.model import Plan, plan_from_json, plan_to_json
-from vastplan.state.model import atomic_write
+from vastplan.state.backends.local import atomic_write
 
 PLAN_FORMAT = 1
 
