@@ -27,7 +27,7 @@ CENT = 0.01
 
 @pytest.fixture(autouse=True)
 def cost_command() -> Iterator[None]:
-    register_cost_commands(vastplan.cli.root.cli)  # a no-op once cli.py registers it itself
+    register_cost_commands(vastplan.cli.root.cli)  # a no-op once cli/root.py registers it itself
     yield
 
 

@@ -45,9 +45,7 @@ def cli(ctx: click.Context, **common: Any) -> None:
 @click.pass_context
 def validate(ctx: click.Context, **flags: Any) -> None:
     """Check the stack file (schema, references, variables); no network."""
-    from vastplan.stack import (
-        load_stack,  # not vastplan.commands.pipeline: validate needs no HTTP client (start-up time)
-    )
+    from vastplan.stack import load_stack  # not commands.pipeline: validate needs no HTTP client (start-up time)
 
     opts = build_options(ctx, **flags)
     stack = load_stack(opts.stack_file, opts.variables, opts.var_files)
