@@ -26,11 +26,12 @@ class Fixture:
 
 
 def build(sb: Sandbox, work: Path, comp: Composition) -> Fixture:
-    from vastplan.resources import KINDS
-    from vastplan.resources import instance_config as cfg
-    from vastplan.resources.base import Planning
+    from vastplan.kinds import KINDS
+    from vastplan.kinds import instance_config as cfg
+    from vastplan.kinds.base import Planning
     from vastplan.stack import load_stack
-    from vastplan.state import LocalStateFile, ResourceState
+    from vastplan.state.backends.local import LocalStateFile
+    from vastplan.state.model import ResourceState
 
     env = client_env(work / "home")
     state_path = work / "stack.vpstate.json"

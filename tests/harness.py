@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from vastplan.cli import run
+from vastplan.cli.root import run
 
 
 @dataclass

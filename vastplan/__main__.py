@@ -1,3 +1,3 @@
-from vastplan.cli import main
+from vastplan.cli.root import main
 
 main()

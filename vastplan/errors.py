@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from vastplan.diagnostics import Diagnostic
-    from vastplan.lock import LockInfo
+    from vastplan.state.lock import LockInfo
 
 
 class VastplanError(Exception):

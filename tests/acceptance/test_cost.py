@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-import vastplan.cli
+import vastplan.cli.root
 from tests.acceptance.test_retries import admin
 from tests.conftest import CANARY_API_KEY
 from tests.harness import Workspace, api_get
 from vastplan.api.billing import charges
 from vastplan.api.client import VastClient
 from vastplan.api.credentials import ApiKey
-from vastplan.cli_cost import register_cost_commands
-from vastplan.cost_report import share
+from vastplan.cli.cost import register_cost_commands
+from vastplan.commands.cost import share
 from vastplan.errors import ApiError
 
 CENT = 0.01
@@ -27,7 +27,7 @@ CENT = 0.01
 
 @pytest.fixture(autouse=True)
 def cost_command() -> Iterator[None]:
-    register_cost_commands(vastplan.cli.cli)  # a no-op once cli.py registers it itself
+    register_cost_commands(vastplan.cli.root.cli)  # a no-op once cli/root.py registers it itself
     yield
 
 

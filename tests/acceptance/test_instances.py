@@ -10,7 +10,7 @@ from tests.acceptance.test_lifecycle import KEY_A
 from tests.acceptance.test_retries import admin
 from tests.conftest import CANARY_API_KEY
 from tests.harness import Workspace, api_get
-from vastplan.resources.readiness import ssh_greets
+from vastplan.kinds.readiness import ssh_greets
 
 
 def gpu_stack(*, label: str = "", disk: int = 40, state: str = "running", timeout: str = "60s") -> str:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import CANARY_API_KEY, assert_no_canary
 from tests.harness import api_get
-from vastplan.cli import run
+from vastplan.cli.root import run
 from vastsandbox.server import start_in_thread
 
 NAMES = st.text(alphabet="abcdefghij", min_size=1, max_size=6).map(lambda s: "r" + s)

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 import yaml
 
-from vastplan.diff import decide_action
-from vastplan.plan import Action
-from vastplan.resources import KINDS
-from vastplan.resources.base import Planning
+from vastplan.kinds import KINDS
+from vastplan.kinds.base import Planning
+from vastplan.plan.diff import decide_action
+from vastplan.plan.model import Action
 from vastplan.stack.model import Lifecycle, ResourceSpec, Stack, make_address
-from vastplan.state import ResourceState, State
+from vastplan.state.model import ResourceState, State
 
 CASES = sorted((Path(__file__).parent.parent / "cases" / "diff").glob("*.yaml"))
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from vastplan.resources import docker_options
+from vastplan.kinds import docker_options
 
 
 def test_round_trip_of_env_and_ports() -> None:

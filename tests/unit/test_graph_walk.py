@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from vastplan.graph import CycleError, Graph
-from vastplan.walk import walk
+from vastplan.apply.dag.graph import CycleError, Graph
+from vastplan.apply.dag.walk import walk
 
 
 def test_topological_order_respects_edges() -> None:
@@ -67,7 +67,7 @@ def test_walk_skips_the_dependents_of_a_failure_and_blames_it_once() -> None:
 
 
 def test_a_node_that_only_waits_gives_its_slot_back() -> None:
-    from vastplan.walk import slot_released
+    from vastplan.apply.dag.walk import slot_released
 
     g = Graph([f"n{i}" for i in range(4)])
     waiting = 0

@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 
 from vastplan.errors import LockError, UsageError, VastplanError
-from vastplan.lock import LockInfo, StateLock, force_unlock, lock_path, read_lock_info
+from vastplan.state.lock import LockInfo, StateLock, force_unlock, lock_path, read_lock_info
 
 # Takes the lock, prints its id, and holds it until a line arrives on stdin.
 HOLDER = """
 import sys
 from pathlib import Path
-from vastplan.lock import StateLock
+from vastplan.state.lock import StateLock
 with StateLock(Path(sys.argv[1]), sys.argv[2]) as lock:
     print(lock.info.id, flush=True)
     sys.stdin.readline()
@@ -141,7 +141,7 @@ def test_force_unlock_refuses_a_running_holder_unless_forced(state: Path, hold: 
 FORKING_HOLDER = """
 import os, sys, time
 from pathlib import Path
-from vastplan.lock import StateLock
+from vastplan.state.lock import StateLock
 lock = StateLock(Path(sys.argv[1]), sys.argv[2])
 lock.acquire()
 child = os.fork()
@@ -172,8 +172,9 @@ CONTENDER = """
 import sys, time
 from pathlib import Path
 from vastplan.errors import LockError
-from vastplan.lock import StateLock
-from vastplan.state import LocalStateFile, State
+from vastplan.state.lock import StateLock
+from vastplan.state.backends.local import LocalStateFile
+from vastplan.state.model import State
 backend = LocalStateFile(Path(sys.argv[1]))
 try:
     with StateLock(backend.path, "apply", timeout=float(sys.argv[2]), poll=0.01):

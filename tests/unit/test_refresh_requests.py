@@ -17,9 +17,9 @@ from vastplan.api import account, templates
 from vastplan.api import instances as instance_api
 from vastplan.api.client import VastClient
 from vastplan.api.credentials import ApiKey
-from vastplan.refresh import LiveSnapshot, refresh
-from vastplan.resources import KINDS
-from vastplan.state import ResourceState, State
+from vastplan.kinds import KINDS
+from vastplan.refresh.live import LiveSnapshot, refresh
+from vastplan.state.model import ResourceState, State
 from vastsandbox.server import start_in_thread
 
 KEY = "refresh-count-test-key"

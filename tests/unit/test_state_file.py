@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from vastplan.errors import StateError
-from vastplan.state import LocalStateFile, ResourceState, State
+from vastplan.state.backends.local import LocalStateFile
+from vastplan.state.model import ResourceState, State
 
 
 def test_write_advances_serial_keeps_backup_and_redacts(tmp_path: Path) -> None:
@@ -51,7 +52,7 @@ def test_foreign_or_broken_state_is_a_state_error(tmp_path: Path, content: str, 
 
 
 def test_redaction_reaches_list_items_and_nested_keys() -> None:
-    from vastplan.state import redact
+    from vastplan.state.model import redact
 
     attrs = {"args": ["--token", "s3cret", "--x"], "env": {"A": "hidden", "B": "shown"}}
     assert redact(attrs, ["args[1]", "env.A", "args[9]", "nope.x"]) == {
@@ -60,7 +61,7 @@ def test_redaction_reaches_list_items_and_nested_keys() -> None:
 
 
 def test_a_field_holding_a_sensitive_item_is_sensitive_as_a_whole() -> None:
-    from vastplan.plan import is_sensitive
+    from vastplan.plan.model import is_sensitive
 
     paths = frozenset({"args[1]", "env.TOKEN"})
     assert is_sensitive("args", paths) and is_sensitive("env.TOKEN", paths) and is_sensitive("env", paths)

@@ -3,11 +3,11 @@ from __future__ import annotations
 import pytest
 
 from vastplan.errors import UsageError
-from vastplan.outputs import evaluate, shown
-from vastplan.plan import Action, Plan, ResourceChange
+from vastplan.plan.model import Action, Plan, ResourceChange
+from vastplan.plan.outputs import evaluate, shown
+from vastplan.plan.targeting import narrow
 from vastplan.stack.model import OutputSpec
-from vastplan.state import ResourceState, State
-from vastplan.targeting import narrow
+from vastplan.state.model import ResourceState, State
 
 
 def change(address: str, *deps: str, action: Action = Action.CREATE) -> ResourceChange:

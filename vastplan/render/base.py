@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from vastplan.apply.outcome import ApplyOutcome
 from vastplan.diagnostics import Diagnostic
 from vastplan.errors import VastplanError
-from vastplan.outcome import ApplyOutcome
-from vastplan.plan import Plan
+from vastplan.plan.model import Plan
 
 
 class View(Protocol):

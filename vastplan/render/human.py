@@ -9,13 +9,13 @@ from typing import Any, TextIO
 
 import click
 
+from vastplan.apply.outcome import ApplyOutcome
 from vastplan.diagnostics import Diagnostic
 from vastplan.errors import VastplanError
-from vastplan.orphans import describe_age
-from vastplan.outcome import ApplyOutcome
-from vastplan.outputs import shown
-from vastplan.plan import Action, FieldChange, Plan, ResourceChange, is_sensitive
-from vastplan.state import SENSITIVE
+from vastplan.plan.model import Action, FieldChange, Plan, ResourceChange, is_sensitive
+from vastplan.plan.outputs import shown
+from vastplan.refresh.orphans import describe_age
+from vastplan.state.model import SENSITIVE
 
 _COLOURS = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.REPLACE: "magenta",
             Action.DELETE: "red", Action.FORGET: "red", Action.EXPIRE: "red"}

@@ -16,12 +16,12 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from vastplan import __version__
+from vastplan.apply.outcome import ApplyOutcome
 from vastplan.diagnostics import Diagnostic, Severity
 from vastplan.errors import ApiError, StackError, VastplanError
-from vastplan.outcome import ApplyOutcome
-from vastplan.outputs import shown
-from vastplan.plan import Plan, ResourceChange, actions_json, change_to_json, plan_to_json
-from vastplan.state import SENSITIVE
+from vastplan.plan.model import Plan, ResourceChange, actions_json, change_to_json, plan_to_json
+from vastplan.plan.outputs import shown
+from vastplan.state.model import SENSITIVE
 
 FORMAT_VERSION = "1.0"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from vastplan.diagnostics import Diagnostic, SourceRange
 from vastplan.errors import StackError
-from vastplan.stack.loader import Document, load_yaml_file
 from vastplan.stack.model import Stack
+from vastplan.stack.reader import Document, load_yaml_file
 from vastplan.stack.resolve import resolve
 from vastplan.stack.schema import check_schema
 from vastplan.stack.variables import Interpolator, gather

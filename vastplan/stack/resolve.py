@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from vastplan.diagnostics import Diagnostic
-from vastplan.stack.loader import Document, YPath, format_path
 from vastplan.stack.model import COLLECTIONS, Budget, Lifecycle, OutputSpec, ResourceSpec, Stack, make_address
+from vastplan.stack.reader import Document, YPath, format_path
 from vastplan.stack.refs import find_cycle, output_problems
 from vastplan.stack.words import did_you_mean
 

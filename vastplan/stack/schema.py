@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vastplan.diagnostics import Diagnostic
-from vastplan.stack.loader import Document, YPath
+from vastplan.stack.reader import Document, YPath
 from vastplan.stack.words import did_you_mean, show
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vastplan.diagnostics import Diagnostic
-from vastplan.stack.loader import Document, YPath
+from vastplan.stack.reader import Document, YPath
 from vastplan.stack.refs import EXPR, RESOURCE_ROOTS
 from vastplan.stack.words import did_you_mean, show
 

@@ -9,7 +9,7 @@ import pytest
 from tests.unit.stack.support import WriteStack
 from vastplan.errors import StackError
 from vastplan.stack import load_stack
-from vastplan.stack.loader import MAX_BYTES
+from vastplan.stack.reader import MAX_BYTES
 
 
 def _only_diagnostic(path: Path) -> str:

@@ -1,0 +1,1 @@
+"""The dependency graph and its concurrent walk; knows nothing about resources."""

@@ -1,0 +1,79 @@
+"""Walk a Graph concurrently: each node starts when its predecessors succeeded, at most
+``parallelism`` at a time; a failed node's descendants are skipped and blamed on it once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from vastplan.apply.dag.graph import Graph
+
+_SLOT: contextvars.ContextVar[asyncio.Semaphore | None] = contextvars.ContextVar("walk_slot", default=None)
+
+
+@contextlib.asynccontextmanager
+async def slot_released() -> AsyncIterator[None]:
+    """Give the node's parallelism slot back while it only waits (an instance booting), so the
+    bound limits work in flight, not waiting; the slot is taken again before the node goes on."""
+    slots = _SLOT.get()
+    if slots is None:
+        yield
+        return
+    slots.release()
+    try:
+        yield
+    finally:
+        await slots.acquire()
+
+
+@dataclass
+class WalkResult:
+    succeeded: list[str] = field(default_factory=list)
+    failed: dict[str, BaseException] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # node -> the failed node it depended on
+
+
+async def walk(graph: Graph, run: Callable[[str], Awaitable[None]], parallelism: int) -> WalkResult:
+    graph.topological_order()  # raises CycleError before anything runs
+    result = WalkResult()
+    waiting = {n: len(graph.predecessors(n)) for n in graph.nodes}
+    slots = asyncio.Semaphore(max(1, parallelism))
+    running: dict[asyncio.Task[None], str] = {}
+
+    async def guarded(node: str) -> None:
+        async with slots:
+            _SLOT.set(slots)
+            await run(node)
+
+    def start_ready() -> None:
+        for node in sorted(n for n, count in waiting.items() if count == 0):
+            del waiting[node]
+            running[asyncio.ensure_future(guarded(node))] = node
+
+    start_ready()
+    try:
+        while running:
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                node = running.pop(task)
+                error = task.exception()
+                if error is None:
+                    result.succeeded.append(node)
+                    for nxt in graph.successors(node):
+                        if nxt in waiting:
+                            waiting[nxt] -= 1
+                else:
+                    result.failed[node] = error
+                    for blocked in graph.descendants(node):
+                        if waiting.pop(blocked, None) is not None:
+                            result.skipped[blocked] = node
+            start_ready()
+    finally:
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+    return result

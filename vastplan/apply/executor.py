@@ -1,0 +1,240 @@
+"""Apply a Plan: creates/updates in dependency order, deletes in reverse, state saved after each one.
+
+Each change becomes one or two graph nodes, ``ADDR:apply`` (create or update) and ``ADDR:destroy``;
+a replacement has both (destroy first, or create first with ``create_before_destroy``). The walk
+runs independent nodes concurrently and skips the dependents of a failure.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, Protocol
+
+from vastplan.api.client import VastClient
+from vastplan.apply.dag.graph import Graph
+from vastplan.apply.dag.walk import walk
+from vastplan.apply.outcome import ApplyOutcome
+from vastplan.errors import ApiError, StateError, StateWriteFailed, VastplanError
+from vastplan.kinds.base import ApplyContext, Created, Planning, ResourceKind
+from vastplan.kinds.ownership import marker
+from vastplan.plan.model import Action, Plan, ResourceChange
+from vastplan.state.model import ResourceState, State, StateBackend
+
+APPLY, DESTROY = "apply", "destroy"
+RECONCILE_ROUNDS = 4  # lost answers in a row before a create gives up
+
+# (action, phase) -> (present participle, noun for completion)
+_WORDS = {
+    (Action.CREATE, APPLY): ("Creating", "Creation"),
+    (Action.REPLACE, APPLY): ("Creating", "Creation"),
+    (Action.UPDATE, APPLY): ("Modifying", "Modifications"),
+    (Action.DELETE, DESTROY): ("Destroying", "Destruction"),
+    (Action.REPLACE, DESTROY): ("Destroying", "Destruction"),
+    (Action.FORGET, DESTROY): ("Removing from state", "Removal"),
+    (Action.EXPIRE, DESTROY): ("Destroying (ttl expired)", "Destruction"),
+}
+
+
+class ApplyObserver(Protocol):
+    def started(self, address: str, verb: str, resource_id: Any) -> None: ...
+
+    def finished(self, address: str, noun: str, seconds: float, detail: str) -> None: ...
+
+    def errored(self, address: str, noun: str, seconds: float, error: VastplanError) -> None: ...
+
+    def skipped(self, address: str, because: str) -> None: ...
+
+    def progress(self, address: str, message: str) -> None: ...
+
+
+def build_graph(plan: Plan, state: State) -> Graph:
+    changes = {c.address: c for c in plan.actionable}
+    graph = Graph()
+    for change in changes.values():
+        for phase in _phases(change):
+            graph.add_node(f"{change.address}:{phase}")
+        if change.action is Action.REPLACE and change.create_before_destroy:
+            graph.add_edge(f"{change.address}:{APPLY}", f"{change.address}:{DESTROY}")
+        elif change.action is Action.REPLACE:
+            graph.add_edge(f"{change.address}:{DESTROY}", f"{change.address}:{APPLY}")
+        for dep in change.depends_on:
+            if dep in changes and APPLY in _phases(changes[dep]) and APPLY in _phases(change):
+                graph.add_edge(f"{dep}:{APPLY}", f"{change.address}:{APPLY}")
+    for address, entry in state.resources.items():
+        # Whatever depended on an object must let go of it (be destroyed or updated) before it goes.
+        for dep in entry.depends_on:
+            if dep in changes and DESTROY in _phases(changes[dep]) and address in changes:
+                phase = DESTROY if DESTROY in _phases(changes[address]) else APPLY
+                graph.add_edge(f"{address}:{phase}", f"{dep}:{DESTROY}")
+    return graph
+
+
+def _tombstone(entry: ResourceState) -> ResourceState:
+    """What state keeps of an expired object: when, and under which ttl rule (see diff.expiry_action)."""
+    return ResourceState(entry.kind, None, {"expired_at": time.time(), "ttl_rule": entry.attributes.get("ttl_rule")},
+                         depends_on=entry.depends_on, expired=True)
+
+
+def deposed(address: str) -> str:
+    """Where state keeps an object being replaced create-before-destroy until it is gone. No stack
+    declares this address, so should apply stop half-way, the next plan destroys it."""
+    return f"{address}~deposed"
+
+
+def _phases(change: ResourceChange) -> tuple[str, ...]:
+    return tuple(phase for (action, phase) in _WORDS if action is change.action)
+
+
+class Executor:
+    def __init__(self, client: VastClient, kinds: Mapping[str, ResourceKind], planning: Planning, plan: Plan,
+                 backend: StateBackend, observer: ApplyObserver):
+        self._client, self._kinds, self._planning, self._plan = client, kinds, planning, plan
+        self._backend, self._observer = backend, observer
+        self._changes = {c.address: c for c in plan.actionable}
+        self._specs = planning.stack.by_address()
+        self._shared: dict[str, Any] = {}
+        self.outcome = ApplyOutcome(planning.state)
+
+    async def run(self, parallelism: int) -> ApplyOutcome:
+        graph = build_graph(self._plan, self.outcome.state)
+        result = await walk(graph, self._run_node, parallelism)
+        for node, error in result.failed.items():
+            address = node.rpartition(":")[0]
+            self.outcome.errors[address] = (
+                error if isinstance(error, VastplanError) else VastplanError(f"{address}: internal error: {error!r}")
+            )
+        for node, blocker in result.skipped.items():
+            self.outcome.skipped.setdefault(node.rpartition(":")[0], blocker.rpartition(":")[0])
+        for address, because in self.outcome.skipped.items():
+            self._observer.skipped(address, because)
+        return self.outcome
+
+    async def _run_node(self, node: str) -> None:
+        if self.outcome.state_write_failed is not None:
+            raise VastplanError("not started: the state can no longer be written")
+        address, _, phase = node.rpartition(":")
+        change = self._changes[address]
+        verb, noun = _WORDS[(change.action, phase)]
+        old_key = deposed(address) if phase == DESTROY and change.create_before_destroy else address
+        entry = self.outcome.state.resources.get(old_key)
+        existing = entry is not None and (phase == DESTROY or change.action is Action.UPDATE)
+        self._observer.started(address, verb, entry.id if entry is not None and existing else None)
+        began = time.monotonic()
+        try:
+            detail = await (self._destroy(change) if phase == DESTROY else self._apply(change))
+        except Exception as exc:  # a bug still names its resource and cause, once
+            if isinstance(exc, StateWriteFailed):
+                self.outcome.state_write_failed = exc
+            error = exc if isinstance(exc, VastplanError) else VastplanError(f"internal error: {exc!r}")
+            if isinstance(error, ApiError) and not error.address:
+                error = error.for_address(address)
+            self._observer.errored(address, noun, time.monotonic() - began, error)
+            raise error from exc
+        self._observer.finished(address, noun, time.monotonic() - began, detail)
+
+    def _context(self, address: str) -> ApplyContext:
+        def checkpoint(resource_id: Any, attributes: Mapping[str, Any], tainted: bool) -> None:
+            self._record(address, self._entry(address, resource_id, attributes, tainted))
+
+        return ApplyContext(address, self._planning, lambda: self.outcome.state, checkpoint,
+                            lambda message: self._observer.progress(address, message), self._shared)
+
+    def _entry(self, address: str, resource_id: Any, attributes: Mapping[str, Any], tainted: bool) -> ResourceState:
+        spec = self._specs[address]
+        return ResourceState(
+            kind=spec.kind, id=resource_id, attributes=attributes, depends_on=spec.depends_on,
+            sensitive_paths=tuple(sorted(self._kinds[spec.kind].sensitive_paths(spec, self._planning))),
+            tainted=tainted,
+            protected=spec.lifecycle.prevent_destroy,
+        )
+
+    async def _apply(self, change: ResourceChange) -> str:
+        spec = self._specs[change.address]
+        kind = self._kinds[spec.kind]
+        assert change.after is not None
+        ctx = self._context(change.address)
+        if change.action is Action.UPDATE:
+            entry = self.outcome.state.resources[change.address]
+            attributes = await kind.update(self._client, entry, change.after, ctx)
+            resource_id, adopted = entry.id, False
+        else:
+            if change.create_before_destroy and change.address in self.outcome.state.resources:
+                # The old object stays until the new one is up; state knows it as deposed meanwhile.
+                old = self.outcome.state.resources[change.address]
+                self._record(deposed(change.address), old)
+            self._journal(change)
+            try:
+                try:
+                    created = await kind.create(self._client, spec, change.after, ctx)
+                except ApiError as exc:
+                    created = await self._reconcile(change, exc)
+            except VastplanError as exc:
+                self._unjournal(change.address, exc)
+                raise
+            attributes, resource_id, adopted = created.attributes, created.id, created.adopted
+        self._record(change.address, self._entry(change.address, resource_id, attributes, False))
+        if change.action is Action.UPDATE:
+            self.outcome.changed += 1
+        else:
+            self.outcome.added += 1
+        return f"[id={resource_id}]" + (" (an identical object already existed; adopted)" if adopted else "")
+
+    def _journal(self, change: ResourceChange) -> None:
+        """Before a create: note in state that an object is about to exist, with the marker it will
+        carry, so neither a crash nor a lost response can leave it unknown."""
+        assert change.after is not None
+        pending = replace(self._entry(change.address, None, {**change.after, "marker": marker(
+            self._planning.stack.name, change.address)}, False), pending=True)
+        self._record(change.address, pending)
+
+    def _unjournal(self, address: str, error: VastplanError) -> None:
+        """A create that surely made nothing (a refusal, not a lost answer) leaves no pending entry."""
+        entry = self.outcome.state.resources.get(address)
+        if entry is not None and entry.pending and not (isinstance(error, ApiError) and error.uncertain):
+            self._record(address, None)
+
+    async def _reconcile(self, change: ResourceChange, error: ApiError) -> Created:
+        """A create whose outcome is unknown (no answer, or a 5xx): look for the object by its
+        marker before trying again, so a lost response never rents twice; up to a few rounds."""
+        assert change.after is not None
+        spec, ctx = self._specs[change.address], self._context(change.address)
+        for _ in range(RECONCILE_ROUNDS):
+            entry = self.outcome.state.resources.get(change.address)
+            if not (error.uncertain and entry is not None and entry.pending):
+                raise error
+            kind = self._kinds[entry.kind]
+            listed = await kind.list_live(self._client, {})
+            found = (await kind.find_pending(self._client, {change.address: entry}, listed)).get(change.address)
+            if found is not None:
+                self._observer.progress(change.address,
+                                        f"the create's answer was lost; found and adopted id {found[0]}")
+                return await kind.finish_adopted(self._client, spec, change.after, found, ctx)
+            self._observer.progress(change.address, "the create's answer was lost and nothing was made; trying again")
+            try:
+                return await kind.create(self._client, spec, change.after, ctx)
+            except ApiError as again:
+                error = again
+        raise error
+
+    async def _destroy(self, change: ResourceChange) -> str:
+        key = deposed(change.address) if change.create_before_destroy else change.address
+        entry = self.outcome.state.resources.get(key)
+        note = "removed from state"
+        if entry is not None and change.action is not Action.FORGET:
+            note = await self._kinds[entry.kind].delete(self._client, entry, self._context(change.address))
+        self._record(key, _tombstone(entry) if entry is not None and change.action is Action.EXPIRE else None)
+        if change.action is not Action.FORGET:
+            self.outcome.destroyed += 1
+        return note if note != "destroyed" else ""
+
+    def _record(self, address: str, resource: ResourceState | None) -> None:
+        """Persist at once: a crash after this line cannot lose the object. If the state cannot be
+        written, everything it should say goes to an errored state file instead and apply stops."""
+        wanted = self.outcome.state.with_resource(address, resource)
+        try:
+            self.outcome.state = self._backend.write(wanted)
+        except StateError as exc:
+            self.outcome.state = wanted
+            raise StateWriteFailed(exc, self._backend.save_errored(wanted), wanted) from exc

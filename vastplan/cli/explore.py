@@ -1,0 +1,90 @@
+"""Commands that look without changing anything: graph (the dependency graph in DOT) and offers
+(the marketplace, searched with the same filters as a stack's ``offer:`` block)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from vastplan.cli.options import build_options, common_options, variable_options, view_of
+from vastplan.errors import UsageError
+
+
+@click.command("graph")
+@common_options
+@variable_options
+@click.pass_context
+def graph_command(ctx: click.Context, **flags: Any) -> None:
+    """The stack's dependency graph, in DOT (pipe it to `dot -Tpng`)."""
+    from vastplan.apply.dag.graph import Graph
+    from vastplan.commands.pipeline import load
+
+    stack = load(build_options(ctx, **flags))
+    graph = Graph(r.address for r in stack.resources)
+    for spec in stack.resources:
+        for dep in spec.depends_on:
+            graph.add_edge(dep, spec.address)
+    graph.topological_order()  # a cycle is reported, not drawn
+    click.echo(graph.to_dot(), nl=False)
+    ctx.exit(0)
+
+
+@click.command("offers")
+@common_options
+@click.argument("filters", default="{}", metavar="FILTERS")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--interruptible", is_flag=True, help="Bid prices (interruptible) instead of on-demand.")
+@click.option("--json", "as_json", is_flag=True, help="The offers as JSON, as the API gives them.")
+@click.pass_context
+def offers_command(ctx: click.Context, filters: str, limit: int, interruptible: bool, as_json: bool,
+                   **flags: Any) -> None:
+    """Search the marketplace. FILTERS is a YAML mapping like a stack's offer: block, e.g.
+    '{gpu_name: RTX 4090, num_gpus: 1, dph_total: {lte: 0.6}, geolocation: [US, CA]}'."""
+    import asyncio
+
+    import yaml
+
+    try:
+        block = yaml.safe_load(filters)
+    except yaml.YAMLError as exc:
+        raise UsageError(f"FILTERS is not YAML: {exc}") from exc
+    if not isinstance(block, dict):
+        raise UsageError("FILTERS must be a mapping, e.g. '{gpu_name: RTX 4090, num_gpus: 1}'")
+    opts = build_options(ctx, **flags)
+    rows = asyncio.run(_search(opts, block, limit, interruptible))
+    view = view_of(ctx)
+    if as_json:
+        view.line(json.dumps(rows, indent=2, sort_keys=True))
+    elif not rows:
+        view.line("No offer matches these filters.")
+    else:
+        view.line(_table(rows))
+    ctx.exit(0)
+
+
+async def _search(opts: Any, block: dict[str, Any], limit: int, interruptible: bool) -> list[dict[str, Any]]:
+    from vastplan.api.instances import search_offers
+    from vastplan.api.offers import offer_query, order_clause
+    from vastplan.commands.steps import connect
+
+    async with connect(opts) as client:
+        return await search_offers(client, offer_query(block), order=order_clause(block.get("order")),
+                                   offer_type="bid" if interruptible else "on-demand", limit=limit)
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    from tabulate import tabulate
+
+    table = [[r.get("id"), f"{r.get('num_gpus')}x {r.get('gpu_name')}", round(float(r.get("gpu_ram") or 0) / 1024),
+              r.get("geolocation"), f"{float(r.get('reliability') or 0):.3f}", r.get("cuda_max_good"),
+              f"${float(r.get('dph_total') or 0):.3f}", f"${float(r.get('min_bid') or 0):.3f}", r.get("machine_id")]
+             for r in rows]
+    return tabulate(table, headers=["offer", "GPUs", "VRAM GB", "location", "reliability", "CUDA", "$/hr",
+                                    "min bid", "machine"])
+
+
+def register_explore_commands(cli: click.Group) -> None:
+    for command in (graph_command, offers_command):
+        cli.add_command(command)

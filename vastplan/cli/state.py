@@ -1,0 +1,138 @@
+"""Commands that work on the state: state list/show/rm/mv/unprotect, import, output, force-unlock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import click
+
+from vastplan.cli.options import build_options, common_options, lock_timeout_option, variable_options, view_of
+from vastplan.commands.options import Options
+from vastplan.state.lock import StateLock, force_unlock
+
+
+def _commands() -> ModuleType:
+    """Imported when a command runs, so that `vastplan --version` stays instant."""
+    from vastplan.commands import state as state_commands
+
+    return state_commands
+
+
+def _locked(opts: Options, operation: str, run: Callable[[], int]) -> int:
+    with StateLock(opts.state_path, operation, opts.lock_timeout):
+        return run()
+
+
+@click.group("state")
+def state_group() -> None:
+    """Inspect and edit the state without touching the account (each edit keeps a .backup)."""
+
+
+@state_group.command("list")
+@common_options
+@click.pass_context
+def state_list(ctx: click.Context, **flags: Any) -> None:
+    """Every address in the state, with its id."""
+    ctx.exit(_commands().state_list(build_options(ctx, **flags), view_of(ctx)))
+
+
+@state_group.command("show")
+@common_options
+@click.argument("address")
+@click.pass_context
+def state_show(ctx: click.Context, address: str, **flags: Any) -> None:
+    """One resource as the state records it (sensitive values redacted)."""
+    ctx.exit(_commands().state_show(build_options(ctx, **flags), view_of(ctx), address))
+
+
+@state_group.command("rm")
+@common_options
+@lock_timeout_option
+@click.argument("address")
+@click.pass_context
+def state_rm(ctx: click.Context, address: str, **flags: Any) -> None:
+    """Forget ADDRESS: vastplan stops managing it; the object stays in the account."""
+    opts = build_options(ctx, **flags)
+    ctx.exit(_locked(opts, "state rm", lambda: _commands().state_rm(opts, view_of(ctx), address)))
+
+
+@state_group.command("mv")
+@common_options
+@lock_timeout_option
+@click.argument("source")
+@click.argument("target")
+@click.pass_context
+def state_mv(ctx: click.Context, source: str, target: str, **flags: Any) -> None:
+    """Rename SOURCE to TARGET in state, so that renaming it in the stack does not replace it."""
+    opts = build_options(ctx, **flags)
+    ctx.exit(_locked(opts, "state mv", lambda: _commands().state_mv(opts, view_of(ctx), source, target)))
+
+
+@state_group.command("unprotect")
+@common_options
+@lock_timeout_option
+@click.argument("address")
+@click.pass_context
+def state_unprotect(ctx: click.Context, address: str, **flags: Any) -> None:
+    """Drop the prevent_destroy protection state keeps for ADDRESS."""
+    opts = build_options(ctx, **flags)
+    ctx.exit(_locked(opts, "state unprotect", lambda: _commands().state_unprotect(opts, view_of(ctx), address)))
+
+
+@click.command("import")
+@common_options
+@variable_options
+@lock_timeout_option
+@click.argument("address")
+@click.argument("object_id", metavar="ID")
+@click.pass_context
+def import_command(ctx: click.Context, address: str, object_id: str, **flags: Any) -> None:
+    """Adopt the existing Vast.ai object ID as ADDRESS (which the stack must declare)."""
+    opts = build_options(ctx, **flags)
+    ctx.exit(_locked(opts, "import", lambda: _commands().import_object(opts, view_of(ctx), address, object_id)))
+
+
+@click.command("output")
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+@click.option("--show-sensitive", is_flag=True, help="Print sensitive outputs too.")
+@click.argument("name", required=False)
+@click.pass_context
+def output_command(ctx: click.Context, name: str | None, as_json: bool, show_sensitive: bool,
+                   **flags: Any) -> None:
+    """The stack's outputs as of the last apply (e.g. SSH commands); sensitive ones hidden unless asked."""
+    ctx.exit(_commands().output(build_options(ctx, **flags), view_of(ctx), name, as_json, show_sensitive))
+
+
+@click.command("force-unlock")
+@common_options
+@click.option("--force", is_flag=True, help="Remove the lock even if its holder still runs.")
+@click.argument("lock_id", metavar="ID")
+@click.pass_context
+def force_unlock_command(ctx: click.Context, lock_id: str, force: bool, **flags: Any) -> None:
+    """Remove the state lock ID left by a process that is gone."""
+    opts = build_options(ctx, **flags)
+    info = force_unlock(Path(opts.state_path), lock_id, force=force)
+    view_of(ctx).line(f"Removed the lock {info.id} ({info.describe()}).")
+    ctx.exit(0)
+
+
+@click.command("orphans")
+@common_options
+@variable_options
+@click.option("--destroy", is_flag=True, help="Destroy them (after confirmation) and check they are gone.")
+@click.option("--auto-approve", is_flag=True, help="Destroy without asking for 'yes'.")
+@click.pass_context
+def orphans_command(ctx: click.Context, destroy: bool, **flags: Any) -> None:
+    """Objects carrying this stack's marker that the state does not know; they bill all the same."""
+    from vastplan.commands.orphans import orphans
+
+    ctx.exit(orphans(build_options(ctx, **flags), view_of(ctx), destroy))
+
+
+def register_state_commands(cli: click.Group) -> None:
+    for command in (state_group, import_command, output_command, force_unlock_command, orphans_command):
+        cli.add_command(command)

@@ -1,0 +1,19 @@
+"""The ``show`` use case: render a saved plan file, human or JSON, without touching the network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vastplan.plan import planfile
+from vastplan.render.base import View
+
+EXIT_OK = 0
+
+
+def show_saved(path: str, view: View) -> int:
+    """Render the plan saved in ``path`` exactly as it was planned (sensitive values stay redacted)."""
+    saved = planfile.load(Path(path))
+    view.line(f"Saved plan {path}: stack {saved.plan.stack_name or '?'}, made against state serial "
+              f"{saved.serial} of {saved.state_file}.")
+    view.plan(saved.plan, saved.stack_file)
+    return EXIT_OK

@@ -1,0 +1,169 @@
+"""The ResourceKind protocol: everything refresh, diff and apply need to know about one kind.
+
+A kind turns a ResourceSpec into *desired attributes*, turns API rows into *live attributes* with
+the same keys, and performs create / update / delete. Diff compares the two dicts key by key; a
+changed key listed in ``replace_fields`` forces a replacement. Attributes the API does not report
+(``from_api`` leaves them out) are compared with what state recorded instead. Nothing outside this
+package branches on a kind: behaviour is registered in ``vastplan.kinds.KINDS``.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from vastplan.api.client import VastClient
+from vastplan.kinds.placement import OfferClaims, Placement, Searcher
+from vastplan.stack.model import ResourceSpec, Stack
+from vastplan.state.model import ResourceState, State
+
+LiveObjects = dict[Any, dict[str, Any]]
+UNKNOWN = "(known after apply)"
+
+
+@dataclass
+class Planning:
+    """What a plan is made from besides the stack: the state, the live objects, and the offers
+    chosen for new rentals (filled by each kind's ``prepare`` in registry order)."""
+
+    stack: Stack
+    state: State
+    live: Mapping[str, LiveObjects]
+    placements: dict[str, Placement] = field(default_factory=dict)
+    claims: OfferClaims = field(default_factory=OfferClaims)
+    now: float = field(default_factory=time.time)  # one clock for the whole plan (ttl expiry)
+    _searcher: Searcher | None = None
+
+    def shared_searcher(self, client: VastClient) -> Searcher:
+        """One Searcher per plan, so each distinct marketplace query is sent once."""
+        if self._searcher is None:
+            self._searcher = Searcher(client)
+        return self._searcher
+
+    def live_object(self, address: str) -> dict[str, Any] | None:
+        entry = self.state.resources.get(address)
+        return self.live.get(entry.kind, {}).get(entry.id) if entry else None
+
+
+@dataclass(frozen=True)
+class Created:
+    """What a create returns: the object's id and its attributes as recorded in state."""
+
+    id: Any
+    attributes: Mapping[str, Any]
+    adopted: bool = False  # an identical object already existed and was taken over, not made
+
+
+@dataclass(frozen=True)
+class ApplyContext:
+    """What a create/update/delete may consult: the plan's inputs, the state as it is right now
+    (to resolve references), ``checkpoint`` to save progress mid-operation, and ``shared`` for
+    per-apply helpers a kind keeps (pollers, claims)."""
+
+    address: str
+    planning: Planning
+    current_state: Callable[[], State]
+    checkpoint: Callable[[Any, Mapping[str, Any], bool], None]
+    progress: Callable[[str], None]
+    shared: dict[str, Any]
+
+    @property
+    def stack(self) -> str:
+        return self.planning.stack.name
+
+    @property
+    def live(self) -> Mapping[str, LiveObjects]:
+        return self.planning.live
+
+
+class ResourceKind(ABC):
+    kind: ClassVar[str]
+    noun: ClassVar[str]
+    replace_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @abstractmethod
+    async def list_live(self, client: VastClient, known: Mapping[str, ResourceState]) -> LiveObjects:
+        """One list request (or none when there is nothing to look for): id -> live attributes."""
+
+    @abstractmethod
+    def from_api(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """One API row as live attributes (the keys ``desired`` produces that the API reports)."""
+
+    async def prepare(self, client: VastClient, planning: Planning) -> None:
+        """Before diffing: look up what desired attributes need beyond the stack (offers to rent)."""
+        return None
+
+    @abstractmethod
+    def desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:
+        """The attributes the stack asks for, keyed as ``from_api`` keys them."""
+
+    async def find_pending(self, client: VastClient, pending: Mapping[str, ResourceState],
+                           listed: LiveObjects) -> dict[str, tuple[Any, dict[str, Any]]]:
+        """Objects whose create was journaled but never confirmed, found by their ownership marker
+        (``attributes["marker"]``): address -> (id, live attributes). ``listed`` is what refresh saw."""
+        found: dict[str, tuple[Any, dict[str, Any]]] = {}
+        for address, entry in pending.items():
+            for object_id, live in listed.items():
+                if self.owns(entry, live):
+                    found[address] = (object_id, live)
+                    break
+        return found
+
+    async def list_owned(self, client: VastClient, marker_prefix: str, listed: LiveObjects | None) -> LiveObjects:
+        """Every object of this kind in the account whose ownership marker starts with
+        ``marker_prefix`` (to find orphans). ``listed`` is what refresh saw, None if it did not list."""
+        return {}
+
+    def owns(self, entry: ResourceState, live: Mapping[str, Any]) -> bool:
+        """Whether a live object is the one a journaled create made."""
+        return bool(entry.attributes.get("marker")) and live.get("label") == entry.attributes["marker"]
+
+    def sensitive_paths(self, spec: ResourceSpec, planning: Planning) -> frozenset[str]:
+        """Dotted paths of ``desired`` whose values are never shown or stored."""
+        return spec.sensitive_paths
+
+    @abstractmethod
+    async def create(self, client: VastClient, spec: ResourceSpec, desired: Mapping[str, Any],
+                     ctx: ApplyContext) -> Created: ...
+
+    async def finish_adopted(self, client: VastClient, spec: ResourceSpec, desired: Mapping[str, Any],
+                             found: tuple[Any, dict[str, Any]], ctx: ApplyContext) -> Created:
+        """A create's answer was lost but its object was found: do what the create would have done
+        after it (by default nothing: the object is complete as made)."""
+        return Created(found[0], found[1], adopted=True)
+
+    @abstractmethod
+    async def update(self, client: VastClient, entry: ResourceState, desired: Mapping[str, Any],
+                     ctx: ApplyContext) -> Mapping[str, Any]:
+        """Change the object in place; returns its new attributes for state."""
+
+    @abstractmethod
+    async def delete(self, client: VastClient, entry: ResourceState, ctx: ApplyContext) -> str:
+        """Remove the object (an already-missing object counts as removed); returns a past-tense note."""
+
+    def dph(self, live: Mapping[str, Any]) -> float:
+        """What the live object costs per hour as it is now."""
+        return 0.0
+
+    def planned_dph(self, spec: ResourceSpec, planning: Planning) -> float:
+        """What the object will cost per hour once the stack is applied."""
+        return 0.0
+
+    def warnings(self, spec: ResourceSpec, planning: Planning) -> list[str]:
+        """Things about this resource that will cost money unexpectedly (shown with the plan)."""
+        return []
+
+    def describe_drift(self, entry: ResourceState, live: Mapping[str, Any]) -> list[str]:
+        """How the live object changed outside vastplan since state recorded it, in a user's words."""
+        return [f"{name} was changed outside vastplan ({entry.attributes[name]!r} -> {live[name]!r})"
+                for name in self.drift_fields if name in live and name in entry.attributes
+                and entry.attributes[name] != live[name]]
+
+    drift_fields: ClassVar[tuple[str, ...]] = ()
+
+    def describe_update(self, fields: frozenset[str], after: Mapping[str, Any]) -> str:
+        """A note for the plan about what an in-place update of these fields does."""
+        return ""

@@ -1,0 +1,223 @@
+"""GPU instances: rented from the cheapest matching offer, waited on until SSH answers, changed in
+place where Vast.ai allows it (label, start/stop, bid, SSH keys, image/env/onstart) and replaced
+where it does not (machine, disk, volumes)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from vastplan.api import instances as api
+from vastplan.api.client import VastClient
+from vastplan.api.offers import machine_mismatches
+from vastplan.diagnostics import Diagnostic
+from vastplan.errors import ApiError, StackError
+from vastplan.kinds import docker_options
+from vastplan.kinds import instance_config as cfg
+from vastplan.kinds.base import ApplyContext, Created, LiveObjects, Planning, ResourceKind
+from vastplan.kinds.instance_ops import InstanceOps
+from vastplan.kinds.ownership import strip_marker
+from vastplan.kinds.placement import Placement, instance_search, place_instances, storage_dph
+from vastplan.stack.model import ResourceSpec
+from vastplan.state.model import ResourceState
+
+IN_PLACE_RECREATES = frozenset({"image", "env", "onstart", "ports"})
+LABELS_PER_QUERY = 50  # keeps the query string far below a server's request-line limit
+
+
+class InstanceKind(ResourceKind):
+    kind: ClassVar[str] = "instance"
+    noun: ClassVar[str] = "instance"
+    replace_fields: ClassVar[frozenset[str]] = frozenset({"offer", "disk_gb", "volumes"})
+
+    async def list_live(self, client: VastClient, known: Mapping[str, ResourceState]) -> LiveObjects:
+        rows = await api.instances_by_id(client, (r.id for r in known.values()))
+        return {row["id"]: self.from_api(row) for row in rows if "id" in row}
+
+    def from_api(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        env, ports = docker_options.parse({str(k): v for k, v in row.get("extra_env") or []})
+        return {
+            "offer": cfg.describe_offer(row),
+            "image": row.get("image_uuid") or "",
+            "env": env,
+            "ports": ports,
+            "onstart": row.get("onstart") or "",
+            "disk_gb": int(float(row.get("disk_space") or 0)),
+            "volumes": [f"{v.get('id')}:{v.get('mount_path')}" for v in row.get("volume_info") or []],
+            "state": row.get("intended_status") or "",
+            "label": strip_marker(row.get("label")),  # the marker is ownership, not something to diff
+            "full_label": row.get("label") or "",
+            # read-only, for cost, readiness, drift and outputs
+            "actual_status": row.get("actual_status"),
+            "start_date": row.get("start_date"),
+            "end_date": row.get("end_date"),
+            "min_bid": row.get("min_bid"),
+            "machine_row": cfg.machine_row(row),
+            "dph_total": float(row.get("dph_total") or 0),
+            "storage_hour": float(row.get("storage_total_cost") or 0),
+            **cfg.connection(row),
+        }
+
+    async def find_pending(self, client: VastClient, pending: Mapping[str, ResourceState],
+                           listed: LiveObjects) -> dict[str, tuple[Any, dict[str, Any]]]:
+        """One listing filtered on the labels the journaled creates were to carry."""
+        labels = sorted({_pending_label(e) for e in pending.values()})
+        rows = await api.list_instances(client, {"label": {"in": labels}})
+        return await super().find_pending(client, pending, {r["id"]: self.from_api(r) for r in rows if "id" in r})
+
+    async def list_owned(self, client: VastClient, marker_prefix: str, listed: LiveObjects | None) -> LiveObjects:
+        """label_counts (one small page) says how many instances carry each label; rows are fetched
+        only for our labels carried by more instances than refresh already saw."""
+        seen: dict[str, int] = {}
+        for live in (listed or {}).values():
+            seen[live.get("full_label", "")] = seen.get(live.get("full_label", ""), 0) + 1
+        labels = sorted(label for label, count in (await api.label_counts(client)).items()
+                        if label.startswith(marker_prefix) and count > seen.get(label, 0))
+        chunks = [labels[i:i + LABELS_PER_QUERY] for i in range(0, len(labels), LABELS_PER_QUERY)]
+        pages = await asyncio.gather(*(api.list_instances(client, {"label": {"in": c}}) for c in chunks))
+        return {row["id"]: self.from_api(row) for page in pages for row in page if "id" in row}
+
+    def owns(self, entry: ResourceState, live: Mapping[str, Any]) -> bool:
+        return bool(entry.attributes.get("marker")) and live.get("full_label") == _pending_label(entry)
+
+    # --- planning -----------------------------------------------------------------------------------
+    async def prepare(self, client: VastClient, planning: Planning) -> None:
+        """Keep each existing instance's machine while it still fits; find offers for the rest."""
+        searcher = planning.shared_searcher(client)
+        for spec in (s for s in planning.stack.resources if s.kind == self.kind):
+            if spec.address in planning.placements:
+                continue  # placed with its new volume
+            _check_one_volume(spec)
+            live = planning.live_object(spec.address)
+            machine = _volume_machine(spec, planning)
+            query, order, offer_type = instance_search(spec, machine)
+            if live is not None and not self._needs_new_machine(spec, planning, live, query):
+                planning.placements[spec.address] = Placement(live["machine_row"], query, order, offer_type, True)
+                continue
+            planning.placements.update(await place_instances(searcher, [spec], planning.claims, machine))
+
+    def _needs_new_machine(self, spec: ResourceSpec, planning: Planning, live: Mapping[str, Any],
+                           query: Mapping[str, Any]) -> bool:
+        entry = planning.state.resources[spec.address]
+        base = self._base_desired(spec, planning)
+        return (entry.tainted or bool(machine_mismatches(query, live["machine_row"]))
+                or base["disk_gb"] != live["disk_gb"] or base["volumes"] != live["volumes"])
+
+    def _base_desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:
+        stack = planning.stack
+        eff = cfg.effective(spec, stack)
+        bid = (spec.config.get("interruptible") or {}).get("bid_dph")
+        return {
+            "image": eff["image"], "env": eff["env"], "ports": eff["ports"], "onstart": eff["onstart"],
+            "disk_gb": int(spec.config.get("disk_gb") or 10),
+            "volumes": cfg.volume_mounts(spec, planning.state),
+            "state": spec.config.get("state", "running"),
+            "label": spec.config.get("label") or "",
+            "ssh_keys": cfg.ssh_key_texts(spec, stack),
+            "bid_dph": float(bid) if bid is not None else None,
+        }
+
+    def desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:
+        placement = planning.placements.get(spec.address)
+        offer = cfg.describe_offer(placement.offer) if placement else "(chosen at apply)"
+        return {"offer": offer, **self._base_desired(spec, planning)}
+
+    def sensitive_paths(self, spec: ResourceSpec, planning: Planning) -> frozenset[str]:
+        """The instance's own sensitive env, and the sensitive env it inherits from its template."""
+        return spec.sensitive_paths | cfg.sensitive_env(spec, planning.stack)
+
+    def dph(self, live: Mapping[str, Any]) -> float:
+        if live.get("state") == "stopped":
+            return float(live.get("storage_hour") or 0)
+        return float(live.get("dph_total") or 0)
+
+    def planned_dph(self, spec: ResourceSpec, planning: Planning) -> float:
+        placement = planning.placements.get(spec.address)
+        if placement is None:
+            return 0.0
+        offer = placement.offer
+        disk = float(spec.config.get("disk_gb") or 10)
+        storage = float(offer.get("storage_total_cost") or 0) or storage_dph(offer.get("storage_cost") or 0, disk)
+        if spec.config.get("state") == "stopped":
+            return storage
+        bid = (spec.config.get("interruptible") or {}).get("bid_dph")
+        return float(bid) + storage if bid is not None else float(offer.get("dph_total") or 0)
+
+    def warnings(self, spec: ResourceSpec, planning: Planning) -> list[str]:
+        live = planning.live_object(spec.address)
+        if live is None:
+            return []
+        notes = []
+        bid = (spec.config.get("interruptible") or {}).get("bid_dph")
+        floor = live.get("min_bid")
+        if bid is not None and isinstance(floor, (int, float)) and float(bid) < floor:
+            notes.append(f"its bid ${float(bid):.3f}/hr is below the current min_bid ${floor:.3f}/hr: "
+                         "it can be outbid and stopped (its disk keeps billing)")
+        ends = live.get("end_date")
+        if isinstance(ends, (int, float)) and ends - planning.now < 86400:
+            notes.append("its host's offer ends within a day: the price may rise or the machine leave")
+        return notes
+
+    def describe_drift(self, entry: ResourceState, live: Mapping[str, Any]) -> list[str]:
+        recorded = entry.attributes
+        notes = []
+        if live.get("actual_status") in ("offline", "exited", "unknown"):
+            notes.append(f'is "{live["actual_status"]}" (host or container down); it may need replacing')
+        if recorded.get("state") == "running" and live.get("state") == "stopped":
+            notes.append(f"was stopped outside vastplan; its disk still bills ${self.dph(live):.3f}/hr")
+        elif recorded.get("state") == "stopped" and live.get("state") == "running":
+            notes.append("was started outside vastplan")
+        if "label" in recorded and recorded["label"] != live.get("label"):
+            notes.append(f'label was edited outside vastplan ("{recorded["label"]}" -> "{live.get("label")}")')
+        return notes
+
+    def describe_update(self, fields: frozenset[str], after: Mapping[str, Any]) -> str:
+        notes = []
+        if fields & IN_PLACE_RECREATES:
+            notes.append("the container is recreated on the same machine")
+        if "state" in fields and after.get("state") == "stopped":
+            notes.append("a stopped instance keeps billing for its disk")
+        return "; ".join(notes)
+
+    # --- apply --------------------------------------------------------------------------------------
+    async def create(self, client: VastClient, spec: ResourceSpec, desired: Mapping[str, Any],
+                     ctx: ApplyContext) -> Created:
+        return await InstanceOps(client, ctx).create(spec, desired)
+
+    async def finish_adopted(self, client: VastClient, spec: ResourceSpec, desired: Mapping[str, Any],
+                             found: tuple[Any, dict[str, Any]], ctx: ApplyContext) -> Created:
+        return await InstanceOps(client, ctx).finish(spec, desired, found[0], found[1]["machine_row"], adopted=True)
+
+    async def update(self, client: VastClient, entry: ResourceState, desired: Mapping[str, Any],
+                     ctx: ApplyContext) -> Mapping[str, Any]:
+        return await InstanceOps(client, ctx).update(entry, desired)
+
+    async def delete(self, client: VastClient, entry: ResourceState, ctx: ApplyContext) -> str:
+        try:
+            await api.destroy_instance(client, entry.id)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            return "already gone"
+        return "destroyed"
+
+
+def _pending_label(entry: ResourceState) -> str:
+    """The full label a journaled create gave its instance: its marker, then the stack's label."""
+    return cfg.full_label(str(entry.attributes.get("marker") or ""), str(entry.attributes.get("label") or ""))
+
+
+def _check_one_volume(spec: ResourceSpec) -> None:
+    if len(spec.config.get("volumes") or []) > 1:
+        raise StackError([Diagnostic("Vast.ai mounts at most one volume per instance",
+                                     range=spec.range, address=f"{spec.address}.volumes")])
+
+
+def _volume_machine(spec: ResourceSpec, planning: Planning) -> int | None:
+    """The machine of the (existing) volume this instance mounts, which it must run on."""
+    for item in spec.config.get("volumes") or []:
+        live = planning.live_object(f"volumes.{item['volume']}")
+        if live is not None:
+            return int(live["machine_id"])
+    return None

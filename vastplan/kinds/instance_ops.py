@@ -1,0 +1,194 @@
+"""The API work behind an instance's create and update: renting with fallback to the next matching
+offer, attaching SSH keys, and waiting for readiness. State is checkpointed as soon as the instance
+exists, so a failure or a crash later on can never lose it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from vastplan.api import instances as api
+from vastplan.api.client import VastClient
+from vastplan.apply.dag.walk import slot_released
+from vastplan.errors import ApiError
+from vastplan.kinds import instance_config as cfg
+from vastplan.kinds.base import ApplyContext, Created
+from vastplan.kinds.ownership import marker
+from vastplan.kinds.placement import Placement
+from vastplan.kinds.readiness import NotReady, ReadinessPolicy, ReadinessPoller
+from vastplan.kinds.ssh_key import normalise_key
+from vastplan.stack.model import ResourceSpec
+from vastplan.state.model import ResourceState
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def offer_taken(error: ApiError) -> bool:
+    return error.status in (404, 410) and "no_such_ask" in f"{error.code} {error.message}"
+
+
+def seconds(text: Any, default: float) -> float:
+    if text is None:
+        return default
+    if isinstance(text, (int, float)):
+        return float(text)
+    value, unit = str(text)[:-1], str(text)[-1]
+    return float(value) * DURATION_UNITS[unit] if unit in DURATION_UNITS else float(text)
+
+
+def expiry(config: Mapping[str, Any], now: float) -> dict[str, Any]:
+    """When an instance created ``now`` expires (its ``ttl`` or ``expires_at``), and the rule itself,
+    so that a later plan can tell whether the rule changed."""
+    rule = {"ttl": config.get("ttl"), "expires_at": config.get("expires_at")}
+    if rule["ttl"]:
+        return {"expires_at": now + seconds(rule["ttl"], 0.0), "ttl_rule": rule}
+    if rule["expires_at"]:
+        moment = datetime.fromisoformat(str(rule["expires_at"]).replace("Z", "+00:00"))
+        return {"expires_at": moment.timestamp(), "ttl_rule": rule}
+    return {}
+
+
+def readiness_policy(spec: ResourceSpec) -> ReadinessPolicy:
+    block = spec.config.get("readiness") or {}
+    return ReadinessPolicy(timeout=seconds(block.get("timeout"), 600.0), ssh_probe=bool(block.get("ssh_probe", True)))
+
+
+class InstanceOps:
+    def __init__(self, client: VastClient, ctx: ApplyContext):
+        self.client, self.ctx = client, ctx
+
+    @property
+    def poller(self) -> ReadinessPoller:
+        poller = self.ctx.shared.get("readiness")
+        if not isinstance(poller, ReadinessPoller):
+            poller = self.ctx.shared["readiness"] = ReadinessPoller(self.client)
+        return poller
+
+    async def create(self, spec: ResourceSpec, desired: Mapping[str, Any]) -> Created:
+        placement = self.ctx.planning.placements[spec.address]
+        template = cfg.template_spec(spec, self.ctx.planning.stack)
+        template_hash = None
+        if template is not None:
+            entry = self.ctx.current_state().resources.get(template.address)
+            template_hash = entry.attributes.get("hash_id") if entry else None
+        eff = cfg.effective(spec, self.ctx.planning.stack)
+        label = cfg.label_for(spec, self.ctx.planning.stack)
+        body = cfg.create_body(desired, spec.config, eff["runtype"], label, template_hash, self._volume_info(spec))
+        offer, instance_id = await self._rent(body, placement)
+        return await self.finish(spec, desired, instance_id, offer)
+
+    async def finish(self, spec: ResourceSpec, desired: Mapping[str, Any], instance_id: int,
+                     offer: Mapping[str, Any], adopted: bool = False) -> Created:
+        """What follows the rental, also for an instance adopted after a lost answer: record it at
+        once, attach its SSH keys, wait until it is ready."""
+        attributes = {**desired, **expiry(spec.config, time.time()),
+                      "offer": cfg.describe_offer(offer), "offer_id": offer.get("id"),
+                      "dph_total": offer.get("dph_total"), "ssh_keys": [],
+                      "machine_row": cfg.machine_row(offer), "storage_hour": offer.get("storage_total_cost")}
+        self.ctx.checkpoint(instance_id, attributes, False)
+        attributes["ssh_keys"] = await self._sync_keys(instance_id, [], desired["ssh_keys"])
+        self.ctx.checkpoint(instance_id, attributes, False)
+        if desired["state"] == "running":
+            attributes.update(await self._ready(spec, instance_id, attributes))
+        return Created(instance_id, attributes, adopted=adopted)
+
+    async def _rent(self, body: dict[str, Any], placement: Placement) -> tuple[Mapping[str, Any], int]:
+        """Rent the planned offer; when it was taken, the next one matching the same filters."""
+        tried: set[int] = set()
+        pinned = not placement.current and "id" in placement.offer
+        # A replacement of an instance that keeps its machine has no offer to pin: search afresh.
+        offer = placement.offer if pinned else await self._next_offer(placement, tried, None)
+        while True:
+            price = f"bid ${body['price']:.3f}/hr" if body.get("price") is not None else \
+                f"${float(offer.get('dph_total') or 0):.3f}/hr"
+            self.ctx.progress(f"renting offer {offer['id']} ({cfg.describe_offer(offer)}, {price})")
+            try:
+                return offer, await api.create_instance(self.client, int(offer["id"]), body)
+            except ApiError as exc:
+                if not offer_taken(exc):
+                    raise
+                tried.add(int(offer["id"]))
+            nxt = await self._next_offer(placement, tried, offer)
+            self.ctx.progress(f"offer {offer['id']} was taken; trying offer {nxt['id']}, the next match")
+            offer = nxt
+
+    async def _next_offer(self, placement: Placement, tried: set[int],
+                          taken: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        claims = self.ctx.planning.claims
+        fresh = await api.search_offers(self.client, dict(placement.query), order=placement.order,
+                                        offer_type=placement.offer_type, limit=64)
+        nxt = next((o for o in fresh if int(o["id"]) not in tried and ("gpu", int(o["id"])) not in claims.taken), None)
+        if nxt is None:
+            what = f"offer {taken['id']} was taken and no other" if taken else "no"
+            raise ApiError(f"{what} offer matches the filters; nothing was rented", status=410,
+                           code="no_such_ask", method="POST", path="/bundles/")
+        claims.claim("gpu", nxt)
+        return nxt
+
+    def _volume_info(self, spec: ResourceSpec) -> dict[str, Any] | None:
+        for item in spec.config.get("volumes") or []:
+            entry = self.ctx.current_state().resources.get(f"volumes.{item['volume']}")
+            if entry is not None:
+                return {"mount_path": item["mount"], "create_new": False, "volume_id": entry.id}
+        return None
+
+    async def _ready(self, spec: ResourceSpec, instance_id: int, attributes: dict[str, Any]) -> dict[str, Any]:
+        policy = readiness_policy(spec)
+        began = time.monotonic()
+
+        def still(status: str) -> None:
+            self.ctx.progress(f"Still creating... [{time.monotonic() - began:.0f}s elapsed, {status}]")
+
+        try:
+            async with slot_released():
+                row = await self.poller.wait(instance_id, policy, still)
+        except NotReady as exc:
+            self.ctx.checkpoint(instance_id, attributes, True)
+            raise NotReady(f"{exc}. Recorded as tainted [id={instance_id}]; the next plan replaces it.") from None
+        return cfg.connection(row)
+
+    async def _sync_keys(self, instance_id: int, attached: list[str], wanted: list[str]) -> list[str]:
+        """Attach missing keys and detach extra ones; returns the keys now attached."""
+        for text in sorted(set(wanted) - set(attached)):
+            await api.attach_ssh_key(self.client, instance_id, text)
+        for text in sorted(set(attached) - set(wanted)):
+            key_id = self._account_key_id(text)
+            if key_id is not None:
+                await api.detach_ssh_key(self.client, instance_id, key_id)
+        return sorted(wanted)
+
+    def _account_key_id(self, text: str) -> int | None:
+        for key_id, live in self.ctx.live.get("ssh_key", {}).items():
+            if live.get("public_key") == normalise_key(text):
+                return int(key_id)
+        for entry in self.ctx.current_state().resources.values():
+            if entry.kind == "ssh_key" and entry.attributes.get("public_key") == normalise_key(text):
+                return int(entry.id)
+        return None
+
+    async def update(self, entry: ResourceState, desired: Mapping[str, Any]) -> Mapping[str, Any]:
+        live = self.ctx.planning.live_object(self.ctx.address) or {}
+        current = {**entry.attributes, **live}
+        changed = {k for k in desired if desired[k] != current.get(k)}
+        attributes = {**current, **desired}
+        instance_id = entry.id
+        if "label" in changed:
+            owner = marker(self.ctx.stack, self.ctx.address)
+            await api.set_instance(self.client, instance_id, {"label": cfg.full_label(owner, desired["label"])})
+        if "bid_dph" in changed:
+            await api.change_bid(self.client, instance_id, desired["bid_dph"])
+        if "ssh_keys" in changed:
+            await self._sync_keys(instance_id, list(current.get("ssh_keys") or []), desired["ssh_keys"])
+        recreate = changed & {"image", "env", "onstart", "ports"}
+        if recreate:
+            env = cfg.env_with_ports(desired["env"], desired["ports"])
+            await api.update_template(self.client, instance_id,
+                                      {"image": desired["image"], "env": env, "onstart": desired["onstart"]})
+        if "state" in changed:
+            await api.set_instance(self.client, instance_id, {"state": desired["state"]})
+        if desired["state"] == "running" and (recreate or "state" in changed):
+            spec = self.ctx.planning.stack.by_address()[self.ctx.address]
+            attributes.update(await self._ready(spec, instance_id, attributes))
+        return attributes

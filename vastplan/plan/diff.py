@@ -1,0 +1,195 @@
+"""Diff: (Stack, State, LiveSnapshot) -> Plan. Pure: no network, no disk.
+
+``decide_action`` is the single place an action is chosen; reasons and replace paths only explain it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from vastplan.kinds.base import Planning, ResourceKind
+from vastplan.plan.model import Action, Drift, FieldChange, Plan, ResourceChange, is_sensitive
+from vastplan.refresh.live import LiveSnapshot
+from vastplan.stack.model import ResourceSpec
+from vastplan.state.model import ResourceState, State
+
+
+def diff(planning: Planning, live: LiveSnapshot, kinds: Mapping[str, ResourceKind], *,
+         destroy: bool = False, force_replace: frozenset[str] = frozenset()) -> Plan:
+    stack, state = planning.stack, planning.state
+    changes: list[ResourceChange] = []
+    drift: list[Drift] = []
+    wanted = {} if destroy else stack.by_address()
+    for spec in wanted.values():
+        kind = kinds[spec.kind]
+        entry = state.resources.get(spec.address)
+        observed = live.get(spec.kind, entry.id) if entry else None
+        if entry is not None:
+            drift += _drift(spec.address, kind, entry, observed)
+        change = expiry_action(spec, entry, observed, kind, planning.now, spec.address in force_replace) or \
+            decide_action(spec, kind, kind.desired(spec, planning), None if entry and entry.expired else entry,
+                          observed, kind.sensitive_paths(spec, planning), spec.address in force_replace)
+        changes.append(replace(change, dph_after=kind.planned_dph(spec, planning),
+                               create_before_destroy=spec.lifecycle.create_before_destroy))
+    for address, entry in state.resources.items():
+        if address in wanted:
+            continue
+        observed = live.get(entry.kind, entry.id)
+        drift += _drift(address, kinds[entry.kind], entry, observed)
+        changes.append(_removal(address, entry, observed, kinds[entry.kind]))
+    blocked = tuple(Drift(c.address, PROTECTED) for c in changes
+                    if c.action in (Action.DELETE, Action.REPLACE, Action.EXPIRE)
+                    and _protected(c.address, wanted, state))
+    warnings = tuple(Drift(spec.address, text) for spec in wanted.values()
+                     for text in kinds[spec.kind].warnings(spec, planning))
+    return Plan(tuple(changes), tuple(drift), stack_name=stack.name, destroy=destroy,
+                refresh_requests=live.requests, refresh_seconds=live.seconds, blocked=blocked, warnings=warnings)
+
+
+PROTECTED = ("lifecycle.prevent_destroy protects it (recorded in state); remove the protection with "
+             "`vastplan state unprotect ADDRESS` to destroy it")
+
+
+def _protected(address: str, wanted: Mapping[str, ResourceSpec], state: State) -> bool:
+    """The stack decides while it declares the resource; once its block is gone, state does."""
+    if address in wanted:
+        return wanted[address].lifecycle.prevent_destroy
+    entry = state.resources.get(address)
+    return bool(entry and entry.protected)
+
+
+def expiry_action(spec: ResourceSpec, entry: ResourceState | None, observed: Mapping[str, Any] | None,
+                  kind: ResourceKind, now: float, force: bool) -> ResourceChange | None:
+    """The ttl rules: an object past ``expires_at`` is destroyed (EXPIRE); once expired it is not
+    rented again while its ttl/expires_at rule is unchanged. None when the ttl has nothing to say."""
+    if entry is None:
+        return None
+    if entry.expired:
+        if force or entry.attributes.get("ttl_rule") != _rule(spec):
+            return None  # a new rule (or --replace): plan it like any missing object
+        when = _moment(entry.attributes.get("expired_at"))
+        return ResourceChange(spec.address, spec.kind, Action.NOOP, depends_on=spec.depends_on,
+                              reason=f"expired at {when}; not rented again until its ttl or expires_at changes")
+    expires = entry.attributes.get("expires_at")
+    if observed is None or not isinstance(expires, (int, float)) or expires > now:
+        return None
+    return ResourceChange(spec.address, spec.kind, Action.EXPIRE, resource_id=entry.id,
+                          reason=f"expired: its ttl ran out at {_moment(expires)}", before=dict(observed),
+                          depends_on=spec.depends_on, dph_before=kind.dph(observed))
+
+
+def _rule(spec: ResourceSpec) -> dict[str, Any]:
+    return {"ttl": spec.config.get("ttl"), "expires_at": spec.config.get("expires_at")}
+
+
+def _moment(epoch: Any) -> str:
+    if not isinstance(epoch, (int, float)):
+        return "an unknown time"
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _drift(address: str, kind: ResourceKind, entry: ResourceState,
+           observed: Mapping[str, Any] | None) -> list[Drift]:
+    if entry.id is None:
+        return []  # journaled or expired: nothing in the account to compare
+    if observed is None:
+        return [] if entry.tainted else [Drift(address, f"{kind.noun} {entry.id} was deleted outside vastplan")]
+    return [Drift(address, f"{kind.noun} {entry.id} {text}") for text in kind.describe_drift(entry, observed)]
+
+
+def decide_action(
+    spec: ResourceSpec,
+    kind: ResourceKind,
+    desired: Mapping[str, Any],
+    entry: ResourceState | None,
+    observed: Mapping[str, Any] | None,
+    sensitive: frozenset[str] = frozenset(),
+    force_replace: bool = False,
+) -> ResourceChange:
+    """The one function that chooses what happens to a resource the stack declares."""
+    common: dict[str, Any] = {
+        "address": spec.address,
+        "kind": spec.kind,
+        "after": desired,
+        "sensitive_paths": sensitive,
+        "depends_on": spec.depends_on,
+    }
+    if entry is None:
+        return ResourceChange(action=Action.CREATE, reason="not in state", **common)
+    if observed is None and not entry.tainted:
+        return ResourceChange(action=Action.CREATE, reason="deleted outside vastplan", **common)
+    # What the API does not report is compared with what state recorded.
+    before = _comparable({**entry.attributes, **(observed or {})}, desired, spec.lifecycle.ignore_changes)
+    common.update(resource_id=entry.id, before=before, dph_before=kind.dph(observed) if observed else 0.0)
+    fields = field_changes(before, {k: desired[k] for k in before}, sensitive, kind.replace_fields)
+    if entry.tainted:
+        return ResourceChange(action=Action.REPLACE, reason="tainted: it never became ready", fields=fields,
+                              **common)
+    if force_replace:
+        return ResourceChange(action=Action.REPLACE, reason="requested with --replace", fields=fields, **common)
+    if not fields:
+        return ResourceChange(action=Action.NOOP, reason="matches the stack", **common)
+    forcing = tuple(f.path for f in fields if f.forces_replacement)
+    if forcing:
+        return ResourceChange(action=Action.REPLACE, reason="a field that cannot change in place changed",
+                              fields=fields, replace_paths=forcing, **common)
+    note = kind.describe_update(frozenset(f.path.split(".")[0] for f in fields), desired)
+    return ResourceChange(action=Action.UPDATE, reason=note or "fields differ", fields=fields, **common)
+
+
+def _removal(address: str, entry: ResourceState, observed: Mapping[str, Any] | None,
+             kind: ResourceKind) -> ResourceChange:
+    if entry.expired:
+        return ResourceChange(address, entry.kind, Action.FORGET, reason="expired earlier; no longer in the stack")
+    if observed is None:
+        return ResourceChange(address, entry.kind, Action.FORGET, reason="already deleted outside vastplan",
+                              resource_id=entry.id, before=entry.attributes, depends_on=entry.depends_on)
+    return ResourceChange(address, entry.kind, Action.DELETE, reason="no longer in the stack",
+                          resource_id=entry.id, before=dict(observed), depends_on=entry.depends_on,
+                          sensitive_paths=frozenset(entry.sensitive_paths), dph_before=kind.dph(observed))
+
+
+def _comparable(observed: Mapping[str, Any], desired: Mapping[str, Any], ignore: Sequence[str]) -> dict[str, Any]:
+    """The live attributes the stack manages: the desired keys, less ``ignore_changes``. An absent or
+    null value equals an empty one (the API reports "none" either way)."""
+    return {k: desired[k] if observed.get(k) is None and desired[k] in ([], {}, "") else observed.get(k)
+            for k in desired if k not in ignore}
+
+
+def field_changes(before: Mapping[str, Any], after: Mapping[str, Any], sensitive: frozenset[str],
+                  replace_fields: frozenset[str]) -> tuple[FieldChange, ...]:
+    """Changed fields, one per top-level key, or per key inside a mapping field (``env.TOKEN``)."""
+    if before == after:
+        return ()  # the common case, and DeepDiff is costly: most of a large plan's time without this
+    found = DeepDiff(dict(before), dict(after), view="tree", ignore_numeric_type_changes=True)
+    paths: dict[str, tuple[str, ...]] = {}
+    for level in (lv for levels in found.values() for lv in levels):
+        parts = [str(p) for p in level.path(output_format="list")]
+        top = parts[0]
+        depth = 2 if len(parts) > 1 and isinstance(before.get(top), dict) and isinstance(after.get(top), dict) else 1
+        key = tuple(parts[:depth])
+        paths[".".join(key)] = key
+    return tuple(
+        FieldChange(
+            path=dotted,
+            before=_lookup(before, key),
+            after=_lookup(after, key),
+            sensitive=is_sensitive(dotted, sensitive),
+            forces_replacement=key[0] in replace_fields,
+        )
+        for dotted, key in sorted(paths.items())
+    )
+
+
+def _lookup(data: Mapping[str, Any], key: tuple[str, ...]) -> Any:
+    node: Any = data
+    for part in key:
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node

@@ -1,0 +1,62 @@
+"""Outputs: the stack's ``outputs:`` evaluated against state after apply, e.g. SSH commands.
+
+``${instances.server[*].ssh_url}`` is a list over every index, ``${instances.server[0].ssh_url}`` and
+``${templates.vllm.id}`` single values. A value that is exactly one reference keeps its type; one
+with text around references becomes a string. An attribute not known yet is null.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from vastplan.stack.model import OutputSpec
+from vastplan.stack.refs import EXPR, Reference, parse_reference
+from vastplan.state.model import ResourceState, State
+
+_INDEXED = re.compile(r"^(?P<base>[a-z_]+\.[A-Za-z0-9_-]+)\[(?P<index>\d+)\]$")
+
+
+def evaluate(outputs: tuple[OutputSpec, ...], state: State) -> dict[str, dict[str, Any]]:
+    """``{name: {"value": ..., "sensitive": bool}}`` for every output."""
+    return {o.name: {"value": _value(o.value, state), "sensitive": o.sensitive} for o in outputs}
+
+
+def _value(text: str, state: State) -> Any:
+    whole = EXPR.fullmatch(text.strip())
+    if whole and whole.group(1) is not None:
+        ref = parse_reference(whole.group(1))
+        if ref is not None:
+            return resolve(ref, state)
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(1) is None:
+            return "${"  # the $${ escape
+        ref = parse_reference(match.group(1))
+        value = resolve(ref, state) if ref else None
+        return "" if value is None else " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+    return EXPR.sub(substitute, text)
+
+
+def resolve(ref: Reference, state: State) -> Any:
+    if ref.index == "*":
+        members = sorted(
+            ((int(m["index"]), entry) for address, entry in state.resources.items()
+             if (m := _INDEXED.match(address)) and m["base"] == ref.base),
+            key=lambda pair: pair[0],
+        )
+        return [_attribute(entry, ref.attr) for _, entry in members]
+    address = ref.base if ref.index is None else f"{ref.base}[{ref.index}]"
+    entry = state.resources.get(address)
+    return _attribute(entry, ref.attr) if entry else None
+
+
+def _attribute(entry: ResourceState, attr: str) -> Any:
+    return entry.id if attr == "id" else entry.attributes.get(attr)
+
+
+def shown(outputs: Mapping[str, Mapping[str, Any]], reveal: bool = False) -> dict[str, Any]:
+    """Values for display: sensitive ones as ``(sensitive)`` unless ``reveal``."""
+    return {name: (o["value"] if reveal or not o.get("sensitive") else "(sensitive)") for name, o in outputs.items()}

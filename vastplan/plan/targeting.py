@@ -1,0 +1,55 @@
+"""Narrowing a plan: ``--target ADDR`` keeps ADDR and what it depends on; ``--exclude ADDR`` drops
+ADDR and what depends on it. An address without an index (``instances.server``) means every index.
+Everything left out becomes a no-op, and the plan carries a note that the result may be incomplete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+
+from vastplan.errors import UsageError
+from vastplan.plan.model import Action, Plan, ResourceChange
+
+
+def _matches(address: str, pattern: str) -> bool:
+    return address == pattern or address.startswith(pattern + "[")
+
+
+def _dependency_map(changes: Iterable[ResourceChange]) -> dict[str, set[str]]:
+    return {c.address: set(c.depends_on) for c in changes}
+
+
+def _closure(start: set[str], edges: Mapping[str, set[str]]) -> set[str]:
+    seen, todo = set(start), list(start)
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def narrow(plan: Plan, targets: Iterable[str] = (), excludes: Iterable[str] = ()) -> Plan:
+    targets, excludes = list(targets), list(excludes)
+    if not targets and not excludes:
+        return plan
+    addresses = [c.address for c in plan.changes]
+    for pattern in targets + excludes:
+        if not any(_matches(a, pattern) for a in addresses):
+            raise UsageError(f"{pattern} is not an address of this stack or its state")
+    depends = _dependency_map(plan.changes)
+    keep = set(addresses)
+    if targets:
+        keep = _closure({a for a in addresses if any(_matches(a, t) for t in targets)}, depends)
+    if excludes:
+        dependents: dict[str, set[str]] = {}
+        for address, deps in depends.items():
+            for dep in deps:
+                dependents.setdefault(dep, set()).add(address)
+        keep -= _closure({a for a in addresses if any(_matches(a, x) for x in excludes)}, dependents)
+    changes = tuple(c if c.address in keep else
+                    replace(c, action=Action.NOOP, reason="left out by --target/--exclude", dph_after=c.dph_before)
+                    for c in plan.changes)
+    note = ("Warning: --target/--exclude is in effect; the result may be incomplete. Run a full plan "
+            "afterwards to confirm the account matches the stack.")
+    return replace(plan, changes=changes, notes=(*plan.notes, note))

@@ -1,0 +1,1 @@
+"""Reading the live account: one list request per kind (``live``), settling the journal, finding orphans."""

@@ -1,0 +1,1 @@
+"""Where state lives: each backend implements ``vastplan.state.model.StateBackend``."""

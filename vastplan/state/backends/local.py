@@ -1,0 +1,99 @@
+"""The local state backend: a JSON file written atomically after every change, mode 0600, the
+previous version kept as ``.backup``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from vastplan.errors import StateError
+from vastplan.state.model import State
+
+
+class LocalStateFile:
+    """State in a local JSON file: mode 0600, atomic replace, the previous version kept as .backup."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._backed_up = False
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    @property
+    def backup_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".backup")
+
+    def read(self) -> State | None:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StateError(f"cannot read the state file {self.path}: {exc}") from exc
+        try:
+            raw = json.loads(text)
+        except ValueError as exc:
+            raise StateError(f"{self.path} is not valid JSON (line {getattr(exc, 'lineno', '?')}); "
+                             f"the previous version may be in {self.backup_path.name}") from exc
+        return State.from_json(raw, str(self.path))
+
+    def save_errored(self, state: State) -> str:
+        """Save ``state`` where it can be saved, for recovery; returns the path (or why none worked)."""
+        text = (json.dumps(state.to_json(), indent=2) + "\n").encode("utf-8")
+        for candidate in errored_path_candidates(self.path):
+            try:
+                atomic_write(candidate, text)
+                return str(candidate)
+            except OSError:
+                continue
+        return "nowhere (no folder could be written either)"
+
+    def write(self, state: State) -> State:
+        """Write ``state`` with the serial advanced by one; returns what was written."""
+        written = replace(state, serial=state.serial + 1)
+        text = json.dumps(written.to_json(), indent=2, sort_keys=False) + "\n"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self._backed_up:
+                # Once per command, like Terraform: .backup is the state as it was before this run.
+                if self.path.exists():
+                    atomic_write(self.backup_path, self.path.read_bytes())
+                self._backed_up = True
+            atomic_write(self.path, text.encode("utf-8"))
+        except OSError as exc:
+            raise StateError(f"cannot write the state file {self.path}: {exc.strerror or exc}") from exc
+        return written
+
+
+def errored_path_candidates(path: Path) -> list[Path]:
+    """Where to save a state that could not be written: beside it, else here, else the temp dir."""
+    import tempfile
+
+    name = f"{path.name}.errored"
+    return [path.with_name(name), Path.cwd() / name, Path(tempfile.gettempdir()) / name]
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temp file beside ``path`` (mode 0600), fsync, rename over, fsync the folder."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -1,0 +1,157 @@
+"""The state: what vastplan made, by address, and the protocol of the backends that keep it.
+
+Format 1: ``{"format", "lineage", "serial", "stack", "resources": {ADDR: {...}}, "outputs"}``.
+Sensitive values never reach the file: the paths listed in an entry's ``sensitive_paths`` hold
+the placeholder ``"(sensitive)"`` instead of the value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from vastplan.errors import StateError
+
+STATE_FORMAT = 1
+SENSITIVE = "(sensitive)"
+
+
+@dataclass(frozen=True)
+class ResourceState:
+    kind: str
+    id: Any
+    attributes: Mapping[str, Any]
+    depends_on: tuple[str, ...] = ()
+    sensitive_paths: tuple[str, ...] = ()
+    tainted: bool = False
+    protected: bool = False
+    # Journaled before a create: the object may exist without its id being known yet. The next
+    # refresh finds it by its ownership marker and adopts it, or drops this entry.
+    pending: bool = False
+    # Destroyed when its ttl ran out: kept (id None) so that the next plan does not rent it again
+    # while the stack's ttl/expires_at stays what it was.
+    expired: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "attributes": redact(self.attributes, self.sensitive_paths),
+            "depends_on": list(self.depends_on),
+            "sensitive_paths": list(self.sensitive_paths),
+            "tainted": self.tainted,
+            "protected": self.protected,
+            "pending": self.pending,
+            "expired": self.expired,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> ResourceState:
+        return cls(
+            kind=str(raw["kind"]),
+            id=raw["id"],
+            attributes=dict(raw.get("attributes") or {}),
+            depends_on=tuple(raw.get("depends_on") or ()),
+            sensitive_paths=tuple(raw.get("sensitive_paths") or ()),
+            tainted=bool(raw.get("tainted", False)),
+            protected=bool(raw.get("protected", False)),
+            pending=bool(raw.get("pending", False)),
+            expired=bool(raw.get("expired", False)),
+        )
+
+
+@dataclass(frozen=True)
+class State:
+    lineage: str
+    serial: int = 0
+    stack: str | None = None
+    resources: Mapping[str, ResourceState] = field(default_factory=dict)
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def new(cls, stack: str | None) -> State:
+        return cls(lineage=str(uuid.uuid4()), stack=stack)
+
+    def with_resource(self, address: str, resource: ResourceState | None) -> State:
+        resources = dict(self.resources)
+        if resource is None:
+            resources.pop(address, None)
+        else:
+            resources[address] = resource
+        return replace(self, resources=resources)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": STATE_FORMAT,
+            "lineage": self.lineage,
+            "serial": self.serial,
+            "stack": self.stack,
+            "resources": {addr: r.to_json() for addr, r in sorted(self.resources.items())},
+            "outputs": dict(self.outputs),
+        }
+
+    @classmethod
+    def from_json(cls, raw: Any, source: str) -> State:
+        if not isinstance(raw, dict) or "lineage" not in raw or not isinstance(raw.get("resources"), dict):
+            raise StateError(f"{source} is not a vastplan state file")
+        if raw.get("format") != STATE_FORMAT:
+            raise StateError(f"{source} has state format {raw.get('format')!r}; this vastplan reads {STATE_FORMAT}")
+        try:
+            resources = {addr: ResourceState.from_json(r) for addr, r in raw["resources"].items()}
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise StateError(f"{source} has a malformed resource entry ({exc})") from exc
+        return cls(
+            lineage=str(raw["lineage"]),
+            serial=int(raw.get("serial", 0)),
+            stack=raw.get("stack"),
+            resources=resources,
+            outputs=dict(raw.get("outputs") or {}),
+        )
+
+
+def redact(attributes: Mapping[str, Any], paths: Iterable[str]) -> dict[str, Any]:
+    """A copy of ``attributes`` with every path in ``paths`` (``env.TOKEN``, ``args[1]``) replaced by
+    ``(sensitive)``."""
+    result: dict[str, Any] = json.loads(json.dumps(attributes, default=str))
+    for path in paths:
+        *parents, leaf = path_parts(path)
+        node: Any = result
+        for part in parents:
+            node = _child(node, part)
+        _mask(node, leaf)
+    return result
+
+
+def _mask(node: Any, leaf: str | int) -> None:
+    if isinstance(node, dict):
+        if leaf in node:
+            node[leaf] = SENSITIVE
+    elif isinstance(node, list) and isinstance(leaf, int) and 0 <= leaf < len(node):
+        node[leaf] = SENSITIVE
+
+
+def path_parts(path: str) -> list[str | int]:
+    """``args[1]`` -> ``["args", 1]``; ``env.TOKEN`` -> ``["env", "TOKEN"]``."""
+    return [int(p[1:-1]) if p.startswith("[") else p for p in re.findall(r"\[\d+\]|[^.\[\]]+", path)]
+
+
+def _child(node: Any, part: str | int) -> Any:
+    if isinstance(part, int):
+        return node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+    return node.get(part) if isinstance(node, dict) else None
+
+
+class StateBackend(Protocol):
+    """Where state lives. The local file is the default; a shared backend can plug in here."""
+
+    def read(self) -> State | None: ...
+
+    def write(self, state: State) -> State: ...
+
+    def save_errored(self, state: State) -> str: ...
+
+    def describe(self) -> str: ...
