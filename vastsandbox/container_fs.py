@@ -194,12 +194,15 @@ def du(fs: Fs, flags: list[str], operands: list[str]) -> list[str]:
             out.append(f"du: cannot access '{given}': No such file or directory")
             continue
         root = path.rstrip("/")
-        sizes: dict[str, tuple[int, int]] = {}   # shown name -> (depth below the operand, KiB)
+        dirs: set[tuple[str, ...]] = {()}
+        kib_in: dict[tuple[str, ...], int] = {}
         for full, size in files.items():
-            dirs = full[len(root):].strip("/").split("/")[:-1]
-            for level in range(len(dirs) + 1):
-                name = posixpath.join(given, *dirs[:level]) if level else given
-                sizes[name] = (level, sizes.get(name, (level, 4))[1] + math.ceil(size / 1024))
+            parts = tuple(full[len(root):].strip("/").split("/")[:-1])
+            for level in range(len(parts) + 1):
+                dirs.add(parts[:level])
+                kib_in[parts[:level]] = kib_in.get(parts[:level], 0) + math.ceil(size / 1024)
+        sizes = {posixpath.join(given, *d) if d else given:  # a directory itself takes 4 KiB
+                 (len(d), kib_in.get(d, 0) + 4 * sum(1 for e in dirs if e[:len(d)] == d)) for d in dirs}
         for name, (level, kib) in sorted(sizes.items(), key=lambda item: (-item[1][0], item[0])):
             if depth is None or level <= depth:
                 out.append(f"{_human(kib * 1024) if human else kib}\t{name}")
