@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import posixpath
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from vastsandbox.refusal import JSON, Refusal
@@ -43,6 +44,13 @@ def tree_of(extra: dict[str, JSON], key: str, starter: Tree | None = None) -> Tr
 
 def forget(extra: dict[str, JSON], key: str) -> None:
     extra.get(FILES, {}).pop(key, None)
+
+
+def prune(extra: dict[str, JSON], alive: Callable[[str], bool]) -> None:
+    """Drop the trees of containers and volumes that are gone (their ids are never reused)."""
+    trees = extra.get(FILES, {})
+    for key in [k for k in trees if not alive(k)]:
+        del trees[key]
 
 
 def clean(path: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from vastsandbox import container_fs
+from vastsandbox import container_fs, netvolumes
 from vastsandbox.refusal import Refusal
 from vastsandbox.router import JSON, ApiFailure, Call, Handler, Reply
 
@@ -40,8 +40,20 @@ def result_url(call: Call, name: str) -> str:
 def instance_fs(call: Call, record: Record) -> container_fs.Fs:
     """The files an instance sees: its own layer and its volumes at their mount paths."""
     extra = call.sb.world.extra
+    if f"C.{record['id']}" not in extra.get(container_fs.FILES, {}):
+        container_fs.prune(extra, lambda key: _alive(call, key))  # a new tree: time to drop dead ones
     mounts = [("/", container_fs.tree_of(extra, f"C.{record['id']}", container_fs.starter_tree(record)))]
     for mount in record.get("volumes") or []:
         mounts.append((container_fs.clean(str(mount["mount_path"])),
                        container_fs.tree_of(extra, f"V.{mount['id']}")))
     return container_fs.Fs(mounts)
+
+
+def _alive(call: Call, key: str) -> bool:
+    kind, _, number = key.partition(".")
+    tables = call.sb.world.tables
+    if kind == "C":
+        return int(number) in tables["instances"]
+    if kind == "V":
+        return int(number) in tables["volumes"] or number in netvolumes.rented(call.sb.world.extra)
+    return True
