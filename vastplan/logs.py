@@ -89,5 +89,5 @@ async def instance_logs(opts: Options, address: str, tail: int | None) -> list[s
                        if gone else exc.message)
             raise ApiError(message, status=exc.status, code=None if gone else exc.code, method=exc.method,
                            path=exc.path, address=address) from exc
-    text = await fetch_result(url)
+        text = await fetch_result(url)  # inside: with --sandbox, the URL is served by that sandbox
     return [line for line in text.splitlines() if line.strip()]
