@@ -102,9 +102,9 @@ def new_contract(session: Session, done: subprocess.CompletedProcess[str], name:
 
 def _bulk_made(session: Session, done: subprocess.CompletedProcess[str]) -> None:
     assert done.stdout.count("Started.") == 1 and "'success': True" in done.stdout
-    labels = [i["id"] for i in session.api("/api/v1/instances/?limit=25")["instances"] if i["label"] == "bulk"]
-    assert len(labels) == 2
-    session.ids["bulk"] = labels
+    made = [i["id"] for i in session.api("/api/v1/instances/?limit=25")["instances"] if i["label"] == "bulk"]
+    assert len(made) == 2
+    session.ids["bulk"] = made
 
 
 def _fields(done: subprocess.CompletedProcess[str]) -> Any:
@@ -123,25 +123,37 @@ class Row:
     cli_bug: str | None = None
 
 
-def I(name: str) -> Callable[[Session], str]:  # noqa: E743 - the table reads better with short helpers
+def ref(name: str) -> Callable[[Session], str]:
+    """An id an earlier row (or the fixture) made, as the CLI argument."""
     return lambda s: str(s.ids[name])
+
+
+def keep(name: str, pick: Callable[[Any], Any]) -> Check:
+    """Check a JSON answer has the picked id, and keep it for later rows."""
+
+    def check(session: Session, done: subprocess.CompletedProcess[str]) -> None:
+        value = pick(json.loads(done.stdout))
+        assert isinstance(value, (int, str)) and value, done.stdout
+        session.ids[name] = value
+
+    return check
 
 
 ROWS: list[Row] = [
     # ---- instances ---------------------------------------------------------------------------
     Row("show instances", lambda s: ["show", "instances", "--raw"],
         lambda s, d: {s.ids["a"], s.ids["b"]} <= {i["id"] for i in _fields(d)} or pytest.fail(d.stdout)),
-    Row("show instance", lambda s: ["show", "instance", I("a")(s), "--raw"],
+    Row("show instance", lambda s: ["show", "instance", ref("a")(s), "--raw"],
         lambda s, d: _fields(d)["label"] == "a" or pytest.fail(d.stdout)),
     Row("create instance", lambda s: ["create", "instance", spare(s), "--image", "vastai/base", "--raw"],
         lambda s, d: new_contract(s, d, "c")),
     Row("create instances", lambda s: ["create", "instances", spare(s), spare(s), "--image", "vastai/base",
                                        "--label", "bulk"], _bulk_made),
-    Row("label instance", lambda s: ["label", "instance", I("c")(s), "renamed"],
+    Row("label instance", lambda s: ["label", "instance", ref("c")(s), "renamed"],
         lambda s, d: (s.instance("c") or {})["label"] == "renamed" or pytest.fail(d.stdout)),
-    Row("stop instance", lambda s: ["stop", "instance", I("c")(s)],
+    Row("stop instance", lambda s: ["stop", "instance", ref("c")(s)],
         lambda s, d: (s.instance("c") or {})["intended_status"] == "stopped" or pytest.fail(d.stdout)),
-    Row("start instance", lambda s: ["start", "instance", I("c")(s)],
+    Row("start instance", lambda s: ["start", "instance", ref("c")(s)],
         lambda s, d: (s.instance("c") or {})["intended_status"] == "running" or pytest.fail(d.stdout)),
     Row("stop instances", lambda s: ["stop", "instances", *[str(i) for i in s.ids["bulk"]]],
         lambda s, d: all(s.api(f"/api/v0/instances/{i}/")["instances"]["intended_status"] == "stopped"
@@ -149,35 +161,35 @@ ROWS: list[Row] = [
     Row("start instances", lambda s: ["start", "instances", *[str(i) for i in s.ids["bulk"]]],
         lambda s, d: all(s.api(f"/api/v0/instances/{i}/")["instances"]["intended_status"] == "running"
                          for i in s.ids["bulk"]) or pytest.fail(d.stdout)),
-    Row("reboot instance", lambda s: ["reboot", "instance", I("b")(s)],
+    Row("reboot instance", lambda s: ["reboot", "instance", ref("b")(s)],
         lambda s, d: "Rebooting" in d.stdout or pytest.fail(d.stdout)),
-    Row("recycle instance", lambda s: ["recycle", "instance", I("b")(s)],
+    Row("recycle instance", lambda s: ["recycle", "instance", ref("b")(s)],
         lambda s, d: "Recycling" in d.stdout or pytest.fail(d.stdout)),
-    Row("update instance", lambda s: ["update", "instance", I("c")(s), "--image", "vastai/base:cuda-12"],
+    Row("update instance", lambda s: ["update", "instance", ref("c")(s), "--image", "vastai/base:cuda-12"],
         lambda s, d: (s.instance("c") or {})["image_uuid"] == "vastai/base:cuda-12" or pytest.fail(d.stdout)),
-    Row("change bid", lambda s: ["change", "bid", I("c")(s), "--price", "5"],
+    Row("change bid", lambda s: ["change", "bid", ref("c")(s), "--price", "5"],
         lambda s, d: "bid price changed" in d.stdout or pytest.fail(d.stdout)),
-    Row("prepay instance", lambda s: ["prepay", "instance", I("a")(s), "10"],
+    Row("prepay instance", lambda s: ["prepay", "instance", ref("a")(s), "10"],
         lambda s, d: "prepaid for" in d.stdout and "applying $10.0 credits" in d.stdout or pytest.fail(d.stdout)),
     Row("launch instance", lambda s: ["launch", "instance", "-g", "RTX_3060", "-n", "1", "-i", "vastai/base", "--raw"],
         lambda s, d: new_contract(s, d, "launched")),
-    Row("destroy instance", lambda s: ["destroy", "instance", I("launched")(s), "-y"],
+    Row("destroy instance", lambda s: ["destroy", "instance", ref("launched")(s), "-y"],
         lambda s, d: s.instance("launched") is None or pytest.fail(d.stdout)),
     Row("destroy instances", lambda s: ["destroy", "instances", *[str(i) for i in s.ids["bulk"]], "-y"],
         lambda s, d: all(s.api(f"/api/v0/instances/{i}/")["instances"] is None for i in s.ids["bulk"])
         or pytest.fail(d.stdout)),
     # ---- on an instance ----------------------------------------------------------------------
-    Row("logs", lambda s: ["logs", I("a")(s), "--tail", "50"],
+    Row("logs", lambda s: ["logs", ref("a")(s), "--tail", "50"],
         lambda s, d: "hello from onstart" in d.stdout and "+ sleep 1" in d.stdout or pytest.fail(d.stdout)),
-    Row("execute", lambda s: ["execute", I("a")(s), "ls -a /root"],
+    Row("execute", lambda s: ["execute", ref("a")(s), "ls -a /root"],
         lambda s, d: d.stdout.split() == [".", "..", ".bashrc", ".profile", "onstart.sh"] or pytest.fail(d.stdout),
         cli_bug="execute: vastai.api.instances.execute returns the fetched text; the command calls .get on it"),
-    Row("ssh-url", lambda s: ["ssh-url", I("a")(s)],
+    Row("ssh-url", lambda s: ["ssh-url", ref("a")(s)],
         lambda s, d: d.stdout.strip() == f"ssh://root@127.0.0.1:{(s.instance('a') or {})['ssh_port']}"
         or pytest.fail(d.stdout)),
-    Row("scp-url", lambda s: ["scp-url", I("a")(s)],
+    Row("scp-url", lambda s: ["scp-url", ref("a")(s)],
         lambda s, d: d.stdout.strip().startswith("scp://root@127.0.0.1:") or pytest.fail(d.stdout)),
-    Row("take snapshot", lambda s: ["take", "snapshot", I("a")(s), "--repo", "me/snap", "--docker_login_user", "me",
+    Row("take snapshot", lambda s: ["take", "snapshot", ref("a")(s), "--repo", "me/snap", "--docker_login_user", "me",
                                     "--docker_login_pass", "pw"],
         lambda s, d: "Snapshot request sent successfully" in d.stdout or pytest.fail(d.stdout)),
     # ---- volumes -------------------------------------------------------------------------------
@@ -185,15 +197,15 @@ ROWS: list[Row] = [
         lambda s, d: all(o["disk_space"] > 100 for o in _fields(d)) and _fields(d) or pytest.fail(d.stdout)),
     Row("create volume", lambda s: ["create", "volume", str(s.ids["volume_offers"][0]), "-s", "20", "-n", "data",
                                     "--raw"],
-        lambda s, d: s.ids.update(volume=_fields(d)["volume_id"]) or None),
+        keep("volume", lambda answer: answer["success"] and answer["volume_id"])),
     Row("show volumes", lambda s: ["show", "volumes", "--raw"],
         lambda s, d: [v["label"] for v in _fields(d)] == ["data"] or pytest.fail(d.stdout)),
-    Row("clone volume", lambda s: ["clone", "volume", I("volume")(s), str(s.ids["volume_offers"][1]), "-s", "30"],
+    Row("clone volume", lambda s: ["clone", "volume", ref("volume")(s), str(s.ids["volume_offers"][1]), "-s", "30"],
         lambda s, d: [(v["label"], v["disk_space"]) for v in s.volumes("local_volume")]
         == [("data", 20.0), ("data-clone", 30.0)] or pytest.fail(d.stdout)),
     Row("search network-volumes", lambda s: ["search", "network-volumes", "--raw"],
-        lambda s, d: s.ids.update(network_offer=_fields(d)[0]["id"]) or None),
-    Row("create network-volume", lambda s: ["create", "network-volume", I("network_offer")(s), "-s", "50",
+        keep("network_offer", lambda offers: offers[0]["nw_disk_avg_bw"] and offers[0]["id"])),
+    Row("create network-volume", lambda s: ["create", "network-volume", ref("network_offer")(s), "-s", "50",
                                             "-n", "shared"],
         lambda s, d: [v["label"] for v in s.volumes("network_volume")] == ["shared"] or pytest.fail(d.stdout)),
     Row("delete volume", lambda s: ["delete", "volume", str(s.volumes("network_volume")[0]["id"])],
@@ -201,8 +213,8 @@ ROWS: list[Row] = [
     Row("copy", lambda s: ["copy", f"C.{s.ids['a']}:/root/", f"V.{s.ids['volume']}:/backup/"],
         lambda s, d: "Remote to Remote copy initiated" in d.stdout and "initiated" in s.cli(
             "copy", f"V.{s.ids['volume']}:/backup/", f"C.{s.ids['b']}:/restore/").stdout and ".bashrc" in
-        sdk_execute(s, ["execute", I("b")(s), "ls -a /restore"]) or pytest.fail(d.stdout)),
-    Row("cloud copy", lambda s: ["cloud", "copy", "--src", "/root", "--dst", "/backups", "--instance", I("a")(s),
+        sdk_execute(s, ["execute", ref("b")(s), "ls -a /restore"]) or pytest.fail(d.stdout)),
+    Row("cloud copy", lambda s: ["cloud", "copy", "--src", "/root", "--dst", "/backups", "--instance", ref("a")(s),
                                  "--connection", str(s.api("/api/v0/users/cloud_integrations/")[0]["id"]),
                                  "--transfer", "Instance To Cloud"],
         lambda s, d: "Cloud Copy Started" in d.stdout or pytest.fail(d.stdout)),
@@ -212,25 +224,26 @@ ROWS: list[Row] = [
     Row("create template", lambda s: ["create", "template", "--name", "cov", "--image", "vastai/base", "--ssh"],
         lambda s, d: "New Template" in d.stdout or pytest.fail(d.stdout)),
     Row("search templates", lambda s: ["search", "templates", "name=cov"],
-        lambda s, d: s.ids.update(template=json.loads(d.stdout)[0]["hash_id"]) or None),
-    Row("update template", lambda s: ["update", "template", I("template")(s), "--name", "cov", "--image", "img2",
+        keep("template", lambda found: [t["name"] for t in found] == ["cov"] and found[0]["hash_id"])),
+    Row("update template", lambda s: ["update", "template", ref("template")(s), "--name", "cov", "--image", "img2",
                                       "--ssh"],
         lambda s, d: "updated template:" in d.stdout or pytest.fail(d.stdout)),
-    Row("delete template", lambda s: ["delete", "template", "--name", "cov"] if False else
-        ["delete", "template", "--hash-id", json.loads(s.cli("search", "templates", "name=cov").stdout)[0]["hash_id"]],
-        lambda s, d: "deleted" in d.stdout or pytest.fail(d.stdout)),
+    Row("delete template", lambda s: ["delete", "template", "--hash-id",
+                                      json.loads(s.cli("search", "templates", "name=cov").stdout)[0]["hash_id"]],
+        lambda s, d: "deleted" in d.stdout and json.loads(s.cli("search", "templates", "name=cov").stdout) == []
+        or pytest.fail(d.stdout)),
     # ---- SSH keys ------------------------------------------------------------------------------
     Row("create ssh-key", lambda s: ["create", "ssh-key", PUBKEY],
         lambda s, d: "ssh-key created" in d.stdout or pytest.fail(d.stdout)),
     Row("show ssh-keys", lambda s: ["show", "ssh-keys", "--raw"],
-        lambda s, d: s.ids.update(key=_fields(d)[0]["id"]) or None),
-    Row("update ssh-key", lambda s: ["update", "ssh-key", I("key")(s), PUBKEY2],
+        keep("key", lambda keys: [k["key"] for k in keys] == [PUBKEY] and keys[0]["id"])),
+    Row("update ssh-key", lambda s: ["update", "ssh-key", ref("key")(s), PUBKEY2],
         lambda s, d: [k["key"] for k in s.api("/api/v0/ssh/")] == [PUBKEY2] or pytest.fail(d.stdout)),
-    Row("attach ssh", lambda s: ["attach", "ssh", I("b")(s), PUBKEY],
+    Row("attach ssh", lambda s: ["attach", "ssh", ref("b")(s), PUBKEY],
         lambda s, d: "success" in d.stdout.lower() or pytest.fail(d.stdout)),
-    Row("detach ssh", lambda s: ["detach", "ssh", I("b")(s), I("key")(s)],
+    Row("detach ssh", lambda s: ["detach", "ssh", ref("b")(s), ref("key")(s)],
         lambda s, d: "success" in d.stdout.lower() or pytest.fail(d.stdout)),
-    Row("delete ssh-key", lambda s: ["delete", "ssh-key", I("key")(s)],
+    Row("delete ssh-key", lambda s: ["delete", "ssh-key", ref("key")(s)],
         lambda s, d: s.api("/api/v0/ssh/") == [] or pytest.fail(d.stdout)),
     # ---- account -------------------------------------------------------------------------------
     Row("show user", lambda s: ["show", "user", "--raw"],
@@ -248,7 +261,7 @@ ROWS: list[Row] = [
         lambda s, d: [i["amount_cents"] for i in json.loads(d.stdout)] == [1000] or pytest.fail(d.stdout)),
     Row("show earnings", lambda s: ["show", "earnings"],
         lambda s, d: json.loads(d.stdout)["summary"]["total_gpu"] == 0.0 or pytest.fail(d.stdout)),
-    Row("show deposit", lambda s: ["show", "deposit", I("a")(s)],
+    Row("show deposit", lambda s: ["show", "deposit", ref("a")(s)],
         lambda s, d: 0 < json.loads(d.stdout)["refundable_deposit"] <= 10 or pytest.fail(d.stdout)),
     Row("show invoices-v1", lambda s: ["show", "invoices-v1", "--charges", "--raw"],
         lambda s, d: _fields(d)["count"] >= 1 or pytest.fail(d.stdout)),
