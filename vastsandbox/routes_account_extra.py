@@ -8,11 +8,11 @@ from vastsandbox.routes_common import refusing
 
 
 def _key_row(call: Call) -> dict[str, JSON]:
-    """Each sandbox account is one API key; its row never carries the key itself."""
+    """Each sandbox account is one API key; its row never carries the key itself. The account is in
+    no team, so ``team_id``/``team_name`` are left out (the spec types them integer and string)."""
     user = call.sb.world.users_by_id[call.uid]
     return {"id": call.uid, "user_id": call.uid, "key_name": "sandbox key", "rights": "all",
-            "permissions": None, "team_id": None, "team_name": None, "created_at": user.get("created_at"),
-            "deleted_at": None}
+            "created_at": user.get("created_at")}
 
 
 def list_keys(call: Call) -> Reply:

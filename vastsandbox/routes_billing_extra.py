@@ -119,9 +119,12 @@ def earnings(call: Call) -> Reply:
     return Reply({"summary": zero, "username": profile.get("username", f"user{call.uid}"),
                   "email": profile.get("email", f"user{call.uid}@sandbox.invalid"),
                   "fullname": profile.get("fullname", f"Sandbox User {call.uid}"),
-                  "address1": profile.get("billaddress_line1"), "address2": profile.get("billaddress_line2"),
-                  "city": profile.get("billaddress_city"), "zip": profile.get("billaddress_zip"),
-                  "country": profile.get("billaddress_country"), "taxinfo": profile.get("billaddress_taxinfo"),
+                  # The spec types the address as strings: an unset one is "", not null.
+                  "address1": str(profile.get("billaddress_line1", "")),
+                  "address2": str(profile.get("billaddress_line2", "")),
+                  "city": str(profile.get("billaddress_city", "")), "zip": str(profile.get("billaddress_zip", "")),
+                  "country": str(profile.get("billaddress_country", "")),
+                  "taxinfo": str(profile.get("billaddress_taxinfo", "")),
                   "current": {"balance": 0.0, "service_fee": 0.0, "total": 0.0, "credit": 0.0},
                   "per_machine": [], "per_day": []})
 
