@@ -19,9 +19,14 @@ from vastsandbox import (
     admin_market,
     billing,
     routes_account,
+    routes_account_extra,
+    routes_billing_extra,
     routes_instances,
+    routes_logs,
+    routes_network_volumes,
     routes_offers,
     routes_templates,
+    routes_transfers,
     routes_volumes,
 )
 from vastsandbox.context import Sandbox
@@ -41,7 +46,14 @@ def api_router() -> Router:
     for routes in (routes_account.ROUTES, routes_templates.ROUTES, routes_offers.ROUTES,
                    routes_instances.ROUTES, routes_volumes.ROUTES, billing.ROUTES):
         router.add(routes)
+    for routes in EXTRA_ROUTES:
+        router.add(routes)
     return router
+
+
+# Routes every official CLI command for instances, volumes, templates, keys and billing uses.
+EXTRA_ROUTES = (routes_logs.ROUTES, routes_network_volumes.ROUTES, routes_transfers.ROUTES,
+                routes_billing_extra.ROUTES, routes_account_extra.ROUTES)
 
 
 def admin_router() -> Router:
@@ -215,5 +227,6 @@ def make_app(sb: Sandbox, before: Before | None = None) -> web.Application:
     async def handle(request: web.Request) -> web.StreamResponse:
         return await dispatcher(request)
 
+    app.router.add_get(routes_logs.RESULTS_PATH, routes_logs.results_handler(sb))
     app.router.add_route("*", "/{tail:.*}", handle)
     return app

@@ -6,6 +6,7 @@ final row is kept in the world. Credit starts at the signup credit and goes down
 
 from __future__ import annotations
 
+from vastsandbox import netvolumes
 from vastsandbox.lifecycle import accrue
 from vastsandbox.router import JSON, ApiFailure, Call, Reply, Route
 
@@ -64,6 +65,7 @@ def charges(call: Call, uid: int) -> list[Record]:
     for record in world.owned("volumes", uid):
         accrue(record, call.now)
         rows.append(_volume_row(record, call.now))
+    rows += netvolumes.charge_rows(world.extra, uid, call.now)
     rows.sort(key=lambda r: (float(r["start"]), str(r["description"])))
     return rows
 

@@ -10,6 +10,7 @@ from vastsandbox.control import Control
 from vastsandbox.lifecycle import Lifecycle
 from vastsandbox.machines import MACHINE_ID_BASE
 from vastsandbox.market import Market
+from vastsandbox.results import ResultStore
 from vastsandbox.sshd import SshListeners
 from vastsandbox.store import Store, World, key_hash
 
@@ -36,6 +37,7 @@ class Sandbox:
     market: Market
     lifecycle: Lifecycle
     accepted_keys: set[str] = field(default_factory=set)
+    results: ResultStore = field(default_factory=ResultStore)  # what logs/execute uploaded
     # Called after a mutation that should be persisted soon (set by the app).
     on_change: Callable[[], None] = lambda: None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING
 
+from vastsandbox.instance_logs import remember
 from vastsandbox.router import JSON
 from vastsandbox.sshd import SshListeners
 
@@ -59,6 +60,7 @@ class Lifecycle:
         record["actual_status"] = status
         record["status_changed_at"] = at
         record["status_msg"] = msg if msg is not None else _status_msg(status)
+        remember(record, status, at)
         if status != "running" and self.listeners is not None:
             self.listeners.close(int(record["id"]))
 
@@ -67,6 +69,7 @@ class Lifecycle:
         """A new instance: created now, loading shortly, then running (or stopped if asked)."""
         record["actual_status"] = "created"
         record["status_changed_at"] = now
+        remember(record, "created", now)
         record["status_msg"] = _status_msg("created")
         record["billed_at"] = now
         target = "stopped" if record.get("intended_status") == "stopped" else "loading"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vastsandbox import billing
+from vastsandbox import billing, prepay
 from vastsandbox.catalog import GPU_MODELS
 from vastsandbox.router import JSON, ApiFailure, Call, Reply, Route
 
@@ -14,7 +14,8 @@ def current_user(call: Call) -> Reply:
     uid = int(user["id"])
     spent = billing.spent(call, uid)
     keys = call.sb.world.owned("ssh_keys", uid)
-    credit = round(float(user.get("credit", 0.0)) - spent, 6)
+    locked = prepay.locked(call.sb.world.owned("instances", uid), call.now)  # held in instance deposits
+    credit = round(float(user.get("credit", 0.0)) - spent - locked, 6)
     return Reply({
         "id": uid, "key_id": uid, "sid": f"sandbox-{uid}", "user": f"user{uid}",
         "username": f"user{uid}", "fullname": f"Sandbox User {uid}", "email": f"user{uid}@sandbox.invalid",
@@ -26,6 +27,7 @@ def current_user(call: Call) -> Reply:
         "got_signup_credit": True, "last4": None, "paid_expected": 0.0, "paid_verified": 0.0,
         "password_resettable": False, "host_agreement_accepted": False, "is_test": True,
         "ssh_key": keys[-1]["key"] if keys else None, "created_at": user.get("created_at"),
+        **(user.get("profile") or {}),  # what `set user` changed
     })
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vastsandbox import billing, volumes
+from vastsandbox import billing, netvolumes, routes_network_volumes, volumes
 from vastsandbox.query import parse_filters, parse_order
 from vastsandbox.router import ApiFailure, Call, Reply, Route
 
@@ -29,9 +29,9 @@ def create(call: Call) -> Reply:
 
 def list_volumes(call: Call) -> Reply:
     kind = call.query_raw("type") or "all_volume"
-    if kind == "network_volume":
-        return Reply({"volumes": []})
-    return Reply({"volumes": [volumes.render(call, r) for r in call.sb.world.owned("volumes", call.uid)]})
+    owned = call.sb.world.owned("volumes", call.uid)
+    local = [] if kind == "network_volume" else [volumes.render(call, r) for r in owned]
+    return Reply({"volumes": local + ([] if kind == "local_volume" else routes_network_volumes.listed(call))})
 
 
 def delete(call: Call) -> Reply:
@@ -41,6 +41,8 @@ def delete(call: Call) -> Reply:
     except ValueError as exc:
         raise ApiFailure(400, "invalid_args", "Please provide a valid volume ID.") from exc
     record = call.sb.world.get("volumes", volume_id, call.uid)
+    if record is None and netvolumes.find(call.sb.world.extra, volume_id, call.uid) is not None:
+        return routes_network_volumes.delete(call, volume_id)
     if record is None:
         raise ApiFailure(404, "no_such_volume", "Volume with that ID does not exist.")
     users = record["instances"]

@@ -10,6 +10,7 @@ import click
 from vastplan import __version__
 from vastplan.cli.cost import register_cost_commands
 from vastplan.cli.explore import register_explore_commands
+from vastplan.cli.logs import register_logs_commands
 from vastplan.cli.options import (
     DEFAULT_SANDBOX_DIR,
     AnyView,
@@ -174,6 +175,7 @@ def sandbox_serve(host: str, port: int, data_dir: str, api_key: str | None, seed
 register_state_commands(cli)
 register_cost_commands(cli)
 register_explore_commands(cli)
+register_logs_commands(cli)
 
 
 def main(argv: list[str] | None = None) -> None:
