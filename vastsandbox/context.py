@@ -24,6 +24,8 @@ class Options:
     latency_ms: float = 0.0
     machines: int = 60
     ssh_listeners: bool = True
+    # Answer 400 to a request that does not conform to the published spec's request schema.
+    strict: bool = False
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from vastsandbox import billing
 from vastsandbox.catalog import GPU_MODELS
 from vastsandbox.router import JSON, ApiFailure, Call, Reply, Route
@@ -44,13 +46,21 @@ def _key_text(body: dict[str, JSON]) -> str:
     return text
 
 
+def _timestamp(value: JSON) -> JSON:
+    """The spec's ``date-time`` text for a stored epoch time."""
+    if not isinstance(value, (int, float)):
+        return value
+    return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _listed(record: dict[str, JSON]) -> dict[str, JSON]:
-    return {k: record[k] for k in ("id", "user_id", "key", "created_at", "deleted_at")}
+    return {"id": record["id"], "user_id": record["user_id"], "key": record["key"],
+            "created_at": _timestamp(record["created_at"]), "deleted_at": _timestamp(record["deleted_at"])}
 
 
 def _created(record: dict[str, JSON]) -> dict[str, JSON]:
     return {"id": record["id"], "user_id": record["user_id"], "public_key": record["key"],
-            "created_at": record["created_at"], "deleted_at": record["deleted_at"]}
+            "created_at": _timestamp(record["created_at"]), "deleted_at": _timestamp(record["deleted_at"])}
 
 
 def list_keys(call: Call) -> Reply:
