@@ -124,9 +124,10 @@ class Conformance:
     """Strict mode: a request to a route the published spec documents must conform to its request
     schema, else 400 ``invalid_args`` naming what is wrong (the validator is loaded only here)."""
 
-    def __init__(self) -> None:
+    def __init__(self, sb: Sandbox) -> None:
         from vastsandbox.spec import vast_spec
 
+        self.sb = sb
         self.spec = vast_spec()
         self._ops: dict[str, Operation | None] = {}
 
@@ -138,6 +139,7 @@ class Conformance:
             return
         problems = self.spec.request_problems(op, query, body)
         if problems:
+            self.sb.nonconforming.append(f"{route.key}: {'; '.join(problems)}")
             raise ApiFailure(400, "invalid_args", f"Invalid args: the request does not conform to the Vast.ai API "
                                                   f"spec ({op.operation_id}): {'; '.join(problems[:5])}")
 
@@ -148,7 +150,7 @@ class Dispatcher:
         self.api = api_router()
         self.admin = admin_router()
         self.before = before
-        self.conformance = Conformance() if sb.options.strict else None
+        self.conformance = Conformance(sb) if sb.options.strict else None
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         if request.path == ADMIN_PREFIX or request.path.startswith(ADMIN_PREFIX + "/"):

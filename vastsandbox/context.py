@@ -38,6 +38,8 @@ class Sandbox:
     market: Market
     lifecycle: Lifecycle
     accepted_keys: set[str] = field(default_factory=set)
+    # Strict mode: "METHOD /template/: problem; ..." for each request refused as non-conforming.
+    nonconforming: list[str] = field(default_factory=list)
     # Called after a mutation that should be persisted soon (set by the app).
     on_change: Callable[[], None] = lambda: None
 

@@ -81,8 +81,10 @@ def resolve(document: JSON, pointer: str) -> JSON:
 class Spec:
     """The operations of one OpenAPI document, and validators for their requests and answers."""
 
-    def __init__(self, document: Mapping[str, JSON], allowances: Iterable[Allowance] = ()) -> None:
+    def __init__(self, document: Mapping[str, JSON], allowances: Iterable[Allowance] = (),
+                 aliases: Mapping[str, str] | None = None) -> None:
         self.document = copy.deepcopy(dict(document))
+        self.aliases = dict(aliases or {})
         for allowance in allowances:
             self._allow(allowance)
         resource = Resource.from_contents(self.document, default_specification=DRAFT202012)
@@ -117,7 +119,8 @@ class Spec:
         for op in self.operations:
             if op.method == method.upper() and op.pattern.match(path):
                 return op
-        return None
+        alias = self.aliases.get(f"{method.upper()} {path.rstrip('/')}")
+        return self.find(*alias.split(" ", 1)) if alias else None
 
     def find_template(self, method: str, template: str) -> Operation | None:
         """The operation a path template such as ``/api/v0/ssh/{id}/`` stands for."""
@@ -242,6 +245,13 @@ ALLOWANCES: tuple[Allowance, ...] = (
 )
 
 
+# Paths the CLI uses that the spec documents under another name: judged as that operation.
+ALIASES = {
+    # `vastai update template` edits through v1 ("the v1 update endpoint requires both" id and hash_id).
+    "PUT /api/v1/template": "PUT /api/v0/template",
+}
+
+
 def load_document(path: Path = SPEC_FILE) -> JSON:
     with path.open("rb") as handle:
         return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -250,4 +260,4 @@ def load_document(path: Path = SPEC_FILE) -> JSON:
 @lru_cache(maxsize=1)
 def vast_spec() -> Spec:
     """The published spec with the sandbox's allowances (loaded once per process)."""
-    return Spec(load_document(), ALLOWANCES)
+    return Spec(load_document(), ALLOWANCES, ALIASES)

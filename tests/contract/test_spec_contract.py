@@ -55,6 +55,10 @@ CASES = [
     Case("PUT", "/api/v0/template/", body={"hash_id": "{template_hash}", "name": "renamed",
                                            "image": "vastai/base-image", "desc": "edited",
                                            "recommended_disk_space": 16}),
+    Case("PUT", "/api/v1/template/", body={"id": "{template_id}", "hash_id": "{template_hash}", "name": "v1 edit",
+                                           "image": "vastai/base-image", "tag": "latest", "env": "-e MODE=prod",
+                                           "onstart": None, "runtype": "ssh", "ssh_direct": True, "use_ssh": True,
+                                           "extra_filters": {}, "recommended_disk_space": 12, "private": True}),
     Case("DELETE", "/api/v0/template/", body={"template_id": "{template_id}"}),
     # offers and renting
     Case("POST", "/api/v0/bundles/", body={"verified": {"eq": True}, "rentable": {"eq": True},
@@ -155,8 +159,11 @@ def test_the_spec_documents_what_the_sandbox_is_judged_on() -> None:
     assert vast_spec().find("GET", "/api/v0/instances/filters/") is None
 
 
-def test_running_sandbox_is_strict(world: World) -> None:
-    answer = call(world.base, "PUT", "/api/v0/ssh/{}/".format(world.ids["key"]), body={"key": "no ssh_key field"})
+def test_a_strict_sandbox_refuses_a_request_that_breaks_the_spec(world: World) -> None:
+    answer = call(world.base, "PUT", f"/api/v0/ssh/{world.ids['key']}/", body={"key": "no ssh_key field"})
     assert answer.status == 400
     assert answer.body["error"] == "invalid_args"
-    assert "ssh_key" in answer.body["msg"]
+    assert "updateSshKey" in answer.body["msg"] and "'ssh_key' is a required property" in answer.body["msg"]
+    charges = call(world.base, "GET", "/api/v0/charges/", query={"limit": "ten"})
+    assert charges.status == 400
+    assert "query.select_filters: required" in charges.body["msg"] and "query.limit: 'ten'" in charges.body["msg"]
