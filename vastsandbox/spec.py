@@ -169,9 +169,10 @@ class Spec:
         return [f"query.{name}{m}" for m in _messages(Draft202012Validator(schema).iter_errors(value))]
 
     def _required(self, pointer: str) -> set[str]:
+        """Properties a body schema requires (in any branch of a widened schema)."""
         schema = resolve(self.document, pointer)
-        required = schema.get("required", []) if isinstance(schema, dict) else []
-        return set(required)
+        branches = schema.get("anyOf", [schema]) if isinstance(schema, dict) else []
+        return {name for branch in branches for name in branch.get("required", [])}
 
     def _problems(self, where: str, pointer: str, instance: JSON) -> list[str]:
         validator = self._validators.get(pointer)
@@ -219,6 +220,7 @@ def _messages(errors: Iterable[Any]) -> list[str]:
 
 # Where the official CLI 1.9.1 (the other judge) shows the spec to be wrong; evidence in docs/sandbox.md.
 SORT_PAIRS = {"type": "array", "items": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}}
+NUMBER_TEXT = {"type": "string", "pattern": r"^\s*[0-9]+(\.[0-9]*)?\s*$"}
 ALLOWANCES: tuple[Allowance, ...] = (
     # `order` is a list of [field, direction] pairs; the spec puts minItems/maxItems on the list.
     Allowance(body_pointer("/api/v0/bundles", "post", "order"), also=SORT_PAIRS),
@@ -235,6 +237,12 @@ ALLOWANCES: tuple[Allowance, ...] = (
     Allowance(body_pointer("/api/v0/instances/bid_price/{id}", "put"), optional=("price",)),
     # `vastai delete volume` sends the id in the query and no body (delete_volume).
     Allowance(body_pointer("/api/v0/volumes", "delete"), optional=("id",)),
+    # `vastai create/update template --disk_space 20` sends the number as text (argparse type=str).
+    Allowance(body_pointer("/api/v0/template", "post", "recommended_disk_space"), also=NUMBER_TEXT),
+    Allowance(body_pointer("/api/v0/template", "put", "recommended_disk_space"), also=NUMBER_TEXT),
+    # `vastai delete template --hash-id H` sends {"hash_id": H} instead of template_id (delete_template).
+    Allowance(body_pointer("/api/v0/template", "delete"),
+              also={"type": "object", "required": ["hash_id"], "properties": {"hash_id": {"type": "string"}}}),
     # The Instance component disagrees with the spec's own showInstances listing of the same object, and
     # `vastai show instance` reads extra_env as [name, value] pairs; ports is Docker's map.
     Allowance(component_pointer("Instance", "extra_env"),
