@@ -67,6 +67,12 @@ def body_pointer(path: str, method: str, *props: str) -> str:
     return base + "".join(f"/properties/{escape(p)}" for p in props)
 
 
+def response_pointer(path: str, method: str, status: int, *props: str) -> str:
+    """Pointer to the answer schema (or one of its properties) of ``method path`` for ``status``."""
+    base = f"/paths/{escape(path)}/{method.lower()}/responses/{status}/content/application~1json/schema"
+    return base + "".join(f"/properties/{escape(p)}" for p in props)
+
+
 def component_pointer(name: str, *props: str) -> str:
     return f"/components/schemas/{escape(name)}" + "".join(f"/properties/{escape(p)}" for p in props)
 
@@ -243,6 +249,8 @@ ALLOWANCES: tuple[Allowance, ...] = (
     # `vastai delete template --hash-id H` sends {"hash_id": H} instead of template_id (delete_template).
     Allowance(body_pointer("/api/v0/template", "delete"),
               also={"type": "object", "required": ["hash_id"], "properties": {"hash_id": {"type": "string"}}}),
+    # A user without an SSH key has none to show: null (judgement; no client reads it).
+    Allowance(response_pointer("/api/v0/users/current", "get", 200, "ssh_key"), also={"type": "null"}),
     # The Instance component disagrees with the spec's own showInstances listing of the same object, and
     # `vastai show instance` reads extra_env as [name, value] pairs; ports is Docker's map.
     Allowance(component_pointer("Instance", "extra_env"),

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.contract.world import KEY, OTHER_PUBLIC_KEY, World, call
+from tests.contract.world import FRESH_KEY, KEY, OTHER_PUBLIC_KEY, World, call
 from vastsandbox.app import api_router
 from vastsandbox.server import start_in_thread
 from vastsandbox.spec import vast_spec
@@ -42,7 +42,11 @@ class Case:
 CASES = [
     # account
     Case("GET", "/api/v0/users/current/"),
+    Case("GET", "/api/v0/users/current/", key=FRESH_KEY, name="show user, new account"),
     Case("GET", "/api/v0/users/current/", key="not-a-key", status=401, name="show user, refused key"),
+    Case("GET", "/api/v0/ssh/", key=FRESH_KEY, name="show ssh keys, none"),
+    Case("GET", "/api/v1/instances/", key=FRESH_KEY, query={"select_filters": {}, "limit": 1},
+         name="show instances, none"),
     Case("GET", "/api/v0/ssh/"),
     Case("POST", "/api/v0/ssh/", body={"ssh_key": OTHER_PUBLIC_KEY}),
     Case("PUT", "/api/v0/ssh/{key}/", body={"ssh_key": OTHER_PUBLIC_KEY}),

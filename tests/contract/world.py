@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KEY = "contract-test-key"
+FRESH_KEY = "contract-test-key-new-account"  # a second account that owns nothing
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq8contract0key0one contract@test"
 OTHER_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq8contract0key0two contract@test"
 
@@ -55,6 +56,7 @@ class World:
         return answer.body
 
     def build(self) -> World:
+        self.ok("POST", "/_sandbox/keys", body={"api_key": FRESH_KEY}, key=None)
         user = self.ok("GET", "/api/v0/users/current/")
         key = self.ok("POST", "/api/v0/ssh/", body={"ssh_key": PUBLIC_KEY})["key"]
         template = self.ok("POST", "/api/v0/template/", body={
