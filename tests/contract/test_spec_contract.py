@@ -78,6 +78,7 @@ CASES = [
     Case("GET", "/api/v1/instances/", query={"select_filters": {"label": {"eq": "contract-instance"}},
                                              "order_by": [{"col": "id", "dir": "asc"}], "limit": 25}),
     Case("GET", "/api/v0/instances/{instance}/"),
+    Case("GET", "/api/v0/instances/{args_instance}/", name="show instance launched with args"),
     Case("PUT", "/api/v0/instances/{instance}/", body={"label": "renamed"}),
     Case("PUT", "/api/v0/instances/{instance}/", body={"state": "stopped"}, name="stop instance"),
     Case("DELETE", "/api/v0/instances/{instance}/"),

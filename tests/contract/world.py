@@ -67,14 +67,20 @@ class World:
             "verified": {"eq": True}, "rentable": {"eq": True}, "rented": {"eq": False},
             "num_gpus": {"eq": 1}, "order": [["dph_total", "asc"]], "type": "ondemand", "limit": 10,
             "allocated_storage": 12})["offers"]
-        first, second = offers[0], offers[-1]
+        serving = self.ok("POST", "/api/v0/template/", body={
+            "name": "contract-args", "image": "vllm/vllm-openai", "tag": "latest", "runtype": "args",
+            "args_str": "--model facebook/opt-125m --port 8000", "env": "-p 8000:8000", "private": True})["template"]
+        first, second, third = offers[0], offers[-1], offers[-2]
         volume_offer = first["avail_vol_ask_id"]
         spare = self.ok("PUT", "/api/v0/volumes/", body={"id": volume_offer, "size": 5, "name": "spare"})
         instance = self.ok("PUT", f"/api/v0/asks/{first['id']}/", body={
             "client_id": "me", "template_hash_id": template["hash_id"], "label": "contract-instance",
             "disk": 12.0, "env": "-e EXTRA=1", "cancel_unavail": True, "target_state": "running",
             "volume_info": {"create_new": True, "volume_id": volume_offer, "size": 10, "mount_path": "/data"}})
-        self.ids.update(user=user["id"], key=key["id"], template_id=template["id"],
+        with_args = self.ok("PUT", f"/api/v0/asks/{third['id']}/", body={
+            "client_id": "me", "template_hash_id": serving["hash_id"], "label": "contract-args"})
+        self.ids.update(args_instance=with_args["new_contract"], user=user["id"], key=key["id"],
+                        template_id=template["id"],
                         template_hash=template["hash_id"], instance=instance["new_contract"],
                         volume_offer=volume_offer, spare_volume=spare["volume_id"], offer=second["id"],
                         machine=first["machine_id"], now=int(time.time()), missing=999999)
