@@ -61,6 +61,10 @@ def escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
 
+def unescape(token: str) -> str:
+    return token.replace("~1", "/").replace("~0", "~")
+
+
 def body_pointer(path: str, method: str, *props: str) -> str:
     """Pointer to a request body schema (or one of its properties) of ``method path``."""
     base = f"/paths/{escape(path)}/{method.lower()}/requestBody/content/application~1json/schema"
@@ -80,7 +84,7 @@ def component_pointer(name: str, *props: str) -> str:
 def resolve(document: JSON, pointer: str) -> JSON:
     node = document
     for token in pointer.lstrip("/").split("/"):
-        node = node[token.replace("~1", "/").replace("~0", "~")]
+        node = node[unescape(token)]
     return node
 
 
@@ -100,12 +104,12 @@ class Spec:
 
     def _allow(self, allowance: Allowance) -> None:
         parent_pointer, _, last = allowance.pointer.rpartition("/")
-        parent = resolve(self.document, parent_pointer)
-        schema = parent[last.replace("~1", "/").replace("~0", "~")]
+        parent, key = resolve(self.document, parent_pointer), unescape(last)
+        schema = parent[key]
         if allowance.optional:
             schema["required"] = [r for r in schema.get("required", []) if r not in allowance.optional]
         if allowance.also is not None:
-            parent[last.replace("~1", "/").replace("~0", "~")] = {"anyOf": [schema, allowance.also]}
+            parent[key] = {"anyOf": [schema, allowance.also]}
 
     def _operations(self) -> list[Operation]:
         found = []
