@@ -253,6 +253,9 @@ ALLOWANCES: tuple[Allowance, ...] = (
     # `vastai delete template --hash-id H` sends {"hash_id": H} instead of template_id (delete_template).
     Allowance(body_pointer("/api/v0/template", "delete"),
               also={"type": "object", "required": ["hash_id"], "properties": {"hash_id": {"type": "string"}}}),
+    # An instance that is not (or no longer) there is {"instances": null} with 200: `show_instance` checks
+    # `if row is None: return None`, and the spec documents no 404 for this operation.
+    Allowance(response_pointer("/api/v0/instances/{id}", "get", 200, "instances"), also={"type": "null"}),
     # A user without an SSH key has none to show: null (judgement; no client reads it).
     Allowance(response_pointer("/api/v0/users/current", "get", 200, "ssh_key"), also={"type": "null"}),
     # The Instance component disagrees with the spec's own showInstances listing of the same object, and

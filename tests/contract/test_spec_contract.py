@@ -79,6 +79,7 @@ CASES = [
                                              "order_by": [{"col": "id", "dir": "asc"}], "limit": 25}),
     Case("GET", "/api/v0/instances/{instance}/"),
     Case("GET", "/api/v0/instances/{args_instance}/", name="show instance launched with args"),
+    Case("GET", "/api/v0/instances/{missing}/", name="show instance, no such instance"),
     Case("PUT", "/api/v0/instances/{instance}/", body={"label": "renamed"}),
     Case("PUT", "/api/v0/instances/{instance}/", body={"state": "stopped"}, name="stop instance"),
     Case("DELETE", "/api/v0/instances/{instance}/"),
