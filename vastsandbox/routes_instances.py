@@ -194,7 +194,10 @@ def bid_price(call: Call) -> Reply:
     price = call.body_dict().get("price")
     machine = call.sb.market.by_id[int(record["machine_id"])]
     prices = call.sb.market.prices(machine, int(record["num_gpus"]), float(record["disk_space"]))
-    new = instances.check_price(price, prices["min_bid"])
+    try:
+        new = instances.check_price(price, prices["min_bid"])
+    except ApiFailure as failure:  # the spec gives this route's 400 the code invalid_args
+        raise ApiFailure(400, "invalid_args", str(failure.body["msg"])) from failure
     billing.accrue_now(call, record)
     record["is_bid"], record["bid_price"] = new is not None, new
     record["dph_base"] = new if new is not None else prices["dph_base"]

@@ -64,6 +64,8 @@ CASES = [
                                            "onstart": None, "runtype": "ssh", "ssh_direct": True, "use_ssh": True,
                                            "extra_filters": {}, "recommended_disk_space": 12, "private": True}),
     Case("DELETE", "/api/v0/template/", body={"template_id": "{template_id}"}),
+    Case("DELETE", "/api/v0/template/", body={"template_id": "{missing}"}, status=404,
+         name="delete template, no such template"),
     # offers and renting
     Case("POST", "/api/v0/bundles/", body={"verified": {"eq": True}, "rentable": {"eq": True},
                                            "gpu_name": {"in": ["RTX 4090", "RTX 3090"]}, "num_gpus": {"gte": 1},
@@ -87,6 +89,8 @@ CASES = [
     Case("PUT", "/api/v0/instances/reboot/{instance}/", body={}),
     Case("PUT", "/api/v0/instances/recycle/{instance}/", body={}),
     Case("PUT", "/api/v0/instances/bid_price/{instance}/", body={"client_id": "me", "price": 30.0}),
+    Case("PUT", "/api/v0/instances/bid_price/{instance}/", body={"client_id": "me", "price": 0.001}, status=400,
+         name="change bid, below the minimum bid"),
     Case("GET", "/api/v0/instances/{instance}/ssh/"),
     Case("POST", "/api/v0/instances/{instance}/ssh/", body={"ssh_key": OTHER_PUBLIC_KEY}),
     Case("DELETE", "/api/v0/instances/{instance}/ssh/{key}/"),
@@ -96,6 +100,8 @@ CASES = [
     Case("PUT", "/api/v0/volumes/", body={"id": "{volume_offer}", "size": 15}),
     Case("GET", "/api/v0/volumes/", query={"owner": "me", "type": "all_volume"}),
     Case("DELETE", "/api/v0/volumes/", query={"id": "{spare_volume}"}),
+    Case("DELETE", "/api/v0/volumes/", query={"id": "{mounted_volume}"}, status=400,
+         name="delete volume, in use by an instance"),
     # billing
     Case("GET", "/api/v0/charges/", query={"select_filters": {"day": DAY}, "latest_first": False, "limit": 100,
                                            "format": "table"}),

@@ -92,6 +92,7 @@ class World:
         while time.monotonic() < deadline:
             shown = self.ok("GET", f"/api/v0/instances/{self.ids['instance']}/")["instances"]
             if shown["actual_status"] == "running":
+                self.ids["mounted_volume"] = shown["volume_info"][0]["id"]
                 return
             time.sleep(0.05)
         raise AssertionError("the contract instance never reached running")
