@@ -42,7 +42,8 @@ def _key_text(body: dict[str, JSON]) -> str:
     text = text.strip()
     parts = text.split()
     if len(parts) < 2 or not parts[0].startswith(KEY_TYPES):
-        raise ApiFailure(400, "invalid_request", "Invalid ssh key: expected an OpenSSH public key.")
+        # The spec's only 400 code here is no_ssh_key.
+        raise ApiFailure(400, "no_ssh_key", "Invalid ssh key: expected an OpenSSH public key.")
     return text
 
 

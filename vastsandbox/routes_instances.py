@@ -175,16 +175,24 @@ def destroy_many(call: Call) -> Reply:
     return Reply({"success": True})
 
 
+def _own_or_400(call: Call, error: str, msg: str) -> Record:
+    """Reboot and recycle answer a missing instance with a 400 (the spec documents no 404 there)."""
+    record = call.sb.world.get("instances", call.param_int("id"), call.uid)
+    if record is None:
+        raise ApiFailure(400, error, msg)
+    return record
+
+
 def reboot(call: Call) -> Reply:
-    call.sb.lifecycle.restart(_own(call, call.param_int("id")), call.now, call.sb.control.boot_seconds,
-                              "rebooting")
+    call.sb.lifecycle.restart(_own_or_400(call, "invalid_args", "invalid instance_id"), call.now,
+                              call.sb.control.boot_seconds, "rebooting")
     call.sb.changed()
     return Reply({"success": True})
 
 
 def recycle(call: Call) -> Reply:
-    call.sb.lifecycle.restart(_own(call, call.param_int("id")), call.now, call.sb.control.boot_seconds,
-                              "recycling")
+    call.sb.lifecycle.restart(_own_or_400(call, "invalid_id", "Invalid instance id."), call.now,
+                              call.sb.control.boot_seconds, "recycling")
     call.sb.changed()
     return Reply({"success": True})
 

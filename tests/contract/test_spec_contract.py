@@ -49,6 +49,8 @@ CASES = [
          name="show instances, none"),
     Case("GET", "/api/v0/ssh/"),
     Case("POST", "/api/v0/ssh/", body={"ssh_key": OTHER_PUBLIC_KEY}),
+    Case("POST", "/api/v0/ssh/", body={"ssh_key": "/home/me/.ssh/id_ed25519.pub"}, status=400,
+         name="create ssh key, not a public key"),
     Case("PUT", "/api/v0/ssh/{key}/", body={"ssh_key": OTHER_PUBLIC_KEY}),
     Case("DELETE", "/api/v0/ssh/{key}/"),
     # templates
@@ -88,6 +90,8 @@ CASES = [
     Case("DELETE", "/api/v0/instances/{missing}/", status=404, name="destroy instance, no such instance"),
     Case("PUT", "/api/v0/instances/reboot/{instance}/", body={}),
     Case("PUT", "/api/v0/instances/recycle/{instance}/", body={}),
+    Case("PUT", "/api/v0/instances/reboot/{missing}/", body={}, status=400, name="reboot, no such instance"),
+    Case("PUT", "/api/v0/instances/recycle/{missing}/", body={}, status=400, name="recycle, no such instance"),
     Case("PUT", "/api/v0/instances/bid_price/{instance}/", body={"client_id": "me", "price": 30.0}),
     Case("PUT", "/api/v0/instances/bid_price/{instance}/", body={"client_id": "me", "price": 0.001}, status=400,
          name="change bid, below the minimum bid"),
