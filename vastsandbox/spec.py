@@ -253,6 +253,9 @@ ALLOWANCES: tuple[Allowance, ...] = (
     # `vastai delete template --hash-id H` sends {"hash_id": H} instead of template_id (delete_template).
     Allowance(body_pointer("/api/v0/template", "delete"),
               also={"type": "object", "required": ["hash_id"], "properties": {"hash_id": {"type": "string"}}}),
+    # An instance without an onstart script: null, as the spec's own Instance component documents it.
+    Allowance(response_pointer("/api/v1/instances", "get", 200, "instances") + "/items/properties/onstart",
+              also={"type": "null"}),
     # An instance that is not (or no longer) there is {"instances": null} with 200: `show_instance` checks
     # `if row is None: return None`, and the spec documents no 404 for this operation.
     Allowance(response_pointer("/api/v0/instances/{id}", "get", 200, "instances"), also={"type": "null"}),

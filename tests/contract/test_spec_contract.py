@@ -9,7 +9,7 @@ replaced by the id of that object in the world (see ``World.build``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ class Case:
     status: int = 200
     key: str | None = KEY
     name: str = ""
+    given: Callable[[World], None] | None = None  # what to do to the world first
 
     @property
     def id(self) -> str:
@@ -81,6 +82,9 @@ CASES = [
     # instances
     Case("GET", "/api/v1/instances/", query={"select_filters": {"label": {"eq": "contract-instance"}},
                                              "order_by": [{"col": "id", "dir": "asc"}], "limit": 25}),
+    Case("GET", "/api/v1/instances/", query={"select_filters": {}, "limit": 25}, name="show instances, all"),
+    Case("GET", "/api/v1/instances/", query={"select_filters": {"actual_status": {"eq": "stopped"}}},
+         given=World.stop_instance, name="show instances, stopped"),
     Case("GET", "/api/v0/instances/{instance}/"),
     Case("GET", "/api/v0/instances/{args_instance}/", name="show instance launched with args"),
     Case("GET", "/api/v0/instances/{missing}/", name="show instance, no such instance"),
@@ -142,6 +146,8 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_the_answer_conforms_to_the_published_spec(world: World, case: Case) -> None:
+    if case.given is not None:
+        case.given(world)
     path = fill(case.path, world.ids)
     answer = call(world.base, case.method, path, body=fill(case.body, world.ids),
                   query=fill(case.query, world.ids) or None, key=case.key)

@@ -88,11 +88,18 @@ class World:
         return self
 
     def _wait_running(self) -> None:
+        shown = self._wait_for("running")
+        self.ids["mounted_volume"] = shown["volume_info"][0]["id"]
+
+    def stop_instance(self) -> None:
+        self.ok("PUT", f"/api/v0/instances/{self.ids['instance']}/", body={"state": "stopped"})
+        self._wait_for("stopped")
+
+    def _wait_for(self, status: str) -> Any:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             shown = self.ok("GET", f"/api/v0/instances/{self.ids['instance']}/")["instances"]
-            if shown["actual_status"] == "running":
-                self.ids["mounted_volume"] = shown["volume_info"][0]["id"]
-                return
+            if shown["actual_status"] == status:
+                return shown
             time.sleep(0.05)
-        raise AssertionError("the contract instance never reached running")
+        raise AssertionError(f"the contract instance never reached {status}")
