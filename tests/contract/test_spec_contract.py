@@ -189,3 +189,11 @@ def test_a_strict_sandbox_refuses_a_request_that_breaks_the_spec(world: World) -
     charges = call(world.base, "GET", "/api/v0/charges/", query={"limit": "ten"})
     assert charges.status == 400
     assert "query.select_filters: required" in charges.body["msg"] and "query.limit: 'ten'" in charges.body["msg"]
+
+
+def test_a_strict_sandbox_keeps_the_requests_it_refused() -> None:
+    # What the suite's sandbox fixture checks on teardown, so a client that shrugs off a 400 still fails.
+    with start_in_thread(None, api_key=KEY, ssh_listeners=False, strict=True) as sb:
+        assert call(sb.url, "POST", "/api/v0/ssh/", body={"public_key": "ssh-ed25519 AAAA x"}).status == 400
+        assert call(sb.url, "GET", "/api/v0/gpu_names/unique/").status == 200  # undocumented: not judged
+        assert sb.sandbox.nonconforming == ["POST /api/v0/ssh/: body: 'ssh_key' is a required property"]
