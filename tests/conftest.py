@@ -16,9 +16,12 @@ CANARY_API_KEY = "canary-key-7f3a9c2e-DO-NOT-PRINT"
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[RunningSandbox]:
-    """A fresh emulated Vast.ai account that accepts only the canary key."""
-    with start_in_thread(tmp_path / "sandbox-data", api_key=CANARY_API_KEY, boot_seconds=0.2) as sb:
+    """A fresh emulated Vast.ai account that accepts only the canary key. Strict: every request that
+    vastplan (or the official CLI) sends must conform to Vast.ai's published spec, else it gets a 400."""
+    with start_in_thread(tmp_path / "sandbox-data", api_key=CANARY_API_KEY, boot_seconds=0.2, strict=True) as sb:
         yield sb
+        # Also when a client shrugged off the 400 (a tolerant refresh, a best-effort cleanup).
+        assert sb.sandbox.nonconforming == [], "requests that do not conform to the published spec"
 
 
 @pytest.fixture

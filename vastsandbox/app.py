@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -32,6 +33,9 @@ from vastsandbox import (
 from vastsandbox.context import Sandbox
 from vastsandbox.control import HUGE_BODY_BYTES, Denial
 from vastsandbox.router import ApiFailure, Call, Route, Router, json_response
+
+if TYPE_CHECKING:
+    from vastsandbox.spec import Operation
 
 log = logging.getLogger(__name__)
 
@@ -136,12 +140,37 @@ def _drop(request: web.Request) -> web.Response:
     raise asyncio.CancelledError
 
 
+class Conformance:
+    """Strict mode: a request to a route the published spec documents must conform to its request
+    schema, else 400 ``invalid_args`` naming what is wrong (the validator is loaded only here)."""
+
+    def __init__(self, sb: Sandbox) -> None:
+        from vastsandbox.spec import vast_spec
+
+        self.sb = sb
+        self.spec = vast_spec()
+        self._ops: dict[str, Operation | None] = {}
+
+    def check(self, route: Route, query: Mapping[str, str], body: object) -> None:
+        if route.key not in self._ops:
+            self._ops[route.key] = self.spec.find_template(route.method, route.template)
+        op = self._ops[route.key]
+        if op is None:
+            return
+        problems = self.spec.request_problems(op, query, body)
+        if problems:
+            self.sb.nonconforming.append(f"{route.key}: {'; '.join(problems)}")
+            raise ApiFailure(400, "invalid_args", f"Invalid args: the request does not conform to the Vast.ai API "
+                                                  f"spec ({op.operation_id}): {'; '.join(problems[:5])}")
+
+
 class Dispatcher:
     def __init__(self, sb: Sandbox, before: Before | None = None) -> None:
         self.sb = sb
         self.api = api_router()
         self.admin = admin_router()
         self.before = before
+        self.conformance = Conformance(sb) if sb.options.strict else None
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         if request.path == ADMIN_PREFIX or request.path.startswith(ADMIN_PREFIX + "/"):
@@ -152,7 +181,7 @@ class Dispatcher:
         route, params, known = self.admin.match(request.method, request.path)
         if route is None:
             return self._unrouted(request, known)
-        return await self._run(route, request, params, user_id=None)
+        return await self._run(route, request, params, user_id=None, judged=False)
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
         sb, control = self.sb, self.sb.control
@@ -177,7 +206,7 @@ class Dispatcher:
             user_id = _authenticate(sb, route, request, now)
         except ApiFailure as failure:
             return self._finish(json_response(failure.body, failure.status))
-        response = await self._run(route, request, params, user_id)
+        response = await self._run(route, request, params, user_id, judged=True)
         lost = control.pick_fault("lose_response", key, now) if response.status < 400 else None
         if lost is not None:
             control.count_status(0 if lost.drop else lost.status)
@@ -187,9 +216,11 @@ class Dispatcher:
         return self._finish(response)
 
     async def _run(self, route: Route, request: web.Request, params: dict[str, str],
-                   user_id: int | None) -> web.Response:
+                   user_id: int | None, judged: bool) -> web.Response:
         try:
             body = await _read_body(request)
+            if judged and self.conformance is not None:
+                self.conformance.check(route, request.query, body)
             call = Call(self.sb, request, params, body, user_id, self.sb.now())
             reply = route.handler(call)
         except ApiFailure as failure:

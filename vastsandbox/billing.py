@@ -21,24 +21,25 @@ def accrue_now(call: Call, record: Record) -> None:
 def _instance_row(call: Call, record: Record, end: float) -> Record:
     machine = call.sb.market.by_id[int(record["machine_id"])]
     gpu, storage = round(float(record["cost_gpu"]), 6), round(float(record["cost_storage"]), 6)
+    metadata = {"instance_id": record["id"], "machine_id": machine.machine_id, "label": record.get("label")}
     return {
-        "start": record["created_at"], "end": end, "type": "instance", "source": "instance",
+        "start": int(record["created_at"]), "end": int(end), "type": "instance", "source": "instance",
         "description": f"Instance {record['id']}: {record['num_gpus']}x {machine.gpu.name}",
         "amount": round(gpu + storage, 6),
-        "metadata": {"instance_id": record["id"], "machine_id": machine.machine_id,
-                     "label": record.get("label")},
+        # The spec: metadata keys are "present only when non-null on the contract".
+        "metadata": {k: v for k, v in metadata.items() if v is not None},
         "items": [{"type": "gpu", "description": "GPU time", "amount": gpu},
-                  {"type": "storage", "description": "Disk storage", "amount": storage}],
+                  {"type": "disk", "description": "Disk storage", "amount": storage}],
     }
 
 
 def _volume_row(record: Record, end: float) -> Record:
     cost = round(float(record["cost_storage"]), 6)
     return {
-        "start": record["created_at"], "end": end, "type": "volume", "source": "volume",
+        "start": int(record["created_at"]), "end": int(end), "type": "volume", "source": "volume",
         "description": f"Volume {record['id']} ({record['disk_space']:g} GB)", "amount": cost,
         "metadata": {"volume_id": record["id"], "machine_id": record["machine_id"]},
-        "items": [{"type": "storage", "description": "Volume storage", "amount": cost}],
+        "items": [{"type": "disk", "description": "Volume storage", "amount": cost}],
     }
 
 
@@ -100,7 +101,7 @@ def _page(call: Call, rows: list[Record]) -> Reply:
         raise ApiFailure(400, "invalid_token", "Invalid after_token.") from exc
     page = rows[start:start + limit]
     more = start + limit < len(rows)
-    return Reply({"success": True, "count": len(page), "total": round(sum(float(r["amount"]) for r in rows), 6),
+    return Reply({"success": True, "count": len(page), "total": len(rows),
                   "next_token": str(start + limit) if more else None, "results": page})
 
 

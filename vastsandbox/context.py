@@ -25,6 +25,8 @@ class Options:
     latency_ms: float = 0.0
     machines: int = 60
     ssh_listeners: bool = True
+    # Answer 400 to a request that does not conform to the published spec's request schema.
+    strict: bool = False
 
 
 @dataclass
@@ -38,6 +40,8 @@ class Sandbox:
     lifecycle: Lifecycle
     accepted_keys: set[str] = field(default_factory=set)
     results: ResultStore = field(default_factory=ResultStore)  # what logs/execute uploaded
+    # Strict mode: "METHOD /template/: problem; ..." for each request refused as non-conforming.
+    nonconforming: list[str] = field(default_factory=list)
     # Called after a mutation that should be persisted soon (set by the app).
     on_change: Callable[[], None] = lambda: None
 

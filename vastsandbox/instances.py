@@ -7,6 +7,7 @@ machine's hardware, the connection details and the bill so far.
 from __future__ import annotations
 
 import hashlib
+import shlex
 
 from vastsandbox import volumes
 from vastsandbox.envflags import env_as_dict, env_from_string, port_specs
@@ -162,6 +163,16 @@ def _ports(record: Record, machine: Machine) -> dict[str, JSON]:
     return ports
 
 
+def _arg_list(args: JSON) -> list[str]:
+    """A template's ``args_str`` is one text; the instance object lists the arguments (spec: array)."""
+    if isinstance(args, str):
+        try:
+            return shlex.split(args)
+        except ValueError:  # an unbalanced quote: the words as typed
+            return args.split()
+    return [str(a) for a in args or []]
+
+
 def render(call: Call, record: Record) -> Record:
     """The instance object of ``GET /instances/...`` (vast-api.md section 6)."""
     sb, now = call.sb, call.now
@@ -181,7 +192,7 @@ def render(call: Call, record: Record) -> Record:
         "status_msg": record.get("status_msg"), "label": record.get("label"),
         "template_id": record.get("template_id"), "template_hash_id": record.get("template_hash_id"),
         "template_name": record.get("template_name"), "image_uuid": record["image"],
-        "image_args": record.get("args") or [], "image_runtype": record.get("runtype"),
+        "image_args": _arg_list(record.get("args")), "image_runtype": record.get("runtype"),
         "extra_env": [[k, v] for k, v in env.items()], "onstart": record.get("onstart"),
         "jupyter_token": record.get("jupyter_token"),
         "ssh_host": "127.0.0.1", "ssh_port": record["ssh_port"], "ssh_idx": "0",

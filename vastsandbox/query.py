@@ -8,6 +8,7 @@ the trailing code of ``"California, US"``; ``gpu_name`` treats ``_`` as a space.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -66,9 +67,13 @@ def _coerce(value: JSON, like: JSON) -> JSON:
     if isinstance(like, (int, float)) and not isinstance(value, bool) and isinstance(value, str):
         try:
             return float(value)
-        except ValueError:
-            return value
+        except ValueError as exc:
+            raise _not_a_number(value) from exc
     return value
+
+
+def _not_a_number(value: JSON) -> ApiFailure:
+    return ApiFailure(400, "invalid_args", f"Invalid args: {json.dumps(value)} is not a number.")
 
 
 def _normalise_text(field: str, value: JSON) -> JSON:
@@ -96,6 +101,10 @@ def _equal(field: str, actual: JSON, wanted: JSON) -> bool:
 
 def _ordered(actual: JSON, wanted: JSON, op: str) -> bool:
     wanted = _coerce(wanted, actual)
+    numeric = (int, float)
+    if isinstance(actual, numeric) and not isinstance(actual, bool) and \
+            (not isinstance(wanted, numeric) or isinstance(wanted, bool)):
+        raise _not_a_number(wanted)
     if actual is None or wanted is None:
         return False
     try:

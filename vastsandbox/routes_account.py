@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from vastsandbox import billing, prepay
 from vastsandbox.catalog import GPU_MODELS
 from vastsandbox.router import JSON, ApiFailure, Call, Reply, Route
@@ -42,17 +44,26 @@ def _key_text(body: dict[str, JSON]) -> str:
     text = text.strip()
     parts = text.split()
     if len(parts) < 2 or not parts[0].startswith(KEY_TYPES):
-        raise ApiFailure(400, "invalid_request", "Invalid ssh key: expected an OpenSSH public key.")
+        # The spec's only 400 code here is no_ssh_key.
+        raise ApiFailure(400, "no_ssh_key", "Invalid ssh key: expected an OpenSSH public key.")
     return text
 
 
+def _timestamp(value: JSON) -> JSON:
+    """The spec's ``date-time`` text for a stored epoch time."""
+    if not isinstance(value, (int, float)):
+        return value
+    return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _listed(record: dict[str, JSON]) -> dict[str, JSON]:
-    return {k: record[k] for k in ("id", "user_id", "key", "created_at", "deleted_at")}
+    return {"id": record["id"], "user_id": record["user_id"], "key": record["key"],
+            "created_at": _timestamp(record["created_at"]), "deleted_at": _timestamp(record["deleted_at"])}
 
 
 def _created(record: dict[str, JSON]) -> dict[str, JSON]:
     return {"id": record["id"], "user_id": record["user_id"], "public_key": record["key"],
-            "created_at": record["created_at"], "deleted_at": record["deleted_at"]}
+            "created_at": _timestamp(record["created_at"]), "deleted_at": _timestamp(record["deleted_at"])}
 
 
 def list_keys(call: Call) -> Reply:

@@ -175,16 +175,24 @@ def destroy_many(call: Call) -> Reply:
     return Reply({"success": True})
 
 
+def _own_or_400(call: Call, error: str, msg: str) -> Record:
+    """Reboot and recycle answer a missing instance with a 400 (the spec documents no 404 there)."""
+    record = call.sb.world.get("instances", call.param_int("id"), call.uid)
+    if record is None:
+        raise ApiFailure(400, error, msg)
+    return record
+
+
 def reboot(call: Call) -> Reply:
-    call.sb.lifecycle.restart(_own(call, call.param_int("id")), call.now, call.sb.control.boot_seconds,
-                              "rebooting")
+    call.sb.lifecycle.restart(_own_or_400(call, "invalid_args", "invalid instance_id"), call.now,
+                              call.sb.control.boot_seconds, "rebooting")
     call.sb.changed()
     return Reply({"success": True})
 
 
 def recycle(call: Call) -> Reply:
-    call.sb.lifecycle.restart(_own(call, call.param_int("id")), call.now, call.sb.control.boot_seconds,
-                              "recycling")
+    call.sb.lifecycle.restart(_own_or_400(call, "invalid_id", "Invalid instance id."), call.now,
+                              call.sb.control.boot_seconds, "recycling")
     call.sb.changed()
     return Reply({"success": True})
 
@@ -194,7 +202,10 @@ def bid_price(call: Call) -> Reply:
     price = call.body_dict().get("price")
     machine = call.sb.market.by_id[int(record["machine_id"])]
     prices = call.sb.market.prices(machine, int(record["num_gpus"]), float(record["disk_space"]))
-    new = instances.check_price(price, prices["min_bid"])
+    try:
+        new = instances.check_price(price, prices["min_bid"])
+    except ApiFailure as failure:  # the spec gives this route's 400 the code invalid_args
+        raise ApiFailure(400, "invalid_args", str(failure.body["msg"])) from failure
     billing.accrue_now(call, record)
     record["is_bid"], record["bid_price"] = new is not None, new
     record["dph_base"] = new if new is not None else prices["dph_base"]

@@ -47,7 +47,7 @@ def delete(call: Call) -> Reply:
         raise ApiFailure(404, "no_such_volume", "Volume with that ID does not exist.")
     users = record["instances"]
     if users:
-        raise ApiFailure(400, "volume_in_use", f"Volume {volume_id} is in use by instance(s) "
+        raise ApiFailure(400, "invalid_args", f"Volume {volume_id} is in use by instance(s) "
                                                f"{', '.join(str(i) for i in users)}; destroy them first.")
     billing.close_volume(call, record)
     call.sb.market.use_disk(int(record["machine_id"]), -float(record["disk_space"]))

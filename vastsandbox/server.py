@@ -102,10 +102,12 @@ class RunningSandbox:
 
 def start_in_thread(data_dir: Path | None, *, api_key: str | None = None, seed: int = 0,
                     boot_seconds: float = 3.0, latency_ms: float = 0.0, host: str = "127.0.0.1",
-                    port: int = 0, machines: int = 60, ssh_listeners: bool = True) -> RunningSandbox:
-    """Start a sandbox on its own thread and event loop; return once it is listening."""
+                    port: int = 0, machines: int = 60, ssh_listeners: bool = True,
+                    strict: bool = False) -> RunningSandbox:
+    """Start a sandbox on its own thread and event loop; return once it is listening. With
+    ``strict``, a request that does not conform to Vast.ai's published spec gets a 400."""
     options = Options(api_key=api_key, seed=seed, boot_seconds=boot_seconds, latency_ms=latency_ms,
-                      machines=machines, ssh_listeners=ssh_listeners)
+                      machines=machines, ssh_listeners=ssh_listeners, strict=strict)
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     outcome: dict[str, object] = {}
@@ -140,10 +142,11 @@ def start_in_thread(data_dir: Path | None, *, api_key: str | None = None, seed: 
 
 
 def serve(host: str, port: int, data_dir: Path | None, api_key: str | None, seed: int,
-          boot_seconds: float, latency_ms: float, machines: int, echo: Callable[[str], None]) -> None:
+          boot_seconds: float, latency_ms: float, machines: int, echo: Callable[[str], None],
+          strict: bool = False) -> None:
     """Serve in the foreground until SIGINT or SIGTERM; ``echo(url)`` is the first output line."""
     options = Options(api_key=api_key, seed=seed, boot_seconds=boot_seconds, latency_ms=latency_ms,
-                      machines=machines)
+                      machines=machines, strict=strict)
 
     async def main() -> None:
         service = _Service(data_dir, options)

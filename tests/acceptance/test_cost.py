@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import time
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,7 +59,8 @@ instances:
 
 def billed(ws: Workspace) -> dict[tuple[str, int], float]:
     """What the sandbox itself says each object cost: (type, id) -> amount."""
-    rows = api_get(ws.api_url, "/api/v0/charges/?limit=100", CANARY_API_KEY)["results"]
+    window = urllib.parse.quote('{"day":{"gte":0,"lte":4102444800}}')  # the spec requires select_filters
+    rows = api_get(ws.api_url, f"/api/v0/charges/?select_filters={window}&limit=100", CANARY_API_KEY)["results"]
     return {(r["type"], r["metadata"][f"{r['type']}_id"]): r["amount"] for r in rows}
 
 

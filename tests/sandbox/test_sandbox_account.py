@@ -48,7 +48,8 @@ def test_empty_key_is_no_ssh_key(api: Api) -> None:
 
 def test_text_that_is_not_a_public_key_is_refused(api: Api) -> None:
     answer = api.post("/api/v0/ssh/", {"ssh_key": "/home/me/.ssh/id_ed25519.pub"})
-    assert answer.status == 400 and answer.json["error"] == "invalid_request"
+    assert answer.status == 400 and answer.json["error"] == "no_ssh_key"
+    assert answer.json["msg"] == "Invalid ssh key: expected an OpenSSH public key."
 
 
 def test_deleting_a_missing_key_is_no_ssh_key(api: Api) -> None:

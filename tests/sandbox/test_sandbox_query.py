@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import Api
 
 from vastsandbox.query import matches, parse_filters, parse_order, select_columns, sort_records
 from vastsandbox.router import ApiFailure
@@ -50,6 +51,18 @@ def test_unknown_operator_is_400() -> None:
     with pytest.raises(ApiFailure) as info:
         parse_filters({"x": {"like": "a"}})
     assert info.value.status == 400
+
+
+@pytest.mark.parametrize(("query", "shown"), [
+    ({"num_gpus": {"gte": "abc"}}, '"abc"'),
+    ({"dph_total": {"lte": "cheap"}}, '"cheap"'),
+    ({"gpu_ram": {"gte": None}}, "null"),
+    ({"num_gpus": {"in": ["x"]}}, '"x"'),
+])
+def test_a_malformed_number_in_an_offer_query_is_400(api: Api, query: dict[str, Any], shown: str) -> None:
+    answer = api.post("/api/v0/bundles/", query)
+    assert answer.status == 400
+    assert answer.json == {"success": False, "error": "invalid_args", "msg": f"Invalid args: {shown} is not a number."}
 
 
 def test_order_both_spellings_and_null_last() -> None:

@@ -37,3 +37,20 @@ def test_serve_prints_url_first_and_stops_on_signal(tmp_path: Path, sig: signal.
     assert out.strip() == "stopped"
     saved = json.loads((tmp_path / "d" / "sandbox.json").read_text())
     assert len(saved["objects"]["ssh_keys"]) == 1
+
+
+def test_vastplan_sandbox_serve_strict_refuses_requests_that_break_the_spec(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "vastplan", "sandbox", "serve", "--strict", "--machines", "5",
+               "--data", str(tmp_path / "d")]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        api = Api(proc.stdout.readline().strip())
+        refused = api.post("/api/v0/ssh/", {"public_key": "ssh-ed25519 AAAAC3 a@b"})
+        assert refused.status == 400 and "'ssh_key' is a required property" in refused.json["msg"]
+        assert api.post("/api/v0/ssh/", {"ssh_key": "ssh-ed25519 AAAAC3 a@b"}).status == 200
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0

@@ -158,8 +158,9 @@ def sandbox() -> None:
 @click.option("--machines", type=click.IntRange(1, 100_000), default=60, show_default=True)
 @click.option("--boot-seconds", type=float, default=3.0, show_default=True)
 @click.option("--latency-ms", type=float, default=0.0, show_default=True)
+@click.option("--strict", is_flag=True, help="Answer 400 to requests that break Vast.ai's published API spec.")
 def sandbox_serve(host: str, port: int, data_dir: str, api_key: str | None, seed: int, machines: int,
-                  boot_seconds: float, latency_ms: float) -> None:
+                  boot_seconds: float, latency_ms: float, strict: bool) -> None:
     """Serve the emulator until interrupted; the first line printed is its base URL."""
     from pathlib import Path
 
@@ -167,7 +168,7 @@ def sandbox_serve(host: str, port: int, data_dir: str, api_key: str | None, seed
 
     try:
         serve(host, port, Path(data_dir), api_key, seed, boot_seconds, latency_ms, machines,
-              lambda text: click.echo(text))
+              lambda text: click.echo(text), strict=strict)
     except OSError as exc:  # the port is taken, the host is not ours, the data dir cannot be written
         raise UsageError(f"cannot serve the sandbox on {host}:{port}: {exc.strerror or exc}") from exc
 
