@@ -24,7 +24,7 @@ from vastplan.refresh import LiveSnapshot, refresh
 from vastplan.render.base import View
 from vastplan.resources import KINDS
 from vastplan.resources.base import LiveObjects, Planning
-from vastplan.resources.placement import Placement
+from vastplan.resources.placement import Placement, instance_disk
 from vastplan.stack.model import Stack
 from vastplan.state import LocalStateFile, State
 from vastplan.targeting import narrow
@@ -69,9 +69,12 @@ async def refresh_and_diff(client: VastClient, stack: Stack, state: State, view:
     planning = Planning(stack, state, live.objects)
     if pinned is not None:
         planning.placements.update(pinned)
+        specs = stack.by_address()
         for address, placement in pinned.items():
-            if not placement.current:
-                planning.claims.claim("volume" if address.startswith("volumes.") else "gpu", placement.offer)
+            spec = specs.get(address)
+            if spec is not None:
+                disk = float(spec.config["size_gb"]) if spec.kind == "volume" else instance_disk(spec)
+                planning.claims.claim_placement(address, placement, disk)
     elif not destroy:
         for kind in KINDS.values():
             await kind.prepare(client, planning)
