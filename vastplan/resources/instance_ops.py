@@ -120,7 +120,7 @@ class InstanceOps:
                 return rented
             ledger.release(machine, gpus, disk)
             full.add(machine)
-            self.ctx.progress(f"machine {machine} has no {gpus}-GPU offer left; looking for the next match")
+            self.ctx.progress(f"machine {machine} has no {gpus}-GPU offer left; trying the next match")
             machine = None
 
     async def _rent_on(self, body: dict[str, Any], placement: Placement, machine: int,
@@ -146,7 +146,7 @@ class InstanceOps:
             except ApiError as exc:
                 if not offer_taken(exc):
                     raise
-            self.ctx.progress(f"offer {offer['id']} was taken; searching machine {machine} again")
+            self.ctx.progress(f"offer {offer['id']} was taken; searching machine {machine} for another")
         return None
 
     async def _another_machine(self, placement: Placement, gpus: int, disk: float, full: set[int]) -> int:
@@ -163,7 +163,7 @@ class InstanceOps:
             if machine not in full and fresh_ledger.room(machine, gpus, disk):
                 return machine
         where = f"machine {placement.machine_id} was taken and no other" if placement.machine_id else "no"
-        raise ApiError(f"{where} machine matching the filters has room; nothing was rented", status=410,
+        raise ApiError(f"{where} machine matches the filters with room; nothing was rented", status=410,
                        code="no_such_ask", method="POST", path="/bundles/")
 
     def _volume_info(self, spec: ResourceSpec) -> dict[str, Any] | None:

@@ -99,7 +99,7 @@ class Placer:
                                                     BUNDLES_PER_MACHINE * len(machines))
             if not offers:
                 raise await self.blamed(Group(group.specs, query, group.order, group.offer_type),
-                                        f"no GPU offer on a machine that offers {volume.address}")
+                                        "no GPU offer matches the filters right now")
             per_group.append({int(o["machine_id"]): o for o in reversed(offers)})  # best one per machine wins
         await self.searcher.learn_capacity(self.ledger, [o for offers in per_group for o in offers.values()])
         best = self._cheapest_machine(volume, size, volume_offers, groups, per_group)
@@ -197,7 +197,7 @@ def describe_filter(name: str, condition: Any) -> str:
     if name == "machine_id":
         if isinstance(condition, Mapping) and "eq" in condition:
             return f"running on machine {condition['eq']}, where its volume is,"
-        return "running on a machine that offers the volume"
+        return "running on a machine that offers its volume"
     if name == "min_bid":
         return f"interruptible.bid_dph ({spell(condition)})"
     if name in DEFAULT_FILTERS:
