@@ -162,7 +162,8 @@ class InstanceOps:
             machine = int(offer["machine_id"])
             if machine not in full and fresh_ledger.room(machine, gpus, disk):
                 return machine
-        where = f"machine {placement.machine_id} was taken and no other" if placement.machine_id else "no"
+        planned = None if placement.current else placement.machine_id
+        where = f"machine {planned} was taken and no other" if planned is not None else "no"
         raise ApiError(f"{where} machine matches the filters with room; nothing was rented", status=410,
                        code="no_such_ask", method="POST", path="/bundles/")
 
