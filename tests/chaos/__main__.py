@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="vastplan-chaos-"))
     settings = Settings(root, stack=stack, seed=seed, echo=lambda line: print(line, flush=True))
     print(f"chaos: seed {seed} (rerun with --seed {seed}), {stack.size}-resource stack "
-          f"({stack.keys} ssh keys, {stack.templates} templates, {stack.instances} instances), work in {root}",
+          f"({stack.keys} ssh keys, {stack.templates} templates, {stack.instances} instances"
+          + (f", a volume and {stack.mounts} instances mounting it" if stack.volume_gb else "") + f"), work in {root}",
           flush=True)
 
     began = time.monotonic()
