@@ -224,3 +224,22 @@ def test_a_fleet_larger_than_the_market_says_how_many_fit(workspace: Workspace) 
     result = workspace.vastplan("plan")
     assert result.code == 1
     assert "of the 1000 instances with this offer block fit" in result.err, result.err
+
+
+def test_a_shared_machine_taken_in_part_after_planning_sends_the_rest_elsewhere(workspace: Workspace) -> None:
+    workspace.write(fleet(4))
+    assert workspace.vastplan("plan", "--out", "fleet.plan").code == 0
+    saved = json.loads((workspace.root / "fleet.plan").read_text())
+    on = Counter(machine_of(c["change"]["after"]["offer"]) for c in saved["resource_changes"])
+    machine, planned = on.most_common(1)[0]
+    assert planned >= 3, on  # the cheapest machine takes several of them
+    machine_id = int(machine.split()[1])
+    fill_machine_but(workspace, machine_id, keep=planned - 2)  # another tenant takes two of "our" GPUs
+
+    applied = workspace.vastplan("apply", "fleet.plan", stack=False)
+    assert applied.code == 0, applied.text[-3000:]
+    assert f"machine {machine_id} has no 1-GPU offer left; trying the next match" in applied.out
+    live = instances(workspace)
+    assert len(live) == 4
+    assert sum(r["machine_id"] == machine_id for r in live) == planned - 2
+    assert workspace.vastplan("plan", "--detailed-exitcode").code == 0
