@@ -73,6 +73,15 @@ def instance_search(spec: ResourceSpec, machine_id: int | None = None) -> tuple[
     return query, order_clause(block.get("order")), offer_type
 
 
+def volume_search(spec: ResourceSpec) -> tuple[dict[str, Any], list[list[str]]]:
+    """The query and order a volume's ``offer:`` block and size mean."""
+    block = dict(spec.config.get("offer") or {})
+    query = offer_query(block, defaults=False)
+    query.setdefault("verified", {"eq": True})
+    query["disk_space"] = {"gte": float(spec.config["size_gb"])}
+    return query, order_clause(block.get("order") or ["storage_cost"])
+
+
 def on_machine(query: Mapping[str, Any], machine_id: int, gpus: int) -> dict[str, Any]:
     """``query`` narrowed to one machine and one bundle size: how apply finds a fresh offer id there."""
     return {**query, "machine_id": {"eq": machine_id}, "num_gpus": {"eq": gpus}}
@@ -150,12 +159,10 @@ class Searcher:
                 self._client, dict(query), order=order, offer_type=offer_type, limit=limit)
         return self._cache[key]
 
-    async def volume_offers(self, spec: ResourceSpec) -> list[dict[str, Any]]:
-        block = dict(spec.config.get("offer") or {})
-        query = offer_query(block, defaults=False)
-        query.setdefault("verified", {"eq": True})
-        query["disk_space"] = {"gte": float(spec.config["size_gb"])}
-        order = order_clause(block.get("order") or ["storage_cost"])
+    async def volume_offers(self, spec: ResourceSpec, without: str | None = None) -> list[dict[str, Any]]:
+        """The volume offers for ``spec`` (``without`` one of its filters: to find the one to blame)."""
+        query, order = volume_search(spec)
+        query.pop(without or "", None)
         key = json.dumps(["volume", query, order], sort_keys=True)
         if key not in self._cache:
             self._cache[key] = await volume_api.search_volume_offers(self._client, query, order=order)

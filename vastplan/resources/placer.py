@@ -30,6 +30,7 @@ from vastplan.resources.placement import (
     instance_disk,
     instance_search,
     storage_dph,
+    volume_search,
 )
 from vastplan.stack.model import ResourceSpec
 
@@ -87,8 +88,7 @@ class Placer:
         size = float(volume.config["size_gb"])
         volume_offers = await self.searcher.volume_offers(volume)
         if not volume_offers:
-            raise StackError([Diagnostic("no volume offer matches the filters right now; loosen the offer block "
-                                         "or size_gb, or try again later", range=volume.range, address=volume.address)])
+            raise await self.volume_blamed(volume)
         self.ledger.learn_disk(volume_offers)
         machines = sorted({int(o["machine_id"]) for o in volume_offers})
         groups = groups_of(mounts, {})
@@ -173,6 +173,24 @@ class Placer:
             hint = f"{describe_filter(culprit, group.query[culprit])} leaves none (without it, some match); " \
                    "loosen it or try again later"
         return StackError([Diagnostic(f"{what}: {hint}", range=spec.range, address=spec.address)])
+
+
+    async def volume_blamed(self, volume: ResourceSpec) -> StackError:
+        query, _ = volume_search(volume)
+        culprit = None
+        for name in list(query)[:MAX_BLAME_SEARCHES]:
+            if await self.searcher.volume_offers(volume, without=name):
+                culprit = name
+                break
+        if culprit is None:
+            hint = "no single filter is to blame: loosen several, or try again later"
+        elif culprit == "disk_space":
+            hint = f"no machine has {volume.config['size_gb']} GB of disk free; a smaller size_gb fits"
+        else:
+            hint = f"{describe_filter(culprit, query[culprit])} leaves none (without it, some match); " \
+                   "loosen it or try again later"
+        return StackError([Diagnostic(f"no volume offer matches the filters right now: {hint}",
+                                      range=volume.range, address=volume.address)])
 
 
 def best_per_machine(offers: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
