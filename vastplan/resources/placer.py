@@ -94,7 +94,7 @@ class Placer:
         groups = groups_of(mounts, {})
         per_group: list[dict[int, Mapping[str, Any]]] = []
         for group in groups:
-            query = {**group.query, "machine_id": {"in": machines}}
+            query = among(group.query, machines)
             offers = await self.searcher.gpu_offers(query, group.order, group.offer_type,
                                                     BUNDLES_PER_MACHINE * len(machines))
             if not offers:
@@ -191,6 +191,14 @@ class Placer:
                    "loosen it or try again later"
         return StackError([Diagnostic(f"no volume offer matches the filters right now: {hint}",
                                       range=volume.range, address=volume.address)])
+
+
+def among(query: Mapping[str, Any], machines: Sequence[int]) -> dict[str, Any]:
+    """``query`` limited to ``machines``, keeping any machine_id filter of the stack's own (offer.raw)."""
+    own = dict(query.get("machine_id") or {})
+    if isinstance(own.get("in"), list):
+        machines = [m for m in machines if m in {int(x) for x in own["in"]}]
+    return {**query, "machine_id": {**own, "in": list(machines)}}
 
 
 def best_per_machine(offers: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
