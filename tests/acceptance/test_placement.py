@@ -178,16 +178,35 @@ def test_after_an_interrupted_apply_the_instance_goes_on_its_volume_s_machine(wo
     made = workspace.vastplan("apply", "--auto-approve", "--target", "volumes.data")
     assert made.code == 0, made.text
     (volume,) = volumes(workspace)
-    fill_machine_but(workspace, volume["machine_id"], keep=1)
+    home = volume["machine_id"]
+    fill_machine_but(workspace, home, keep=1)
+    # The workers, declared first, would rank the volume's machine first: its one free GPU is the
+    # server's all the same, and the workers share the next machine.
+    other = next_machine_with_room(workspace, after=home, gpus=3)
+    pinned = f"offer: {{num_gpus: 1, order: price, raw: {{machine_id: {{in: [{home}, {other}]}}}}}}"
+    workspace.write(WORKER_FIRST.replace("offer: {num_gpus: 1, order: price}", pinned, 1))  # the worker's
 
-    plan = json_plan(workspace)
-    assert machine_of(planned_machines(plan)["instances.server"]) == f"machine {volume['machine_id']}"
+    plan = planned_machines(json_plan(workspace))
+    assert machine_of(plan["instances.server"]) == f"machine {home}"
+    assert {machine_of(plan[f"instances.worker[{i}]"]) for i in range(3)} == {f"machine {other}"}
     applied = workspace.vastplan("apply", "--auto-approve")
     assert applied.code == 0, applied.text[-3000:]
-    server = next(r for r in instances(workspace) if "instances.server" in (r["label"] or ""))
-    assert server["machine_id"] == volume["machine_id"]
+    live = {r["label"].split()[0]: r["machine_id"] for r in instances(workspace)}
+    assert live == {"vp:mixed/instances.server": home, **{f"vp:mixed/instances.worker[{i}]": other for i in range(3)}}
     assert workspace.vastplan("plan", "--detailed-exitcode").code == 0
     assert workspace.vastplan("destroy", "--auto-approve").code == 0
+
+
+def next_machine_with_room(ws: Workspace, after: int, gpus: int) -> int:
+    """A machine ranked after ``after`` by one-GPU price, with ``gpus`` GPUs free."""
+    defaults = {"verified": {"eq": True}, "external": {"eq": False}, "rentable": {"eq": True}}
+    ones = api_call(ws.api_url, "POST", "/api/v0/bundles/", CANARY_API_KEY,
+                    {**defaults, "num_gpus": {"eq": 1}, "order": [["dph_total", "asc"]]})["offers"]
+    ranked = [o["machine_id"] for o in ones]
+    big = {o["machine_id"] for o in api_call(ws.api_url, "POST", "/api/v0/bundles/", CANARY_API_KEY,
+                                             {**defaults, "num_gpus": {"gte": gpus}})["offers"]}
+    assert after in ranked
+    return next(m for m in ranked[ranked.index(after) + 1:] if m in big)
 
 
 def fill_machine_but(ws: Workspace, machine_id: int, keep: int) -> None:
