@@ -198,20 +198,17 @@ def api(url: str, calls: Sequence[tuple[str, str, Any]], concurrency: int = 16) 
     return asyncio.run(api_calls(url, calls, concurrency))
 
 
-def free_single_gpu_offers(url: str, wanted: int) -> list[int]:
-    """``wanted`` rentable 1-GPU offer ids under the default filters, an offer repeated as many times
-    as its machine has free GPUs (renting one GPU leaves the machine's 1-GPU offer in place)."""
+def free_single_gpu_machines(url: str, wanted: int) -> list[int]:
+    """``wanted`` machine ids with a free GPU under the default filters, a machine repeated as many
+    times as it has free GPUs (an offer id rents once, so each rent launches on the machine afresh)."""
     query = {"verified": {"eq": True}, "external": {"eq": False}, "rentable": {"eq": True},
              "rented": {"eq": False}, "order": [["dph_total", "asc"]], "type": "on-demand"}
     offers = api(url, [("POST", "/api/v0/bundles/", query)])[0]["offers"]
     free: dict[int, int] = {}
-    single: dict[int, int] = {}
     for offer in offers:
         machine = int(offer["machine_id"])
         free[machine] = max(free.get(machine, 0), int(offer["num_gpus"]))
-        if int(offer["num_gpus"]) == 1:
-            single[machine] = int(offer["id"])
-    ids = [single[m] for m in single for _ in range(free[m])]
+    ids = [m for m in free for _ in range(free[m])]
     if len(ids) < wanted:
         raise RuntimeError(f"the market has {len(ids)} free single GPUs, {wanted} wanted; raise --machines")
     return ids[:wanted]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench.common import Composition, Sandbox, api, client_env, free_single_gpu_offers, run, stack_text, vastplan_cmd
+from bench.common import Composition, Sandbox, api, client_env, free_single_gpu_machines, run, stack_text, vastplan_cmd
 
 STACK_NAME = "bench"
 
@@ -51,21 +51,22 @@ def build(sb: Sandbox, work: Path, comp: Composition) -> Fixture:
     planning = Planning(stack, state, {})
     kind = KINDS["instance"]
     specs = [s for s in stack.resources if s.kind == "instance"]
-    offers = free_single_gpu_offers(sb.url, len(specs))
+    machines = free_single_gpu_machines(sb.url, len(specs))
     calls, desired_of = [], []
-    for spec, offer_id in zip(specs, offers, strict=True):
+    for spec, machine in zip(specs, machines, strict=True):
         desired = kind.desired(spec, planning)
         template = cfg.template_spec(spec, stack)
         assert template is not None
         template_hash = state.resources[template.address].attributes.get("hash_id")
         eff = cfg.effective(spec, stack)
         body = cfg.create_body(desired, spec.config, eff["runtype"], cfg.label_for(spec, stack), template_hash, None)
-        calls.append(("PUT", f"/api/v0/asks/{offer_id}/", body))
+        body["q"] = {"machine_id": {"eq": machine}, "num_gpus": {"eq": 1}, "order": [["dph_total", "asc"]]}
+        calls.append(("PUT", "/api/v0/launch_instance/", body))
         desired_of.append(desired)
     answers = api(sb.url, calls, concurrency=8)
     resources = dict(state.resources)
-    for spec, desired, offer_id, answer in zip(specs, desired_of, offers, answers, strict=True):
-        attributes = {**desired, "offer_id": offer_id, "ssh_keys": []}
+    for spec, desired, answer in zip(specs, desired_of, answers, strict=True):
+        attributes = {**desired, "ssh_keys": []}
         resources[spec.address] = ResourceState(kind="instance", id=int(answer["new_contract"]),
                                                 attributes=attributes, depends_on=spec.depends_on)
     backend.write(replace(state, resources=resources))

@@ -11,7 +11,7 @@ FORCEABLE = ("exited", "offline", "unknown", "running", "stopped", "loading")
 def take_offer(call: Call) -> Reply:
     """Another tenant rents every free GPU of the offer's machine: the offer is gone until released."""
     sb = call.sb
-    found = sb.market.resolve_offer(call.param_int("id"))
+    found = sb.market.resolve_offer(call.param_int("id"), stale=True)
     if found is None:
         raise ApiFailure(404, "not_found", "No such offer.")
     machine, _ = found

@@ -89,3 +89,5 @@ def occupy(market: Market, world: World) -> None:
         market.use_disk(int(record["machine_id"]), float(record["disk_space"]))
     for machine_id, slots in world.extra.get("taken", {}).items():
         market.hold(int(machine_id), [int(s) for s in slots], "taken")
+    # After the holds above, which are not new events: generations continue from the world's.
+    market.bind_generations(world.extra.setdefault("offer_generations", {}))

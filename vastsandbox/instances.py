@@ -106,11 +106,11 @@ def rent(call: Call, offer_id: int) -> Record:
     sb, body = call.sb, call.body_dict()
     market, world = sb.market, sb.world
     found = market.resolve_offer(offer_id)
-    if found is None:
-        raise _unavailable(offer_id, False)
+    if found is None or not market.available(*found):
+        # An id once offered (rented since, or its machine changed) is "no longer available".
+        issued = found is not None or market.resolve_offer(offer_id, stale=True) is not None
+        raise _unavailable(offer_id, issued and bool(body.get("cancel_unavail")))
     machine, size = found
-    if not market.available(machine, size):
-        raise _unavailable(offer_id, bool(body.get("cancel_unavail")))
     label = body.get("label")
     if label is not None and (not isinstance(label, str) or len(label) > 1024):
         raise ApiFailure(400, "invalid_args", "error 400/3467: Invalid args: label must be text of at most 1024.")

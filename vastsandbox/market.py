@@ -1,8 +1,10 @@
 """The marketplace: which GPUs and disk of each machine are free, and the offers derived from them.
 
 Like Vast.ai, a machine's free GPUs are offered as bundles: every power of two up to the number
-free, plus all of them (8 free -> 1, 2, 4, 8; 6 free -> 1, 2, 4, 6). An offer id names a machine
-and a bundle size, so it stays valid while the machine still has that many GPUs free.
+free, plus all of them (8 free -> 1, 2, 4, 8; 6 free -> 1, 2, 4, 6). An offer id names a machine,
+a bundle size and the machine's *generation*, which moves on whenever the machine's GPUs are
+taken or given back: so an id rents once, the remaining GPUs are offered again under new ids,
+and ids stay the same between two searches while nothing happened on the machine.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ MACHINE_FIELDS = frozenset({
     "pci_gen", "disk_bw", "hosting_type", "cluster_id", "duration",
 })
 OFFER_BASE = 4_000_000
+MACHINE_SLOTS = 1 << 17  # more than the largest market (--machines 100000)
 VOLUME_OFFER_BASE = 6_000_000
 HOURS_PER_MONTH = 30 * 24
 
@@ -46,6 +49,8 @@ class Market:
         self.by_id = {m.machine_id: m for m in self.machines}
         self.slots: dict[int, dict[int, str]] = {}   # machine -> GPU slot -> holder
         self.disk_used: dict[int, float] = {}
+        # machine id (as text, so it persists as JSON) -> generation; see bind_generations.
+        self.generations: dict[str, int] = {}
         # Offer objects keyed by (machine index, size, storage, kind); only the fields that
         # move with occupancy or time are refreshed per search (see _fresh).
         self._cache: dict[tuple[int, int, float, str], dict[str, JSON]] = {}
@@ -63,11 +68,25 @@ class Market:
     def hold(self, machine_id: int, slots: list[int], holder: str) -> None:
         for slot in slots:
             self.slots[machine_id][slot] = holder
+        self._next_generation(machine_id, bool(slots))
 
     def release(self, machine_id: int, slots: list[int]) -> None:
         held = self.slots.get(machine_id, {})
         for slot in slots:
             held.pop(slot, None)
+        self._next_generation(machine_id, bool(slots))
+
+    def bind_generations(self, generations: dict[str, int]) -> None:
+        """Keep generations in ``generations`` (the world's, so that they survive a restart: an id
+        rented before a restart must not become rentable again after it)."""
+        self.generations = generations
+
+    def generation(self, machine_id: int) -> int:
+        return self.generations.get(str(machine_id), 0)
+
+    def _next_generation(self, machine_id: int, moved: bool) -> None:
+        if moved:
+            self.generations[str(machine_id)] = self.generation(machine_id) + 1
 
     def use_disk(self, machine_id: int, gb: float) -> None:
         self.disk_used[machine_id] = max(0.0, self.disk_used.get(machine_id, 0.0) + gb)
@@ -79,17 +98,22 @@ class Market:
         return chosen
 
     # ---- offers ------------------------------------------------------------------------------
-    @staticmethod
-    def offer_id(machine: Machine, size: int) -> int:
-        return OFFER_BASE + machine.index * 16 + size
+    def offer_id(self, machine: Machine, size: int) -> int:
+        generation = self.generation(machine.machine_id)
+        return OFFER_BASE + (generation * MACHINE_SLOTS + machine.index) * 16 + size
 
-    def resolve_offer(self, offer_id: int) -> tuple[Machine, int] | None:
-        """The machine and bundle size an offer id names (whether or not it is available now)."""
-        index, size = divmod(offer_id - OFFER_BASE, 16)
+    def resolve_offer(self, offer_id: int, *, stale: bool = False) -> tuple[Machine, int] | None:
+        """The machine and bundle size an offer id names while the id is current (else None: rented
+        already, or the machine's GPUs changed hands since). ``stale``: any id ever issued."""
+        rest, size = divmod(offer_id - OFFER_BASE, 16)
+        generation, index = divmod(rest, MACHINE_SLOTS)
         if offer_id < OFFER_BASE or not 0 <= index < len(self.machines) or not 1 <= size <= 8:
             return None
         machine = self.machines[index]
-        return (machine, size) if size <= machine.num_gpus else None
+        current = self.generation(machine.machine_id)
+        if size > machine.num_gpus or generation > current or (generation < current and not stale):
+            return None
+        return machine, size
 
     def available(self, machine: Machine, size: int) -> bool:
         return machine.rentable and size in bundle_sizes(len(self.free_slots(machine)))
@@ -110,6 +134,7 @@ class Market:
 
     def _fresh(self, offer: dict[str, JSON], machine: Machine, slots: list[int], now: float) -> None:
         free_disk = round(self.free_disk(machine), 1)
+        offer["id"] = offer["ask_contract_id"] = offer["bundle_id"] = self.offer_id(machine, len(slots))
         offer["gpu_ids"] = slots
         offer["disk_space"] = free_disk
         offer["avail_vol_size"] = free_disk

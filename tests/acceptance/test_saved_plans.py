@@ -52,7 +52,8 @@ def test_an_offer_taken_after_planning_falls_back_to_the_next_match(workspace: W
 
     applied = workspace.vastplan("apply", "box.plan", stack=False)
     assert applied.code == 0, applied.text
-    assert f"offer {offer['id']} was taken; trying offer" in applied.out
+    assert f"offer {offer['id']} was taken; searching machine {offer['machine_id']} for another" in applied.out
+    assert f"machine {offer['machine_id']} has no 1-GPU offer left; trying the next match" in applied.out
     row = instances(workspace)[state_id(workspace, "instances.box")]
     assert row["bundle_id"] != offer["id"] and row["gpu_name"] == "RTX 4090" and row["num_gpus"] == 1
 
@@ -68,7 +69,8 @@ def test_with_no_other_match_apply_fails_clearly_and_rents_nothing(workspace: Wo
 
     failed = workspace.vastplan("apply", "one.plan", stack=False)
     assert failed.code == 1
-    assert "was taken and no other offer matches the filters; nothing was rented" in failed.out
+    assert f"machine {machine} was taken and no other machine matches the filters with room; nothing was rented" \
+        in failed.out
     assert instances(workspace) == {}
     assert workspace.state()["resources"] == {}  # the journal entry of the refused create is gone
 

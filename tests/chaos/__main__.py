@@ -1,4 +1,4 @@
-"""``python -m tests.chaos [--trials N] [--quick] [--seed S] [--only NAME] [--keep]``
+"""``python -m tests.chaos [--trials N] [--quick] [--volume] [--seed S] [--only NAME] [--keep]``
 
 Runs the four chaos scenarios against sandbox processes and prints each trial, then the figures
 table and every problem found. Exit status 0 when every figure is clean (no untracked, duplicate or
@@ -18,7 +18,7 @@ from pathlib import Path
 from tests.chaos import kills, lock_race, lost_responses, storm
 from tests.chaos.common import Settings
 from tests.chaos.figures import Figures, table
-from tests.chaos.stacks import FULL, SMALL
+from tests.chaos.stacks import FULL, SMALL, SMALL_VOLUME, VOLUME
 
 SCENARIOS = ("kill", "lost", "storm", "lock")
 
@@ -30,17 +30,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a 6-resource stack, a 2 s storm, few trials")
     parser.add_argument("--seed", type=int, help="seed of the kill moments and fault draws (default: random, printed)")
     parser.add_argument("--only", choices=SCENARIOS, action="append", help="run only this scenario (repeatable)")
+    parser.add_argument("--volume", action="store_true", help="the stack with a volume, unconstrained workers "
+                        "and instances that mount the volume (smaller with --quick)")
     parser.add_argument("--keep", action="store_true", help="keep the work folders (kept anyway on a problem)")
     args = parser.parse_args(argv)
 
     trials = args.trials if args.trials is not None else (3 if args.quick else 20)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 1_000_000)
-    stack = SMALL if args.quick else FULL
+    stack = (SMALL_VOLUME if args.quick else VOLUME) if args.volume else SMALL if args.quick else FULL
     only = set(args.only or SCENARIOS)
     root = Path(tempfile.mkdtemp(prefix="vastplan-chaos-"))
     settings = Settings(root, stack=stack, seed=seed, echo=lambda line: print(line, flush=True))
     print(f"chaos: seed {seed} (rerun with --seed {seed}), {stack.size}-resource stack "
-          f"({stack.keys} ssh keys, {stack.templates} templates, {stack.instances} instances), work in {root}",
+          f"({stack.keys} ssh keys, {stack.templates} templates, {stack.instances} instances"
+          + (f", a volume and {stack.mounts} instances mounting it" if stack.volume_gb else "") + f"), work in {root}",
           flush=True)
 
     began = time.monotonic()

@@ -29,19 +29,21 @@ def run(settings: Settings, trials: int, ref: Reference | None = None) -> Figure
     settings = replace(settings, latency_ms=LATENCY_MS)
     ref = ref or reference(settings, "kill-reference")
     rng = random.Random(settings.seed)
+    # Aimed kills hit any instance's create: a worker's, or one that mounts the stack's volume.
+    targets = [a for a in settings.stack.addresses() if a.startswith("instances.")]
     settings.echo(f"sigkill: {trials} trials, seed {settings.seed}; odd: kill between 0 and {ref.seconds:.2f}s, "
                   "even: as a random instance's create is in flight")
     for number in range(1, trials + 1):
         trial = f"kill trial {number}"
-        aimed = number % 2 == 0 and settings.stack.instances > 0
+        aimed = number % 2 == 0 and bool(targets)
         delay = rng.uniform(0.0, ref.seconds)
-        renting = rng.randrange(settings.stack.instances) if aimed else 0
+        renting = rng.choice(targets) if aimed else ""
         extra = rng.uniform(0.0, 2 * LATENCY_MS / 1000)
         with settings.sandbox(f"kill-{number:02d}") as sb:
             work = Workdir(sb.root / "work", settings.stack, sb.url)
             proc, log, t0 = work.start("apply", "--auto-approve")
             if aimed:  # the moment that instance's create goes out, plus a little
-                line = f"instances.w[{renting}]: renting offer"
+                line = f"{renting}: renting offer"
                 while proc.poll() is None and line not in log.read_text(errors="replace"):
                     time.sleep(0.002)
                 delay = time.monotonic() - t0 + extra
@@ -56,7 +58,7 @@ def run(settings: Settings, trials: int, ref: Reference | None = None) -> Figure
                 figures.notes.append(f"{trial}: the apply exited {first.code} before the kill")
             reruns = converge_and_count(figures, trial, sb, work, settings, already_done=first.code == 0)
             after = census(sb.world(), work.state(), settings.stack)
-        moment = f"w[{renting}] renting +{extra * 1000:.0f}ms = " if aimed else ""
+        moment = f"{renting.removeprefix('instances.')} renting +{extra * 1000:.0f}ms = " if aimed else ""
         where = (f"killed at {moment}{delay:.2f}s: serial {at_kill.serial}, {len(at_kill.pending)} pending, "
                  f"{at_kill.objects} objects live" if first.killed
                  else f"finished (exit {first.code}) before {delay:.2f}s")

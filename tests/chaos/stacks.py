@@ -1,4 +1,5 @@
-"""The stacks the chaos scenarios apply: SSH keys, templates and a counted group of cheap instances."""
+"""The stacks the chaos scenarios apply: SSH keys, templates and a counted group of cheap instances,
+and optionally a volume with a counted group of instances that mount it (they must share its machine)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,20 @@ _IMAGES = ("pytorch/pytorch", "vllm/vllm-openai", "nvidia/cuda", "tensorflow/ten
 
 @dataclass(frozen=True)
 class ChaosStack:
-    """``keys`` SSH keys, ``templates`` templates and ``instances`` instances (one group, ``count``)."""
+    """``keys`` SSH keys, ``templates`` templates and ``instances`` instances (one group, ``count``);
+    with ``volume_gb``, a volume ``data`` and ``mounts`` instances ``s[i]`` that mount it."""
 
     name: str = "chaos"
     keys: int = 2
     templates: int = 3
     instances: int = 15
     readiness_timeout: str = "20s"
+    volume_gb: int = 0
+    mounts: int = 0
 
     @property
     def size(self) -> int:
-        return self.keys + self.templates + self.instances
+        return self.keys + self.templates + self.instances + (1 + self.mounts if self.volume_gb else 0)
 
     def key_text(self, index: int) -> str:
         pad = f"Chaos{self.name.replace('-', '')}Key{index}ForTestsOnly".ljust(43, "0")[:43]
@@ -35,7 +39,9 @@ class ChaosStack:
         keys = [f"ssh_keys.k{i}" for i in range(self.keys)]
         templates = [f"templates.t{i}" for i in range(self.templates)]
         instances = [f"instances.w[{i}]" for i in range(self.instances)]
-        return keys + templates + instances
+        if not self.volume_gb:
+            return keys + templates + instances
+        return keys + templates + ["volumes.data"] + instances + [f"instances.s[{i}]" for i in range(self.mounts)]
 
     def yaml(self) -> str:
         lines = ["version: 1", f"stack: {self.name}", "ssh_keys:"]
@@ -54,8 +60,18 @@ class ChaosStack:
                       f"    readiness: {{timeout: {self.readiness_timeout}}}"]
         else:
             lines.append("  {}")
+        if self.volume_gb:
+            lines[lines.index("instances:"):lines.index("instances:")] = [
+                "volumes:", f"  data: {{size_gb: {self.volume_gb}}}"]
+            lines += ["  s:", f"    count: {self.mounts}", "    image: ubuntu", "    tag: '22.04'",
+                      "    volumes: [{volume: data, mount: /data}]",
+                      "    offer: {num_gpus: 1, dph_total: {lte: 1.0}, order: price}",
+                      f"    readiness: {{timeout: {self.readiness_timeout}}}"]
         return "\n".join(lines) + "\n"
 
 
 FULL = ChaosStack()  # 2 keys + 3 templates + 15 instances = 20 resources
 SMALL = ChaosStack(keys=1, templates=1, instances=4)  # 6 resources
+# A volume, 6 unconstrained workers and 3 instances that must share the volume's machine: 13 resources
+VOLUME = ChaosStack(name="chaos-vol", keys=1, templates=1, instances=6, volume_gb=50, mounts=3)
+SMALL_VOLUME = ChaosStack(name="chaos-vol", keys=1, templates=0, instances=2, volume_gb=20, mounts=2)

@@ -8,6 +8,7 @@ key and folders of their own under ``tmp_path``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from tests.chaos import kills, lock_race, lost_responses, storm
 from tests.chaos.common import Settings
 from tests.chaos.figures import Figures
 from tests.chaos.harness import DUMMY_API_KEY, Workdir, census, excerpt
-from tests.chaos.stacks import SMALL, ChaosStack
+from tests.chaos.stacks import SMALL, SMALL_VOLUME, ChaosStack
 
 
 @pytest.fixture
@@ -43,6 +44,14 @@ def test_sigkill_at_random_moments_then_a_rerun_converges(settings: Settings) ->
     assert figures.trials == 3 and figures.kills >= 1, figures.summary()
     assert_clean(figures)
     assert figures.failed_applies == 0, figures.summary()
+
+
+def test_sigkill_on_a_stack_with_a_volume_then_a_rerun_converges(settings: Settings) -> None:
+    """Workers and instances that must share a volume's machine: a kill between the volume's create and
+    its instances' must not leave a stack that can never be placed again."""
+    figures = kills.run(replace(settings, stack=SMALL_VOLUME), trials=2)
+    assert figures.trials == 2, figures.summary()
+    assert_clean(figures)
 
 
 def test_lost_create_answers_never_make_a_second_object(settings: Settings) -> None:

@@ -105,7 +105,11 @@ def test_admin_take_offer_between_plan_and_apply(api: Api, admin: Api) -> None:
     answer = api.put(f"/api/v0/asks/{offer['id']}/", CLI_BODY)
     assert answer.status == 404 and "no_such_ask" in answer.json["msg"]
     admin.post(f"/_sandbox/machines/{offer['machine_id']}/release")
-    rent(api, offer["id"])
+    # The GPUs are back on the market under a new id; the old one stays gone.
+    again = cheapest(api, machine_id={"eq": offer["machine_id"]})
+    assert again["id"] != offer["id"]
+    assert api.put(f"/api/v0/asks/{offer['id']}/", CLI_BODY).status == 404
+    rent(api, again["id"])
 
 
 def test_admin_stuck_loading_and_forced_exit(api: Api, admin: Api) -> None:

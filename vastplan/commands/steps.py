@@ -16,7 +16,7 @@ from vastplan.commands.options import Options
 from vastplan.errors import ApplyError, Cancelled, ConfirmationRequired, ProtectedError, StateError, UsageError
 from vastplan.kinds import KINDS
 from vastplan.kinds.base import LiveObjects, Planning
-from vastplan.kinds.placement import Placement
+from vastplan.kinds.placement import Placement, instance_disk
 from vastplan.plan.budget import check_budget
 from vastplan.plan.diff import diff
 from vastplan.plan.model import Plan
@@ -70,9 +70,12 @@ async def refresh_and_diff(client: VastClient, stack: Stack, state: State, view:
     planning = Planning(stack, state, live.objects)
     if pinned is not None:
         planning.placements.update(pinned)
+        specs = stack.by_address()
         for address, placement in pinned.items():
-            if not placement.current:
-                planning.claims.claim("volume" if address.startswith("volumes.") else "gpu", placement.offer)
+            spec = specs.get(address)
+            if spec is not None:
+                disk = float(spec.config["size_gb"]) if spec.kind == "volume" else instance_disk(spec)
+                planning.claims.claim_placement(address, placement, disk)
     elif not destroy:
         for kind in KINDS.values():
             await kind.prepare(client, planning)

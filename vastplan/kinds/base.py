@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from vastplan.api.client import VastClient
-from vastplan.kinds.placement import OfferClaims, Placement, Searcher
+from vastplan.kinds.placement import MachineLedger, Placement, Searcher
 from vastplan.stack.model import ResourceSpec, Stack
 from vastplan.state.model import ResourceState, State
 
@@ -33,7 +33,7 @@ class Planning:
     state: State
     live: Mapping[str, LiveObjects]
     placements: dict[str, Placement] = field(default_factory=dict)
-    claims: OfferClaims = field(default_factory=OfferClaims)
+    claims: MachineLedger = field(default_factory=MachineLedger)
     now: float = field(default_factory=time.time)  # one clock for the whole plan (ttl expiry)
     _searcher: Searcher | None = None
 

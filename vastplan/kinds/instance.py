@@ -18,7 +18,9 @@ from vastplan.kinds import instance_config as cfg
 from vastplan.kinds.base import ApplyContext, Created, LiveObjects, Planning, ResourceKind
 from vastplan.kinds.instance_ops import InstanceOps
 from vastplan.kinds.ownership import strip_marker
-from vastplan.kinds.placement import Placement, instance_search, place_instances, storage_dph
+from vastplan.kinds.placement import Placement, instance_search, storage_dph
+from vastplan.kinds.placer import Placer, groups_of
+from vastplan.kinds.volume import mounted_volumes
 from vastplan.stack.model import ResourceSpec
 from vastplan.state.model import ResourceState
 
@@ -83,19 +85,29 @@ class InstanceKind(ResourceKind):
 
     # --- planning -----------------------------------------------------------------------------------
     async def prepare(self, client: VastClient, planning: Planning) -> None:
-        """Keep each existing instance's machine while it still fits; find offers for the rest."""
-        searcher = planning.shared_searcher(client)
+        """Keep each existing instance's machine while it still fits; place the rest, and every new
+        volume with the instances that mount it (see placer for the order and why)."""
+        to_place: list[ResourceSpec] = []
         for spec in (s for s in planning.stack.resources if s.kind == self.kind):
-            if spec.address in planning.placements:
-                continue  # placed with its new volume
             _check_one_volume(spec)
             live = planning.live_object(spec.address)
-            machine = _volume_machine(spec, planning)
-            query, order, offer_type = instance_search(spec, machine)
+            query, order, offer_type = instance_search(spec, _volume_machine(spec, planning))
             if live is not None and not self._needs_new_machine(spec, planning, live, query):
                 planning.placements[spec.address] = Placement(live["machine_row"], query, order, offer_type, True)
-                continue
-            planning.placements.update(await place_instances(searcher, [spec], planning.claims, machine))
+            else:
+                to_place.append(spec)
+        placer = Placer(planning.shared_searcher(client), planning.claims)
+        on_volume = {s.address: _volume_machine(s, planning) for s in to_place}
+        pinned = [s for s in to_place if on_volume[s.address] is not None]
+        for group in groups_of(pinned, on_volume):
+            planning.placements.update(await placer.place_group(group))
+        for volume in (s for s in planning.stack.resources if s.kind == "volume"):
+            if planning.live_object(volume.address) is None:
+                mounts = [s for s in to_place if volume.address in mounted_volumes(s)]
+                planning.placements.update(await placer.place_volume(volume, mounts))
+        free = [s for s in to_place if s.address not in planning.placements]
+        for group in groups_of(free, {}):
+            planning.placements.update(await placer.place_group(group))
 
     def _needs_new_machine(self, spec: ResourceSpec, planning: Planning, live: Mapping[str, Any],
                            query: Mapping[str, Any]) -> bool:

@@ -16,7 +16,14 @@ from vastplan.errors import ApiError
 from vastplan.kinds import instance_config as cfg
 from vastplan.kinds.base import ApplyContext, Created
 from vastplan.kinds.ownership import marker
-from vastplan.kinds.placement import Placement
+from vastplan.kinds.placement import (
+    SEARCH_LIMIT,
+    MachineLedger,
+    Placement,
+    Searcher,
+    instance_disk,
+    on_machine,
+)
 from vastplan.kinds.readiness import NotReady, ReadinessPolicy, ReadinessPoller
 from vastplan.kinds.ssh_key import normalise_key
 from vastplan.stack.model import ResourceSpec
@@ -76,7 +83,7 @@ class InstanceOps:
         eff = cfg.effective(spec, self.ctx.planning.stack)
         label = cfg.label_for(spec, self.ctx.planning.stack)
         body = cfg.create_body(desired, spec.config, eff["runtype"], label, template_hash, self._volume_info(spec))
-        offer, instance_id = await self._rent(body, placement)
+        offer, instance_id = await self._rent(body, placement, instance_disk(spec))
         return await self.finish(spec, desired, instance_id, offer)
 
     async def finish(self, spec: ResourceSpec, desired: Mapping[str, Any], instance_id: int,
@@ -94,13 +101,43 @@ class InstanceOps:
             attributes.update(await self._ready(spec, instance_id, attributes))
         return Created(instance_id, attributes, adopted=adopted)
 
-    async def _rent(self, body: dict[str, Any], placement: Placement) -> tuple[Mapping[str, Any], int]:
-        """Rent the planned offer; when it was taken, the next one matching the same filters."""
-        tried: set[int] = set()
-        pinned = not placement.current and "id" in placement.offer
-        # A replacement of an instance that keeps its machine has no offer to pin: search afresh.
-        offer = placement.offer if pinned else await self._next_offer(placement, tried, None)
+    async def _rent(self, body: dict[str, Any], placement: Placement, disk: float) -> tuple[Mapping[str, Any], int]:
+        """Rent on the planned machine (its pinned offer, or a fresh id for it: an id rents once);
+        when the machine has no room left, on the next machine matching the same filters."""
+        ledger = self.ctx.planning.claims
+        gpus = placement.gpus
+        # A replacement of an instance that keeps its machine has no machine to pin: search afresh.
+        machine = None if placement.current else placement.machine_id
+        full: set[int] = set()
         while True:
+            if machine is None:
+                machine = await self._another_machine(placement, gpus, disk, full)
+                ledger.claim(machine, gpus, disk)
+            async with ledger.lock(machine):
+                rented = await self._rent_on(body, placement, machine, gpus)
+            if rented is not None:
+                ledger.release(machine, gpus, disk)  # rented: the market shows it taken from now on
+                return rented
+            ledger.release(machine, gpus, disk)
+            full.add(machine)
+            self.ctx.progress(f"machine {machine} has no {gpus}-GPU offer left; trying the next match")
+            machine = None
+
+    async def _rent_on(self, body: dict[str, Any], placement: Placement, machine: int,
+                       gpus: int) -> tuple[Mapping[str, Any], int] | None:
+        """Rent ``gpus`` GPUs of ``machine``; None when it has no such offer (any more)."""
+        ledger = self.ctx.planning.claims
+        pinned = placement.offer if not placement.current and placement.machine_id == machine else None
+        for _ in range(3):  # an offer taken under our hands: the machine may still have room
+            if pinned is not None and "id" in pinned and int(pinned["id"]) not in ledger.used_offers:
+                offer: Mapping[str, Any] | None = pinned
+            else:
+                fresh = await api.search_offers(self.client, on_machine(placement.query, machine, gpus),
+                                                order=placement.order, offer_type=placement.offer_type, limit=1)
+                offer = fresh[0] if fresh else None
+            if offer is None:
+                return None
+            ledger.used_offers.add(int(offer["id"]))
             price = f"bid ${body['price']:.3f}/hr" if body.get("price") is not None else \
                 f"${float(offer.get('dph_total') or 0):.3f}/hr"
             self.ctx.progress(f"renting offer {offer['id']} ({cfg.describe_offer(offer)}, {price})")
@@ -109,23 +146,26 @@ class InstanceOps:
             except ApiError as exc:
                 if not offer_taken(exc):
                     raise
-                tried.add(int(offer["id"]))
-            nxt = await self._next_offer(placement, tried, offer)
-            self.ctx.progress(f"offer {offer['id']} was taken; trying offer {nxt['id']}, the next match")
-            offer = nxt
+            self.ctx.progress(f"offer {offer['id']} was taken; searching machine {machine} for another")
+        return None
 
-    async def _next_offer(self, placement: Placement, tried: set[int],
-                          taken: Mapping[str, Any] | None) -> Mapping[str, Any]:
-        claims = self.ctx.planning.claims
-        fresh = await api.search_offers(self.client, dict(placement.query), order=placement.order,
-                                        offer_type=placement.offer_type, limit=64)
-        nxt = next((o for o in fresh if int(o["id"]) not in tried and ("gpu", int(o["id"])) not in claims.taken), None)
-        if nxt is None:
-            what = f"offer {taken['id']} was taken and no other" if taken else "no"
-            raise ApiError(f"{what} offer matches the filters; nothing was rented", status=410,
-                           code="no_such_ask", method="POST", path="/bundles/")
-        claims.claim("gpu", nxt)
-        return nxt
+    async def _another_machine(self, placement: Placement, gpus: int, disk: float, full: set[int]) -> int:
+        """The best machine matching the placement's filters with room for ``gpus`` GPUs beside what
+        this apply still has to rent there (fresh searches: the plan's picture is out of date)."""
+        ledger = self.ctx.planning.claims
+        fresh_ledger = MachineLedger(planned_gpus=ledger.planned_gpus, planned_disk=ledger.planned_disk)
+        query = {**placement.query, "num_gpus": {"eq": gpus}}
+        offers = await api.search_offers(self.client, query, order=placement.order,
+                                         offer_type=placement.offer_type, limit=SEARCH_LIMIT)
+        await Searcher(self.client).learn_capacity(fresh_ledger, offers)
+        for offer in offers:
+            machine = int(offer["machine_id"])
+            if machine not in full and fresh_ledger.room(machine, gpus, disk):
+                return machine
+        planned = None if placement.current else placement.machine_id
+        where = f"machine {planned} was taken and no other" if planned is not None else "no"
+        raise ApiError(f"{where} machine matches the filters with room; nothing was rented", status=410,
+                       code="no_such_ask", method="POST", path="/bundles/")
 
     def _volume_info(self, spec: ResourceSpec) -> dict[str, Any] | None:
         for item in spec.config.get("volumes") or []:

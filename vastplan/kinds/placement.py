@@ -1,14 +1,17 @@
-"""Placement: which marketplace offer each new instance and volume rents, chosen at plan time.
+"""Placement's building blocks: what a chosen placement records, the searches behind it, and the
+ledger of machine capacity that keeps a plan (and its apply) from promising one GPU twice.
 
-Rules: the cheapest match by the stack's ``order``; never the same offer twice in one plan; an
-instance that mounts a volume goes on the volume's machine, so a new volume and the instances
-that mount it are placed together on the machine where all of them fit at the lowest total price.
+An offer is a *chunk of a machine*: on Vast.ai an offer id rents once, and the machine's remaining
+GPUs are then offered again under new ids. So placement reasons about machines and their free GPUs
+and disk (``MachineLedger``), and an offer id only says which machine was chosen and at what price.
+The plan-time algorithm is in ``placer``; the apply-time rent in ``instance_ops``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,16 +19,19 @@ from vastplan.api import instances as instance_api
 from vastplan.api import volumes as volume_api
 from vastplan.api.client import VastClient
 from vastplan.api.offers import offer_query, order_clause
-from vastplan.diagnostics import Diagnostic
-from vastplan.errors import StackError
 from vastplan.stack.model import ResourceSpec
 
-SEARCH_LIMIT = 64
+SEARCH_LIMIT = 64  # the first page of a GPU search; widened 4x at a time while more is needed
+WIDEN = 4
+BUNDLES_PER_MACHINE = 8  # room in a capacity search's limit for each machine's bundles (1, 2, 4, all...)
+DEFAULT_DISK_GB = 10.0
+HOURS_PER_MONTH = 730
 
 
 @dataclass(frozen=True)
 class Placement:
-    """The offer chosen for one address, plus how to find another like it if it is taken."""
+    """The offer chosen for one address (its machine, price and bundle size), plus how to find
+    another like it if that machine is taken."""
 
     offer: Mapping[str, Any]
     query: Mapping[str, Any]
@@ -33,29 +39,22 @@ class Placement:
     offer_type: str = "on-demand"
     current: bool = False  # the machine an existing object already lives on: nothing to rent
 
+    @property
+    def machine_id(self) -> int | None:
+        value = self.offer.get("machine_id")
+        return int(value) if value is not None else None
 
-HOURS_PER_MONTH = 730
+    @property
+    def gpus(self) -> int:
+        return int(self.offer.get("num_gpus") or 1)
 
 
 def storage_dph(cost_per_gb_month: float, size_gb: float) -> float:
     return float(cost_per_gb_month) * float(size_gb) / HOURS_PER_MONTH
 
 
-@dataclass
-class OfferClaims:
-    """Offers already spoken for in this plan or apply, so no two resources rent the same one.
-    GPU and volume offers are numbered separately, so a claim is (market, id)."""
-
-    taken: set[tuple[str, int]] = field(default_factory=set)
-
-    def first_free(self, market: str, offers: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-        return next((o for o in offers if (market, o.get("id")) not in self.taken), None)
-
-    def claim(self, market: str, offer: Mapping[str, Any]) -> None:
-        self.taken.add((market, int(offer["id"])))
-
-    def release(self, market: str, offer: Mapping[str, Any]) -> None:
-        self.taken.discard((market, int(offer["id"])))
+def instance_disk(spec: ResourceSpec) -> float:
+    return float(spec.config.get("disk_gb") or DEFAULT_DISK_GB)
 
 
 def instance_search(spec: ResourceSpec, machine_id: int | None = None) -> tuple[dict[str, Any], list[list[str]], str]:
@@ -74,86 +73,112 @@ def instance_search(spec: ResourceSpec, machine_id: int | None = None) -> tuple[
     return query, order_clause(block.get("order")), offer_type
 
 
+def volume_search(spec: ResourceSpec) -> tuple[dict[str, Any], list[list[str]]]:
+    """The query and order a volume's ``offer:`` block and size mean."""
+    block = dict(spec.config.get("offer") or {})
+    query = offer_query(block, defaults=False)
+    query.setdefault("verified", {"eq": True})
+    query["disk_space"] = {"gte": float(spec.config["size_gb"])}
+    return query, order_clause(block.get("order") or ["storage_cost"])
+
+
+def on_machine(query: Mapping[str, Any], machine_id: int, gpus: int) -> dict[str, Any]:
+    """``query`` narrowed to one machine and one bundle size: how apply finds a fresh offer id there."""
+    return {**query, "machine_id": {"eq": machine_id}, "num_gpus": {"eq": gpus}}
+
+
+@dataclass
+class MachineLedger:
+    """What is known of each machine's free GPUs and disk (from searches), and what this plan or
+    apply has promised on it but not rented yet. Also the GPU offer ids this apply already used:
+    an id rents once, so the next instance for the same machine searches it for a fresh one."""
+
+    free_gpus: dict[int, int] = field(default_factory=dict)
+    free_disk: dict[int, float] = field(default_factory=dict)
+    planned_gpus: dict[int, int] = field(default_factory=dict)
+    planned_disk: dict[int, float] = field(default_factory=dict)
+    used_offers: set[int] = field(default_factory=set)
+    _locks: dict[int, asyncio.Lock] = field(default_factory=dict)
+
+    def learn(self, offers: Iterable[Mapping[str, Any]]) -> None:
+        """A machine has at least the GPUs of its biggest bundle free, and its offers' disk."""
+        for offer in offers:
+            machine = int(offer["machine_id"])
+            self.free_gpus[machine] = max(self.free_gpus.get(machine, 0), int(offer.get("num_gpus") or 0))
+            if offer.get("disk_space") is not None:
+                self.free_disk[machine] = float(offer["disk_space"])
+
+    def learn_disk(self, volume_offers: Iterable[Mapping[str, Any]]) -> None:
+        """A volume offer's disk_space is its machine's free disk."""
+        for offer in volume_offers:
+            if offer.get("disk_space") is not None:
+                self.free_disk[int(offer["machine_id"])] = float(offer["disk_space"])
+
+    def room(self, machine: int, gpus: int, disk: float) -> bool:
+        gpus_left = self.free_gpus.get(machine, 0) - self.planned_gpus.get(machine, 0)
+        disk_left = self.free_disk.get(machine, float("inf")) - self.planned_disk.get(machine, 0.0)
+        return gpus_left >= gpus and disk_left >= disk
+
+    def gpus_left(self, machine: int) -> int:
+        return self.free_gpus.get(machine, 0) - self.planned_gpus.get(machine, 0)
+
+    def claim(self, machine: int, gpus: int, disk: float) -> None:
+        self.planned_gpus[machine] = self.planned_gpus.get(machine, 0) + gpus
+        self.planned_disk[machine] = self.planned_disk.get(machine, 0.0) + disk
+
+    def release(self, machine: int, gpus: int, disk: float) -> None:
+        """The promise is off (rented, so searches now show it as taken; or moved elsewhere)."""
+        self.planned_gpus[machine] = max(0, self.planned_gpus.get(machine, 0) - gpus)
+        self.planned_disk[machine] = max(0.0, self.planned_disk.get(machine, 0.0) - disk)
+
+    def claim_placement(self, address: str, placement: Placement, disk: float) -> None:
+        """Re-promise what a saved plan chose (apply of a plan file does not search again)."""
+        machine = placement.machine_id
+        if placement.current or machine is None:
+            return
+        self.claim(machine, 0 if address.startswith("volumes.") else placement.gpus, disk)
+
+    def lock(self, machine: int) -> asyncio.Lock:
+        """One rent at a time per machine: each takes the id the previous one's rent made fresh."""
+        return self._locks.setdefault(machine, asyncio.Lock())
+
+
 class Searcher:
-    """Runs marketplace searches for a plan, each distinct query once."""
+    """Runs marketplace searches for a plan, each distinct query once, and counts them."""
 
     def __init__(self, client: VastClient):
         self._client = client
         self._cache: dict[str, list[dict[str, Any]]] = {}
+        self._capacity_known: set[int] = set()
 
-    async def gpu_offers(self, query: Mapping[str, Any], order: list[list[str]],
-                         offer_type: str) -> list[dict[str, Any]]:
-        key = json.dumps(["gpu", query, order, offer_type], sort_keys=True)
+    async def gpu_offers(self, query: Mapping[str, Any], order: list[list[str]], offer_type: str,
+                         limit: int | None = SEARCH_LIMIT) -> list[dict[str, Any]]:
+        key = json.dumps(["gpu", query, order, offer_type, limit], sort_keys=True)
         if key not in self._cache:
             self._cache[key] = await instance_api.search_offers(
-                self._client, dict(query), order=order, offer_type=offer_type, limit=SEARCH_LIMIT)
+                self._client, dict(query), order=order, offer_type=offer_type, limit=limit)
         return self._cache[key]
 
-    async def volume_offers(self, spec: ResourceSpec) -> list[dict[str, Any]]:
-        block = dict(spec.config.get("offer") or {})
-        query = offer_query(block, defaults=False)
-        query.setdefault("verified", {"eq": True})
-        query["disk_space"] = {"gte": float(spec.config["size_gb"])}
-        order = order_clause(block.get("order") or ["storage_cost"])
+    async def volume_offers(self, spec: ResourceSpec, without: str | None = None) -> list[dict[str, Any]]:
+        """The volume offers for ``spec`` (``without`` one of its filters: to find the one to blame)."""
+        query, order = volume_search(spec)
+        query.pop(without or "", None)
         key = json.dumps(["volume", query, order], sort_keys=True)
         if key not in self._cache:
             self._cache[key] = await volume_api.search_volume_offers(self._client, query, order=order)
         return self._cache[key]
 
-
-def no_offer(spec: ResourceSpec, what: str) -> StackError:
-    return StackError([Diagnostic(f"no {what} offer matches the filters right now; loosen the offer block "
-                                  "or try again later", range=spec.range, address=spec.address)])
-
-
-async def place_instances(searcher: Searcher, specs: Sequence[ResourceSpec], claims: OfferClaims,
-                          machine_id: int | None = None) -> dict[str, Placement]:
-    """Cheapest distinct offers for ``specs`` (optionally all on ``machine_id``); raises when one has none."""
-    placed: dict[str, Placement] = {}
-    for spec in specs:
-        query, order, offer_type = instance_search(spec, machine_id)
-        offers = await searcher.gpu_offers(query, order, offer_type)
-        chosen = claims.first_free("gpu", offers)
-        if chosen is None:
-            for done in placed.values():
-                claims.release("gpu", done.offer)
-            raise no_offer(spec, "GPU")
-        claims.claim("gpu", chosen)
-        placed[spec.address] = Placement(chosen, query, order, offer_type)
-    return placed
-
-
-async def place_volume_with_instances(searcher: Searcher, volume: ResourceSpec, mounts: Sequence[ResourceSpec],
-                                      claims: OfferClaims) -> dict[str, Placement]:
-    """A new volume and its instances: the machine where all of them fit for the least per hour."""
-    for spec in mounts:
-        query, order, offer_type = instance_search(spec)
-        if not await searcher.gpu_offers(query, order, offer_type):
-            raise no_offer(spec, "GPU")
-    volume_offers = await searcher.volume_offers(volume)
-    if not volume_offers:
-        raise no_offer(volume, "volume")
-    best: tuple[float, dict[str, Placement]] | None = None
-    for offer in volume_offers:
-        if ("volume", offer.get("id")) in claims.taken:
-            continue
-        machine = int(offer["machine_id"])
-        try:
-            placed = await place_instances(searcher, mounts, claims, machine_id=machine)
-        except StackError:
-            continue
-        for done in placed.values():
-            claims.release("gpu", done.offer)
-        total = storage_dph(offer.get("storage_cost") or 0, volume.config["size_gb"]) + sum(
-            float(p.offer.get("dph_total") or 0) for p in placed.values())
-        if best is None or total < best[0]:
-            query = {"machine_id": {"eq": machine}}
-            best = (total, {**placed, volume.address: Placement(offer, query, [["storage_cost", "asc"]])})
-    if best is None:
-        names = ", ".join(m.address for m in mounts)
-        raise StackError([Diagnostic(f"no machine offers both this volume and free GPUs matching {names}, "
-                                     "which must run on the volume's machine", range=volume.range,
-                                     address=volume.address)])
-    for address, placement in best[1].items():
-        claims.claim("volume" if address == volume.address else "gpu", placement.offer)
-    return best[1]
+    async def learn_capacity(self, ledger: MachineLedger, offers: Iterable[Mapping[str, Any]]) -> None:
+        """One search for every bundle of the machines ``offers`` name that the ledger does not know
+        yet: a machine's biggest bundle is all of its free GPUs. (A search for ``num_gpus: 1`` shows
+        one bundle per machine, which says nothing about how many more fit there.)"""
+        offers = list(offers)
+        ledger.learn(offers)
+        unknown = sorted({int(o["machine_id"]) for o in offers} - set(self._capacity_known))
+        if not unknown:
+            return
+        self._capacity_known.update(unknown)
+        bundles = await instance_api.search_offers(
+            self._client, {"machine_id": {"in": unknown}}, order=[["num_gpus", "desc"]],
+            limit=BUNDLES_PER_MACHINE * len(unknown))
+        ledger.learn(bundles)

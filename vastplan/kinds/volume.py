@@ -1,5 +1,6 @@
 """Local volumes: disk on one machine, rented from a volume offer. Instances that mount a volume
-are placed on its machine, so a new volume is placed together with them."""
+are placed on its machine, so a new volume is placed together with them (by the instance kind's
+prepare, which places every new instance and volume in one pass: see placer)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from vastplan.api.client import VastClient
 from vastplan.errors import ApiError
 from vastplan.kinds.base import UNKNOWN, ApplyContext, Created, LiveObjects, Planning, ResourceKind
 from vastplan.kinds.ownership import marker
-from vastplan.kinds.placement import place_volume_with_instances, storage_dph
+from vastplan.kinds.placement import storage_dph
 from vastplan.stack.model import ResourceSpec
 from vastplan.state.model import ResourceState
 
@@ -48,16 +49,6 @@ class VolumeKind(ResourceKind):
     async def list_owned(self, client: VastClient, marker_prefix: str, listed: LiveObjects | None) -> LiveObjects:
         rows = listed if listed is not None else await self.list_live(client, {})
         return {vid: live for vid, live in rows.items() if str(live.get("label") or "").startswith(marker_prefix)}
-
-    async def prepare(self, client: VastClient, planning: Planning) -> None:
-        """Place every volume that needs a machine, together with the instances mounting it."""
-        searcher = planning.shared_searcher(client)
-        instances = [s for s in planning.stack.resources if s.kind == "instance"]
-        for spec in planning.stack.resources:
-            if spec.kind != self.kind or planning.live_object(spec.address) is not None:
-                continue
-            mounts = [i for i in instances if spec.address in mounted_volumes(i)]
-            planning.placements.update(await place_volume_with_instances(searcher, spec, mounts, planning.claims))
 
     def desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:
         live = planning.live_object(spec.address)

@@ -48,6 +48,7 @@ INSTANCE_IMAGE_DEFAULTS: Mapping[str, Any] = {"tag": "latest", "runtype": "ssh"}
 INSTANCE_DISK_GB = 10  # Vast.ai's own default when neither the instance nor its template says
 MAX_KEY_FILE_BYTES = 64 * 1024
 _NOT_CONFIG = ("count", "lifecycle")
+MAX_COUNT = 10_000  # as schemas/stack.schema.json says
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def _mapping(value: Any) -> dict[str, Any]:
 def _count(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return int(value) if value == int(value) and 0 <= value <= 100 else None
+    return int(value) if value == int(value) and 0 <= value <= MAX_COUNT else None
 
 
 def as_text(value: Any) -> str:
