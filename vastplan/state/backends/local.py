@@ -1,24 +1,30 @@
 """The local state backend: a JSON file written atomically after every change, mode 0600, the
-previous version kept as ``.backup``."""
+previous version kept as ``.backup``, guarded by the flock of ``state.lock``."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 from vastplan.errors import StateError
-from vastplan.state.model import State
+from vastplan.state.lock import LockInfo, StateLock, force_unlock, read_lock_info
+from vastplan.state.model import ResourceState, State
 
 
 class LocalStateFile:
-    """State in a local JSON file: mode 0600, atomic replace, the previous version kept as .backup."""
+    """State in a local JSON file: mode 0600, atomic replace, the previous version kept as .backup.
+
+    One instance per command (the Session builds it): it keeps ``.backup`` as the state before the
+    command, and knows the serial it last read or wrote, against which ``write`` compares."""
 
     def __init__(self, path: Path):
         self.path = path
         self._backed_up = False
+        self._serial: int | None = None  # None until this backend has read or written the state
 
     def describe(self) -> str:
         return str(self.path)
@@ -39,7 +45,9 @@ class LocalStateFile:
         except ValueError as exc:
             raise StateError(f"{self.path} is not valid JSON (line {getattr(exc, 'lineno', '?')}); "
                              f"the previous version may be in {self.backup_path.name}") from exc
-        return State.from_json(raw, str(self.path))
+        state = State.from_json(raw, str(self.path))
+        self._serial = state.serial
+        return state
 
     def save_errored(self, state: State) -> str:
         """Save ``state`` where it can be saved, for recovery; returns the path (or why none worked)."""
@@ -53,7 +61,11 @@ class LocalStateFile:
         return "nowhere (no folder could be written either)"
 
     def write(self, state: State) -> State:
-        """Write ``state`` with the serial advanced by one; returns what was written."""
+        """Write ``state`` with the serial advanced by one; returns what was written. Refused when
+        ``state`` is not based on the serial this backend last read or wrote."""
+        if self._serial is not None and state.serial != self._serial:
+            raise StateError(f"the state {self.path} moved on to serial {self._serial} while this command "
+                             f"held serial {state.serial}; nothing was written")
         written = replace(state, serial=state.serial + 1)
         text = json.dumps(written.to_json(), indent=2, sort_keys=False) + "\n"
         try:
@@ -66,7 +78,24 @@ class LocalStateFile:
             atomic_write(self.path, text.encode("utf-8"))
         except OSError as exc:
             raise StateError(f"cannot write the state file {self.path}: {exc.strerror or exc}") from exc
+        self._serial = written.serial
         return written
+
+    def journal_create(self, state: State, address: str, entry: ResourceState) -> State:
+        """Locally the journal is the state file itself: a ``pending`` entry, written at once."""
+        return self.write(state.with_resource(address, entry))
+
+    @contextlib.contextmanager
+    def lock(self, operation: str, timeout: float) -> Iterator[LockInfo]:
+        with StateLock(self.path, operation, timeout) as held:
+            assert held.info is not None
+            yield held.info
+
+    def lock_holder(self) -> LockInfo | None:
+        return read_lock_info(self.path)
+
+    def force_unlock(self, lock_id: str, *, force: bool = False) -> LockInfo:
+        return force_unlock(self.path, lock_id, force=force)
 
 
 def errored_path_candidates(path: Path) -> list[Path]:
