@@ -125,7 +125,7 @@ def _when(iso: str) -> str:
 @click.option("--since", "since", metavar="DATE",
               help="Report from this ISO date or date-time (UTC unless a zone is given). "
                    f"[default: the start of the stack's oldest resource, at most {DEFAULT_DAYS} days ago]")
-@json_option("document", "As one JSON document (see docs/cost.md).")
+@json_option("report", "As one JSON document (see docs/cost.md).")
 @click.pass_context
 def cost_command(ctx: click.Context, since: str | None, **flags: Any) -> None:
     """Hours, accrued cost and projected cost per day of each resource in the state, and in total."""

@@ -15,7 +15,7 @@ import click
 from vastplan.commands.options import DEFAULT_API_URL, Options
 from vastplan.errors import UsageError
 from vastplan.render.human import HumanView
-from vastplan.render.json import JsonDocumentView, JsonPlanView, JsonStreamView
+from vastplan.render.json import JsonDocumentView, JsonPlanView, JsonReportView, JsonStreamView
 
 if TYPE_CHECKING:
     from vastplan.commands.session import Session
@@ -39,9 +39,14 @@ def _document_view() -> AnyView:
     return JsonDocumentView()
 
 
-# What ``--json`` means for a command: one plan document, an event stream, or the query's own document.
+def _report_view() -> AnyView:
+    return JsonReportView()
+
+
+# What ``--json`` means for a command: one plan document, an event stream, or the query's own document
+# (its errors as text: "document"; as stream events: "report").
 JSON_VIEWS: dict[str, Callable[[], AnyView]] = {"plan": _plan_view, "stream": _stream_view,
-                                                 "document": _document_view}
+                                                 "document": _document_view, "report": _report_view}
 
 
 @dataclass

@@ -286,8 +286,17 @@ class JsonStreamView:
 
 
 class JsonDocumentView(HumanView):
-    """A query's answer as its own JSON document (``output --json``, ``offers --json``, ``cost --json``);
+    """A query's answer as its own JSON document (``output --json``, ``offers --json``);
     everything else, errors included, as the human view shows it."""
+
+    def result(self, document: Any, text: str | None = None) -> None:
+        self.out.write(json.dumps(document, indent=2) + "\n")
+        self.out.flush()
+
+
+class JsonReportView(JsonStreamView):
+    """A report as its own JSON document (``cost --json``, docs/cost.md); its errors, like every
+    stream's, as a ``version`` and ``diagnostic`` events."""
 
     def result(self, document: Any, text: str | None = None) -> None:
         self.out.write(json.dumps(document, indent=2) + "\n")
