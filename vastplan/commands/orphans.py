@@ -31,9 +31,11 @@ async def _orphans(session: Session, stack: Stack, destroy: bool) -> int:
             view.line(f"No orphans: every object marked with stack {stack_name!r} is in the state.")
             return 0
         total = sum(o.dph for o in found)
-        view.line(f"Orphans of stack {stack_name!r} ({len(found)}, ${total:.3f}/hr):")
-        for o in found:
-            view.line(f'  {o.kind} {o.id} "{o.label}"  {describe_age(o.age_seconds)}  ${o.dph:.3f}/hr')
+        view.result([{"kind": o.kind, "id": o.id, "label": o.label, "dph": o.dph, "age_seconds": o.age_seconds}
+                     for o in found],
+                    "\n".join([f"Orphans of stack {stack_name!r} ({len(found)}, ${total:.3f}/hr):"]
+                              + [f'  {o.kind} {o.id} "{o.label}"  {describe_age(o.age_seconds)}  ${o.dph:.3f}/hr'
+                                 for o in found]))
         if not destroy:
             view.line("Remove them with: vastplan orphans --destroy")
             return 0

@@ -33,9 +33,11 @@ def _entry(session: Session, state: State, address: str) -> ResourceState:
 
 def state_list(session: Session) -> int:
     state = _read(session)
-    for address, entry in sorted(state.resources.items()):
-        flags = "".join([" (tainted)" if entry.tainted else "", " (protected)" if entry.protected else ""])
-        session.view.line(f"{address}  id={entry.id}{flags}")
+    entries = sorted(state.resources.items())
+    lines = [f"{address}  id={entry.id}" + (" (tainted)" if entry.tainted else "")
+             + (" (protected)" if entry.protected else "") for address, entry in entries]
+    session.view.result([{"address": address, "id": entry.id, "tainted": entry.tainted, "protected": entry.protected}
+                         for address, entry in entries], "\n".join(lines))
     return 0
 
 
