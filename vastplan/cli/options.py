@@ -97,7 +97,8 @@ _COMMON = [
                  envvar="VASTPLAN_SANDBOX", metavar="[DIR]",
                  help=f"Run against the built-in Vast.ai emulator, its cloud kept in DIR [{DEFAULT_SANDBOX_DIR}]."),
     click.option("--no-color", is_flag=True, default=False, help="No colour in the output."),
-    click.option("-v", "--verbose", is_flag=True, default=False, help="Log each API request (never the key)."),
+    click.option("-v", "--verbose", is_flag=True, default=False,
+                 help="Log each API request (never the key); show an internal error's traceback."),
 ]
 
 
