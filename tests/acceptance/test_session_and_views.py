@@ -114,3 +114,22 @@ def test_an_internal_error_is_one_line_and_its_traceback_only_with_verbose(
     assert loud.code == 1
     assert "Traceback (most recent call last)" in loud.err and 'raise RuntimeError("a bug in the loader")' in loud.err
     assert loud.err.rstrip().endswith("error: internal error (RuntimeError: a bug in the loader); please report it")
+
+
+def test_an_apply_builds_one_state_backend_and_one_client(workspace: Workspace,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from vastplan.api.client import VastClient
+    from vastplan.state.backends.local import LocalStateFile
+
+    built: list[str] = []
+    for cls in (LocalStateFile, VastClient):
+        original = cls.__init__
+
+        def counting(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> None:
+            built.append(type(self).__name__)
+            _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "__init__", counting)
+    workspace.write(stack())
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    assert sorted(built) == ["LocalStateFile", "VastClient"]

@@ -27,26 +27,10 @@ AnyView = HumanView | JsonPlanView | JsonStreamView
 JSON_FLAG = "--json"
 
 
-def _plan_view() -> AnyView:
-    return JsonPlanView()
-
-
-def _stream_view() -> AnyView:
-    return JsonStreamView()
-
-
-def _document_view() -> AnyView:
-    return JsonDocumentView()
-
-
-def _report_view() -> AnyView:
-    return JsonReportView()
-
-
 # What ``--json`` means for a command: one plan document, an event stream, or the query's own document
 # (its errors as text: "document"; as stream events: "report").
-JSON_VIEWS: dict[str, Callable[[], AnyView]] = {"plan": _plan_view, "stream": _stream_view,
-                                                 "document": _document_view, "report": _report_view}
+JSON_VIEWS: dict[str, Callable[[], AnyView]] = {"plan": JsonPlanView, "stream": JsonStreamView,
+                                                 "document": JsonDocumentView, "report": JsonReportView}
 
 
 @dataclass
@@ -85,6 +69,7 @@ def _json_given(command: click.Command, ctx: click.Context, args: list[str]) -> 
 class Group(click.Group):
     command_class = Command
     group_class = type
+
 
 # Options every command accepts, before or after its name (`vastplan -f x.yaml plan` = `vastplan plan -f x.yaml`).
 _COMMON = [
@@ -205,11 +190,18 @@ def lock_timeout_option(func: F) -> F:
 
 def _log_to_stderr() -> None:
     """-v: vastplan's own loggers (requests, retries; never headers, so never the key) to stderr."""
+    stop_logging()
     logger = logging.getLogger("vastplan")
-    for handler in [h for h in logger.handlers if getattr(h, "vastplan_verbose", False)]:
-        logger.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     handler.vastplan_verbose = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
+
+
+def stop_logging() -> None:
+    """Undo -v when a run ends (a run in-process, as in tests, must not log into the next one's stderr)."""
+    logger = logging.getLogger("vastplan")
+    for handler in [h for h in logger.handlers if getattr(h, "vastplan_verbose", False)]:
+        logger.removeHandler(handler)
+    logger.setLevel(logging.NOTSET)

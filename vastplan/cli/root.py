@@ -22,6 +22,7 @@ from vastplan.cli.options import (
     open_session,
     require_auto_approve,
     selection_options,
+    stop_logging,
     variable_options,
     view_of,
 )
@@ -188,6 +189,8 @@ def run(argv: list[str] | None = None) -> int:
         return _run(args, invocation)
     finally:
         invocation.view.close()  # a plan document is printed once, at the end, errors included
+        if invocation.verbose:
+            stop_logging()
 
 
 def _run(args: list[str], invocation: Invocation) -> int:

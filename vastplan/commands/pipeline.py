@@ -85,14 +85,14 @@ def apply_saved(session: Session, path: str) -> int:
 
 
 async def _apply_saved(session: Session, stack: Stack, saved: planfile.SavedPlan) -> int:
-    opts, state = session.opts, session.read_state(stack)
+    state = session.read_state(stack)
     if saved.serial == 0:  # planned before the first apply, when there was no state yet
-        if opts.state_path.exists():
+        if state.serial != 0:  # a state has been written since (every write advances the serial)
             raise PlanStaleError("Saved plan is stale: the state changed since the plan was made")
         state = replace(state, lineage=saved.lineage)
     if state.lineage != saved.lineage:
         raise PlanStaleError(f"Saved plan is for another state (lineage {saved.lineage}, "
-                             f"but {opts.state_path} has {state.lineage})")
+                             f"but {session.backend.describe()} has {state.lineage})")
     if state.serial != saved.serial:
         raise PlanStaleError("Saved plan is stale: the state changed since the plan was made")
     async with session.client() as client:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,22 +30,23 @@ class Session:
     def __init__(self, opts: Options, view: View, backend: StateBackend | None = None):
         self.opts = opts
         self.view = view
-        if backend is not None:
-            self.__dict__["backend"] = backend
+        self._backend = backend
         self._client: VastClient | None = None
         self._lock_held = False
 
-    @cached_property
+    @property
     def backend(self) -> StateBackend:
         """The state backend, built on first use (a saved plan may name the state file first)."""
-        from vastplan.state.backends.local import LocalStateFile
+        if self._backend is None:
+            from vastplan.state.backends.local import LocalStateFile
 
-        return LocalStateFile(self.opts.state_path)
+            self._backend = LocalStateFile(self.opts.state_path)
+        return self._backend
 
     def retarget(self, **changes: Any) -> None:
         """Change what the command works on (``apply PLANFILE`` takes the stack and state files from
         the plan); only before the backend or the client exist."""
-        if "backend" in self.__dict__ or self._client is not None:
+        if self._backend is not None or self._client is not None:
             raise RuntimeError("a Session cannot change its options once its backend or client exist")
         self.opts = replace(self.opts, **changes)
 
