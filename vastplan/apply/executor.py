@@ -99,11 +99,13 @@ class Executor:
             self.outcome.errors[address] = (
                 error if isinstance(error, VastplanError) else VastplanError(f"{address}: internal error: {error!r}")
             )
+        steps: dict[str, Action] = {}
         for node, blocker in result.skipped.items():
-            self.outcome.skipped.setdefault(node.rpartition(":")[0], blocker.rpartition(":")[0])
+            address, _, phase = node.rpartition(":")
+            self.outcome.skipped.setdefault(address, blocker.rpartition(":")[0])
+            steps.setdefault(address, _STEPS[(self._changes[address].action, phase)])
         for address, because in self.outcome.skipped.items():
-            self._observer.apply_event(ApplyEvent(address, self._changes[address].action, Phase.SKIPPED,
-                                                  detail=because))
+            self._observer.apply_event(ApplyEvent(address, steps[address], Phase.SKIPPED, detail=because))
         return self.outcome
 
     def _emit(self, address: str, step: Action, phase: Phase, **fields: Any) -> None:

@@ -10,7 +10,6 @@ from dataclasses import replace
 from vastplan.api.client import VastClient
 from vastplan.apply.executor import Executor
 from vastplan.apply.outcome import ApplyOutcome
-from vastplan.commands.options import Options
 from vastplan.commands.session import Session
 from vastplan.errors import ApplyError, Cancelled, ConfirmationRequired, ProtectedError, UsageError
 from vastplan.kinds import KINDS
@@ -27,7 +26,7 @@ from vastplan.refresh.orphans import find_orphans
 from vastplan.stack.model import Stack
 from vastplan.state.model import State
 
-__all__ = ["Options", "Session", "confirm", "execute", "plural", "refresh_and_diff", "settle_state", "show_plan"]
+__all__ = ["confirm", "execute", "plural", "refresh_and_diff", "settle_state", "show_plan"]
 
 
 async def refresh_and_diff(session: Session, client: VastClient, stack: Stack, state: State, *,
