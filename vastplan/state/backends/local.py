@@ -19,12 +19,13 @@ class LocalStateFile:
     """State in a local JSON file: mode 0600, atomic replace, the previous version kept as .backup.
 
     One instance per command (the Session builds it): it keeps ``.backup`` as the state before the
-    command, and knows the serial it last read or wrote, against which ``write`` compares."""
+    command. ``write`` compares the serial it is given with the file's: the serial this backend last
+    read or wrote while the file is unchanged since (one stat), else the one in the file."""
 
     def __init__(self, path: Path):
         self.path = path
         self._backed_up = False
-        self._serial: int | None = None  # None until this backend has read or written the state
+        self._known: tuple[int, int] | None = None  # (serial, file signature) as last read or written
 
     def describe(self) -> str:
         return str(self.path)
@@ -46,8 +47,25 @@ class LocalStateFile:
             raise StateError(f"{self.path} is not valid JSON (line {getattr(exc, 'lineno', '?')}); "
                              f"the previous version may be in {self.backup_path.name}") from exc
         state = State.from_json(raw, str(self.path))
-        self._serial = state.serial
+        self._remember(state.serial)
         return state
+
+    def _remember(self, serial: int) -> None:
+        with contextlib.suppress(OSError):
+            self._known = (serial, _signature(self.path))
+
+    def _stored_serial(self) -> int | None:
+        """The serial in the file now; None when there is no file (or it is unreadable: read says why)."""
+        try:
+            signature = _signature(self.path)
+        except OSError:
+            return None
+        if self._known is not None and self._known[1] == signature:
+            return self._known[0]
+        try:
+            return int(json.loads(self.path.read_text(encoding="utf-8")).get("serial", 0))
+        except (OSError, ValueError, AttributeError, TypeError):
+            return None
 
     def save_errored(self, state: State) -> str:
         """Save ``state`` where it can be saved, for recovery; returns the path (or why none worked)."""
@@ -63,9 +81,10 @@ class LocalStateFile:
     def write(self, state: State) -> State:
         """Write ``state`` with the serial advanced by one; returns what was written. Refused when
         ``state`` is not based on the serial this backend last read or wrote."""
-        if self._serial is not None and state.serial != self._serial:
-            raise StateError(f"the state {self.path} moved on to serial {self._serial} while this command "
-                             f"held serial {state.serial}; nothing was written")
+        stored = self._stored_serial()
+        if stored is not None and state.serial != stored:
+            raise StateError(f"the state {self.path} is at serial {stored}, but this change was based on serial "
+                             f"{state.serial} (another command wrote it meanwhile); nothing was written")
         written = replace(state, serial=state.serial + 1)
         text = json.dumps(written.to_json(), indent=2, sort_keys=False) + "\n"
         try:
@@ -78,7 +97,7 @@ class LocalStateFile:
             atomic_write(self.path, text.encode("utf-8"))
         except OSError as exc:
             raise StateError(f"cannot write the state file {self.path}: {exc.strerror or exc}") from exc
-        self._serial = written.serial
+        self._remember(written.serial)
         return written
 
     def journal_create(self, state: State, address: str, entry: ResourceState) -> State:
@@ -96,6 +115,12 @@ class LocalStateFile:
 
     def force_unlock(self, lock_id: str, *, force: bool = False) -> LockInfo:
         return force_unlock(self.path, lock_id, force=force)
+
+
+def _signature(path: Path) -> int:
+    """Changes whenever the file is replaced or rewritten (atomic writes give it a new inode)."""
+    st = os.stat(path)
+    return hash((st.st_ino, st.st_size, st.st_mtime_ns))
 
 
 def errored_path_candidates(path: Path) -> list[Path]:
