@@ -2,6 +2,7 @@
 
     VastplanError                 anything the CLI reports as one clear message, exit code 1
      ├── StackError               the stack file is invalid; carries every Diagnostic found
+     │    └── BudgetExceeded       the plan would cost more per hour than the stack allows
      ├── ApiError                 the Vast.ai API (or the path to it) failed; status, code, message, address
      │    └── AuthError           the API rejected or was not given a key (exit 4)
      ├── StateError               the state file is unreadable, foreign, or cannot be written
@@ -10,12 +11,15 @@
      ├── PlanStaleError           a saved plan no longer matches the state, stack or account
      ├── ProtectedError           the plan would destroy an object under lifecycle.prevent_destroy
      ├── ApplyError               some changes failed; the state holds what was done
+     ├── NotReady                 an instance exists but never became usable (it is recorded as tainted)
+     ├── CycleError               a dependency cycle among graph nodes; carries the cycle
      ├── ConfirmationRequired     apply/destroy without a TTY and without --auto-approve
      │    └── Cancelled            the user did not answer 'yes' (exit 5)
      └── UsageError               a flag or argument that makes no sense
 
 Foreign exceptions (aiohttp, OSError, yaml, json) are translated into this tree at the
-boundary that meets them, keeping the original as ``__cause__``.
+boundary that meets them, keeping the original as ``__cause__``. Anything else that escapes is a bug:
+the CLI prints it as one ``internal error`` line (exit 1), and its traceback with ``-v``.
 """
 
 from __future__ import annotations
@@ -141,6 +145,22 @@ class ProtectedError(VastplanError):
 
 class ApplyError(VastplanError):
     """One or more changes failed during apply; what succeeded is saved in state."""
+
+
+class BudgetExceeded(StackError):
+    """The plan costs more per hour than the stack (or one resource) allows; a diagnostic per budget."""
+
+
+class NotReady(VastplanError):
+    """The instance exists but did not become usable."""
+
+
+class CycleError(VastplanError):
+    """A dependency cycle; ``cycle`` lists its nodes, the first repeated at the end."""
+
+    def __init__(self, cycle: list[str]):
+        self.cycle = cycle
+        super().__init__("dependency cycle: " + " -> ".join(cycle))
 
 
 class ConfirmationRequired(VastplanError):

@@ -88,5 +88,5 @@ def test_an_instance_declared_but_not_applied_and_one_gone_from_the_account(work
 def test_logs_without_a_state_file(workspace: Workspace) -> None:
     workspace.write(STACK)
     failed = workspace.vastplan("logs", "instances.web[0]")
-    assert failed.code == 1 and "there is no state file" in failed.err
+    assert failed.code == 1 and "there is no state at" in failed.err
     assert "Traceback" not in failed.text

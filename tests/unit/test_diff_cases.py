@@ -38,7 +38,7 @@ def test_diff_case(case_file: Path) -> None:
 
     expect = case["expect"]
     actual = {"action": change.action.name, "fields": [f.path for f in change.fields],
-              "sensitive": [f.path for f in change.fields if f.sensitive], "reason": change.reason}
+              "sensitive": [f.path for f in change.fields if f.sensitive], "reason": change.reason.name}
     assert actual["action"] == expect["action"], actual
     assert change.action is Action[expect["action"]]
     if "fields" in expect:

@@ -1,8 +1,9 @@
 """Apply a Plan: creates/updates in dependency order, deletes in reverse, state saved after each one.
 
 Each change becomes one or two graph nodes, ``ADDR:apply`` (create or update) and ``ADDR:destroy``;
-a replacement has both (destroy first, or create first with ``create_before_destroy``). The walk
-runs independent nodes concurrently and skips the dependents of a failure.
+a replacement has both, in the order its action names (REPLACE_DESTROY_FIRST or REPLACE_CREATE_FIRST).
+The walk runs independent nodes concurrently and skips the dependents of a failure. The observer
+hears typed ``ApplyEvent``s.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
 from vastplan.api.client import VastClient
 from vastplan.apply.dag.graph import Graph
 from vastplan.apply.dag.walk import walk
+from vastplan.apply.events import ApplyEvent, ApplyObserver, Phase
 from vastplan.apply.outcome import ApplyOutcome
 from vastplan.errors import ApiError, StateError, StateWriteFailed, VastplanError
 from vastplan.kinds.base import ApplyContext, Created, Planning, ResourceKind
@@ -25,28 +27,18 @@ from vastplan.state.model import ResourceState, State, StateBackend
 APPLY, DESTROY = "apply", "destroy"
 RECONCILE_ROUNDS = 4  # lost answers in a row before a create gives up
 
-# (action, phase) -> (present participle, noun for completion)
-_WORDS = {
-    (Action.CREATE, APPLY): ("Creating", "Creation"),
-    (Action.REPLACE, APPLY): ("Creating", "Creation"),
-    (Action.UPDATE, APPLY): ("Modifying", "Modifications"),
-    (Action.DELETE, DESTROY): ("Destroying", "Destruction"),
-    (Action.REPLACE, DESTROY): ("Destroying", "Destruction"),
-    (Action.FORGET, DESTROY): ("Removing from state", "Removal"),
-    (Action.EXPIRE, DESTROY): ("Destroying (ttl expired)", "Destruction"),
+# (change's action, node) -> the step's own action; a replacement is a delete and a create
+_STEPS = {
+    (Action.CREATE, APPLY): Action.CREATE,
+    (Action.REPLACE_DESTROY_FIRST, APPLY): Action.CREATE,
+    (Action.REPLACE_CREATE_FIRST, APPLY): Action.CREATE,
+    (Action.UPDATE, APPLY): Action.UPDATE,
+    (Action.DELETE, DESTROY): Action.DELETE,
+    (Action.REPLACE_DESTROY_FIRST, DESTROY): Action.DELETE,
+    (Action.REPLACE_CREATE_FIRST, DESTROY): Action.DELETE,
+    (Action.FORGET, DESTROY): Action.FORGET,
+    (Action.EXPIRE, DESTROY): Action.EXPIRE,
 }
-
-
-class ApplyObserver(Protocol):
-    def started(self, address: str, verb: str, resource_id: Any) -> None: ...
-
-    def finished(self, address: str, noun: str, seconds: float, detail: str) -> None: ...
-
-    def errored(self, address: str, noun: str, seconds: float, error: VastplanError) -> None: ...
-
-    def skipped(self, address: str, because: str) -> None: ...
-
-    def progress(self, address: str, message: str) -> None: ...
 
 
 def build_graph(plan: Plan, state: State) -> Graph:
@@ -55,9 +47,9 @@ def build_graph(plan: Plan, state: State) -> Graph:
     for change in changes.values():
         for phase in _phases(change):
             graph.add_node(f"{change.address}:{phase}")
-        if change.action is Action.REPLACE and change.create_before_destroy:
+        if change.action is Action.REPLACE_CREATE_FIRST:
             graph.add_edge(f"{change.address}:{APPLY}", f"{change.address}:{DESTROY}")
-        elif change.action is Action.REPLACE:
+        elif change.action is Action.REPLACE_DESTROY_FIRST:
             graph.add_edge(f"{change.address}:{DESTROY}", f"{change.address}:{APPLY}")
         for dep in change.depends_on:
             if dep in changes and APPLY in _phases(changes[dep]) and APPLY in _phases(change):
@@ -84,7 +76,7 @@ def deposed(address: str) -> str:
 
 
 def _phases(change: ResourceChange) -> tuple[str, ...]:
-    return tuple(phase for (action, phase) in _WORDS if action is change.action)
+    return tuple(phase for (action, phase) in _STEPS if action is change.action)
 
 
 class Executor:
@@ -95,6 +87,8 @@ class Executor:
         self._changes = {c.address: c for c in plan.actionable}
         self._specs = planning.stack.by_address()
         self._shared: dict[str, Any] = {}
+        self._began: dict[str, float] = {}
+        self._step_now: dict[str, Action] = {}
         self.outcome = ApplyOutcome(planning.state)
 
     async def run(self, parallelism: int) -> ApplyOutcome:
@@ -105,41 +99,56 @@ class Executor:
             self.outcome.errors[address] = (
                 error if isinstance(error, VastplanError) else VastplanError(f"{address}: internal error: {error!r}")
             )
+        steps: dict[str, Action] = {}
         for node, blocker in result.skipped.items():
-            self.outcome.skipped.setdefault(node.rpartition(":")[0], blocker.rpartition(":")[0])
+            address, _, phase = node.rpartition(":")
+            self.outcome.skipped.setdefault(address, blocker.rpartition(":")[0])
+            steps.setdefault(address, _STEPS[(self._changes[address].action, phase)])
         for address, because in self.outcome.skipped.items():
-            self._observer.skipped(address, because)
+            self._observer.apply_event(ApplyEvent(address, steps[address], Phase.SKIPPED, detail=because))
         return self.outcome
+
+    def _emit(self, address: str, step: Action, phase: Phase, **fields: Any) -> None:
+        elapsed = time.monotonic() - self._began[address] if phase is not Phase.START else 0.0
+        self._observer.apply_event(ApplyEvent(address, step, phase, elapsed=elapsed, **fields))
 
     async def _run_node(self, node: str) -> None:
         if self.outcome.state_write_failed is not None:
             raise VastplanError("not started: the state can no longer be written")
         address, _, phase = node.rpartition(":")
         change = self._changes[address]
-        verb, noun = _WORDS[(change.action, phase)]
-        old_key = deposed(address) if phase == DESTROY and change.create_before_destroy else address
+        step = _STEPS[(change.action, phase)]
+        old_key = deposed(address) if phase == DESTROY and change.action is Action.REPLACE_CREATE_FIRST else address
         entry = self.outcome.state.resources.get(old_key)
         existing = entry is not None and (phase == DESTROY or change.action is Action.UPDATE)
-        self._observer.started(address, verb, entry.id if entry is not None and existing else None)
-        began = time.monotonic()
+        self._began[address], self._step_now[address] = time.monotonic(), step
+        self._emit(address, step, Phase.START, resource_id=entry.id if entry is not None and existing else None)
         try:
-            detail = await (self._destroy(change) if phase == DESTROY else self._apply(change))
+            if phase == DESTROY:
+                resource_id, note = await self._destroy(change)
+                adopted = False
+            else:
+                resource_id, adopted = await self._apply(change)
+                note = "an identical object already existed; adopted" if adopted else ""
         except Exception as exc:  # a bug still names its resource and cause, once
             if isinstance(exc, StateWriteFailed):
                 self.outcome.state_write_failed = exc
             error = exc if isinstance(exc, VastplanError) else VastplanError(f"internal error: {exc!r}")
             if isinstance(error, ApiError) and not error.address:
                 error = error.for_address(address)
-            self._observer.errored(address, noun, time.monotonic() - began, error)
+            self._emit(address, step, Phase.ERRORED, error=error)
             raise error from exc
-        self._observer.finished(address, noun, time.monotonic() - began, detail)
+        self._emit(address, step, Phase.COMPLETE, resource_id=resource_id, detail=note, adopted=adopted)
 
     def _context(self, address: str) -> ApplyContext:
         def checkpoint(resource_id: Any, attributes: Mapping[str, Any], tainted: bool) -> None:
             self._record(address, self._entry(address, resource_id, attributes, tainted))
 
         return ApplyContext(address, self._planning, lambda: self.outcome.state, checkpoint,
-                            lambda message: self._observer.progress(address, message), self._shared)
+                            lambda message: self._progress(address, message), self._shared)
+
+    def _progress(self, address: str, message: str) -> None:
+        self._emit(address, self._step_now[address], Phase.PROGRESS, detail=message)
 
     def _entry(self, address: str, resource_id: Any, attributes: Mapping[str, Any], tainted: bool) -> ResourceState:
         spec = self._specs[address]
@@ -150,7 +159,8 @@ class Executor:
             protected=spec.lifecycle.prevent_destroy,
         )
 
-    async def _apply(self, change: ResourceChange) -> str:
+    async def _apply(self, change: ResourceChange) -> tuple[Any, bool]:
+        """Create or update; returns the object's id and whether an identical one was adopted."""
         spec = self._specs[change.address]
         kind = self._kinds[spec.kind]
         assert change.after is not None
@@ -160,7 +170,7 @@ class Executor:
             attributes = await kind.update(self._client, entry, change.after, ctx)
             resource_id, adopted = entry.id, False
         else:
-            if change.create_before_destroy and change.address in self.outcome.state.resources:
+            if change.action is Action.REPLACE_CREATE_FIRST and change.address in self.outcome.state.resources:
                 # The old object stays until the new one is up; state knows it as deposed meanwhile.
                 old = self.outcome.state.resources[change.address]
                 self._record(deposed(change.address), old)
@@ -179,7 +189,7 @@ class Executor:
             self.outcome.changed += 1
         else:
             self.outcome.added += 1
-        return f"[id={resource_id}]" + (" (an identical object already existed; adopted)" if adopted else "")
+        return resource_id, adopted
 
     def _journal(self, change: ResourceChange) -> None:
         """Before a create: note in state that an object is about to exist, with the marker it will
@@ -187,7 +197,7 @@ class Executor:
         assert change.after is not None
         pending = replace(self._entry(change.address, None, {**change.after, "marker": marker(
             self._planning.stack.name, change.address)}, False), pending=True)
-        self._record(change.address, pending)
+        self._record(change.address, pending, journal=True)
 
     def _unjournal(self, address: str, error: VastplanError) -> None:
         """A create that surely made nothing (a refusal, not a lost answer) leaves no pending entry."""
@@ -208,18 +218,18 @@ class Executor:
             listed = await kind.list_live(self._client, {})
             found = (await kind.find_pending(self._client, {change.address: entry}, listed)).get(change.address)
             if found is not None:
-                self._observer.progress(change.address,
-                                        f"the create's answer was lost; found and adopted id {found[0]}")
+                self._progress(change.address, f"the create's answer was lost; found and adopted id {found[0]}")
                 return await kind.finish_adopted(self._client, spec, change.after, found, ctx)
-            self._observer.progress(change.address, "the create's answer was lost and nothing was made; trying again")
+            self._progress(change.address, "the create's answer was lost and nothing was made; trying again")
             try:
                 return await kind.create(self._client, spec, change.after, ctx)
             except ApiError as again:
                 error = again
         raise error
 
-    async def _destroy(self, change: ResourceChange) -> str:
-        key = deposed(change.address) if change.create_before_destroy else change.address
+    async def _destroy(self, change: ResourceChange) -> tuple[Any, str]:
+        """Delete (or forget, or expire); returns the id of the object gone and the kind's note."""
+        key = deposed(change.address) if change.action is Action.REPLACE_CREATE_FIRST else change.address
         entry = self.outcome.state.resources.get(key)
         note = "removed from state"
         if entry is not None and change.action is not Action.FORGET:
@@ -227,14 +237,17 @@ class Executor:
         self._record(key, _tombstone(entry) if entry is not None and change.action is Action.EXPIRE else None)
         if change.action is not Action.FORGET:
             self.outcome.destroyed += 1
-        return note if note != "destroyed" else ""
+        return (entry.id if entry is not None else None), (note if note != "destroyed" else "")
 
-    def _record(self, address: str, resource: ResourceState | None) -> None:
+    def _record(self, address: str, resource: ResourceState | None, *, journal: bool = False) -> None:
         """Persist at once: a crash after this line cannot lose the object. If the state cannot be
         written, everything it should say goes to an errored state file instead and apply stops."""
         wanted = self.outcome.state.with_resource(address, resource)
         try:
-            self.outcome.state = self._backend.write(wanted)
+            if journal and resource is not None:
+                self.outcome.state = self._backend.journal_create(self.outcome.state, address, resource)
+            else:
+                self.outcome.state = self._backend.write(wanted)
         except StateError as exc:
             self.outcome.state = wanted
             raise StateWriteFailed(exc, self._backend.save_errored(wanted), wanted) from exc

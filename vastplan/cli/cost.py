@@ -6,19 +6,18 @@ the live objects per billed kind; see docs/cost.md for the columns and the JSON 
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from vastplan.cli.options import build_options, common_options
-from vastplan.commands.options import Options
+from vastplan.cli.options import Command, common_options, json_option, open_session
 from vastplan.errors import StateError, UsageError
 
 if TYPE_CHECKING:
     from vastplan.commands.cost import CostReport
+    from vastplan.commands.session import Session
     from vastplan.state.model import State
 
 DEFAULT_DAYS = 30
@@ -42,41 +41,39 @@ def parse_since(text: str, now: float) -> float:
     return epoch
 
 
-def cost(opts: Options, since_text: str | None, as_json: bool) -> int:
+def cost(session: Session, since_text: str | None) -> int:
     from vastplan.commands.cost import build_report, report_start, to_json
     from vastplan.kinds import KINDS
-    from vastplan.state.backends.local import LocalStateFile
 
-    state = LocalStateFile(opts.state_path).read()
+    state = session.backend.read()
     if state is None:
-        raise StateError(f"there is no state at {opts.state_path}, so there is nothing to report: cost only "
+        raise StateError(f"there is no state at {session.backend.describe()}, so there is nothing to report: cost only "
                          "knows the resources vastplan recorded (apply the stack first, or pass --state)")
     clock = time.time()
     floor = parse_since(since_text, clock) if since_text else clock - DEFAULT_DAYS * 86400
     import asyncio  # here, not at the top: `vastplan --version` imports this module
 
-    rows, live = asyncio.run(_fetch(opts, state, floor, clock))
+    rows, live = asyncio.run(_fetch(session, state, floor, clock))
     # The server's clock decides what has been billed: a live row ends at the server's "now".
     now = max([clock, *(float(r["end"]) for r in rows if r.get("end") is not None)])
     since = floor if since_text else report_start(rows, state, floor)
     report = build_report(state, rows, live, lambda kind, obj: KINDS[kind].dph(obj), since=since, now=now)
-    click.echo(json.dumps(to_json(report), indent=2) if as_json else render(report))
+    session.view.result(to_json(report), render(report))
     return 0
 
 
-async def _fetch(opts: Options, state: State, since: float,
+async def _fetch(session: Session, state: State, since: float,
                  now: float) -> tuple[list[dict[str, Any]], dict[str, dict[Any, dict[str, Any]]]]:
     """The charges since ``since`` and one listing per billed kind that state holds objects of."""
     from vastplan.api.billing import charges
     from vastplan.commands.cost import BILLED_KINDS
-    from vastplan.commands.steps import connect
     from vastplan.kinds import KINDS
 
     wanted: dict[str, dict[str, Any]] = {}
     for address, entry in state.resources.items():
         if entry.kind in BILLED_KINDS and entry.id is not None and not entry.pending:
             wanted.setdefault(entry.kind, {})[address] = entry
-    async with connect(opts) as client:
+    async with session.client() as client:
         # A day past now, so that a server whose clock runs ahead still shows what it started lately.
         billing = charges(client, since, now + 86400)
         kinds = sorted(wanted)
@@ -123,16 +120,16 @@ def _when(iso: str) -> str:
     return iso.replace("T", " ").replace("Z", " UTC")
 
 
-@click.command("cost")
+@click.command("cost", cls=Command)
 @common_options
 @click.option("--since", "since", metavar="DATE",
               help="Report from this ISO date or date-time (UTC unless a zone is given). "
                    f"[default: the start of the stack's oldest resource, at most {DEFAULT_DAYS} days ago]")
-@click.option("--json", "as_json", is_flag=True, help="As one JSON document (see docs/cost.md).")
+@json_option("report", "As one JSON document (see docs/cost.md).")
 @click.pass_context
-def cost_command(ctx: click.Context, since: str | None, as_json: bool, **flags: Any) -> None:
+def cost_command(ctx: click.Context, since: str | None, **flags: Any) -> None:
     """Hours, accrued cost and projected cost per day of each resource in the state, and in total."""
-    ctx.exit(cost(build_options(ctx, **flags), since, as_json))
+    ctx.exit(cost(open_session(ctx, **flags), since))
 
 
 def register_cost_commands(cli: click.Group) -> None:

@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from vastplan.cli.options import build_options, common_options, variable_options, view_of
+from vastplan.cli.options import Command, common_options, json_option, open_session, variable_options
 from vastplan.errors import UsageError
 
+if TYPE_CHECKING:
+    from vastplan.commands.session import Session
 
-@click.command("graph")
+
+@click.command("graph", cls=Command)
 @common_options
 @variable_options
 @click.pass_context
@@ -21,25 +23,25 @@ def graph_command(ctx: click.Context, **flags: Any) -> None:
     from vastplan.apply.dag.graph import Graph
     from vastplan.commands.pipeline import load
 
-    stack = load(build_options(ctx, **flags))
+    session = open_session(ctx, **flags)
+    stack = load(session.opts)
     graph = Graph(r.address for r in stack.resources)
     for spec in stack.resources:
         for dep in spec.depends_on:
             graph.add_edge(dep, spec.address)
     graph.topological_order()  # a cycle is reported, not drawn
-    click.echo(graph.to_dot(), nl=False)
+    session.view.result(graph.to_dot(), graph.to_dot().rstrip("\n"))
     ctx.exit(0)
 
 
-@click.command("offers")
+@click.command("offers", cls=Command)
 @common_options
 @click.argument("filters", default="{}", metavar="FILTERS")
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--interruptible", is_flag=True, help="Bid prices (interruptible) instead of on-demand.")
-@click.option("--json", "as_json", is_flag=True, help="The offers as JSON, as the API gives them.")
+@json_option("document", "The offers as JSON, as the API gives them.")
 @click.pass_context
-def offers_command(ctx: click.Context, filters: str, limit: int, interruptible: bool, as_json: bool,
-                   **flags: Any) -> None:
+def offers_command(ctx: click.Context, filters: str, limit: int, interruptible: bool, **flags: Any) -> None:
     """Search the marketplace. FILTERS is a YAML mapping like a stack's offer: block, e.g.
     '{gpu_name: RTX 4090, num_gpus: 1, dph_total: {lte: 0.6}, geolocation: [US, CA]}'."""
     import asyncio
@@ -52,24 +54,18 @@ def offers_command(ctx: click.Context, filters: str, limit: int, interruptible: 
         raise UsageError(f"FILTERS is not YAML: {exc}") from exc
     if not isinstance(block, dict):
         raise UsageError("FILTERS must be a mapping, e.g. '{gpu_name: RTX 4090, num_gpus: 1}'")
-    opts = build_options(ctx, **flags)
-    rows = asyncio.run(_search(opts, block, limit, interruptible))
-    view = view_of(ctx)
-    if as_json:
-        view.line(json.dumps(rows, indent=2, sort_keys=True))
-    elif not rows:
-        view.line("No offer matches these filters.")
-    else:
-        view.line(_table(rows))
+    session = open_session(ctx, **flags)
+    rows = asyncio.run(_search(session, block, limit, interruptible))
+    session.view.result(rows, _table(rows) if rows else "No offer matches these filters.")
     ctx.exit(0)
 
 
-async def _search(opts: Any, block: dict[str, Any], limit: int, interruptible: bool) -> list[dict[str, Any]]:
+async def _search(session: Session, block: dict[str, Any], limit: int,
+                  interruptible: bool) -> list[dict[str, Any]]:
     from vastplan.api.instances import search_offers
     from vastplan.api.offers import offer_query, order_clause
-    from vastplan.commands.steps import connect
 
-    async with connect(opts) as client:
+    async with session.client() as client:
         return await search_offers(client, offer_query(block), order=order_clause(block.get("order")),
                                    offer_type="bid" if interruptible else "on-demand", limit=limit)
 

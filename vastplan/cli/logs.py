@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from vastplan.cli.options import build_options, common_options, view_of
+from vastplan.cli.options import common_options, open_session
 
 
 @click.command("logs")
@@ -20,12 +20,12 @@ def logs_command(ctx: click.Context, address: str, tail: int | None, **flags: An
     """The container logs of the instance at ADDR (e.g. instances.web[0]), as Vast.ai has them."""
     from vastplan.commands.logs import instance_logs
 
-    lines = asyncio.run(instance_logs(build_options(ctx, **flags), address, tail))
-    view = view_of(ctx)
+    session = open_session(ctx, **flags)
+    lines = asyncio.run(instance_logs(session, address, tail))
     for line in lines:
-        view.line(line)
+        session.view.line(line)
     if not lines:
-        click.echo(f"{address} has no log lines yet (its container may not have started).", err=True)
+        session.view.warning(f"{address} has no log lines yet (its container may not have started).")
     ctx.exit(0)
 
 

@@ -1,52 +1,75 @@
-"""The plumbing every command shares: the view chosen from argv, the common options accepted before or
-after a command's name, and their merge into Options."""
+"""The plumbing every command shares: the view chosen from the parsed flags, the common options
+accepted before or after a command's name, their merge into Options, and the command's Session."""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from vastplan.commands.options import DEFAULT_API_URL, Options
 from vastplan.errors import UsageError
 from vastplan.render.human import HumanView
-from vastplan.render.json import JsonPlanView, JsonStreamView
+from vastplan.render.json import JsonDocumentView, JsonPlanView, JsonReportView, JsonStreamView
+
+if TYPE_CHECKING:
+    from vastplan.commands.session import Session
 
 DEFAULT_SANDBOX_DIR = ".vastplan/sandbox"
 F = TypeVar("F", bound=Callable[..., Any])
 AnyView = HumanView | JsonPlanView | JsonStreamView
 
 JSON_FLAG = "--json"
-_DOCUMENT_COMMANDS = frozenset({"plan", "show"})  # one JSON document
-_OWN_JSON_COMMANDS = frozenset({"output", "offers", "state", "graph", "sandbox"})  # print their own JSON or none
-_VALUE_OPTIONS = frozenset({"-f", "--file", "--state", "--api-url", "--api-key-file"})
 
 
-def view_for(argv: Sequence[str]) -> AnyView:
-    """The view the command line asks for, chosen before click parses anything, so that even a flag
-    error comes out as JSON when ``--json`` is anywhere on the line."""
-    args = list(argv[: argv.index("--")] if "--" in argv else argv)
-    if JSON_FLAG not in args:
-        return HumanView()
-    command = next((a for i, a in enumerate(args)
-                    if not a.startswith("-") and (i == 0 or args[i - 1] not in _VALUE_OPTIONS)), None)
-    if command in _OWN_JSON_COMMANDS:
-        return HumanView()
-    # validate, apply, destroy, and anything unknown (its error comes out as a diagnostic event)
-    return JsonPlanView() if command in _DOCUMENT_COMMANDS else JsonStreamView()
+# What ``--json`` means for a command: one plan document, an event stream, or the query's own document
+# (its errors as text: "document"; as stream events: "report").
+JSON_VIEWS: dict[str, Callable[[], AnyView]] = {"plan": JsonPlanView, "stream": JsonStreamView,
+                                                 "document": JsonDocumentView, "report": JsonReportView}
 
 
 @dataclass
-class Session:
-    """What one invocation carries between click's contexts: its view and the group's common options."""
+class Invocation:
+    """What one run of the CLI carries between click's contexts: the view (human until a command's
+    parsed flags ask for JSON), the group's common options, and whether -v was given."""
 
     view: AnyView = field(default_factory=HumanView)
     common: dict[str, Any] = field(default_factory=dict)
+    verbose: bool = False
+
+
+class Command(click.Command):
+    """A click command that chooses its view from its own parsed flags before it reports a flag
+    error, so that ``plan --json --bogus`` answers in JSON (Terraform builds its view first too)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        invocation = ctx.find_object(Invocation)
+        shape = getattr(self.callback, "json_view", None)
+        if invocation is not None and shape is not None and _json_given(self, ctx, args):
+            invocation.view = JSON_VIEWS[shape]()
+        return super().parse_args(ctx, args)
+
+
+def _json_given(command: click.Command, ctx: click.Context, args: list[str]) -> bool:
+    """Whether click's parser, told to pass over unknown options, finds ``--json`` among ``args``."""
+    parser = command.make_parser(ctx)
+    parser.ignore_unknown_options = True
+    try:
+        found, _, _ = parser.parse_args(args=list(args))
+    except click.UsageError:  # e.g. an option missing its value: no view can be read from this line
+        return False
+    return found.get("json_output") is True
+
+
+class Group(click.Group):
+    command_class = Command
+    group_class = type
+
 
 # Options every command accepts, before or after its name (`vastplan -f x.yaml plan` = `vastplan plan -f x.yaml`).
 _COMMON = [
@@ -59,7 +82,8 @@ _COMMON = [
                  envvar="VASTPLAN_SANDBOX", metavar="[DIR]",
                  help=f"Run against the built-in Vast.ai emulator, its cloud kept in DIR [{DEFAULT_SANDBOX_DIR}]."),
     click.option("--no-color", is_flag=True, default=False, help="No colour in the output."),
-    click.option("-v", "--verbose", is_flag=True, default=False, help="Log each API request (never the key)."),
+    click.option("-v", "--verbose", is_flag=True, default=False,
+                 help="Log each API request (never the key); show an internal error's traceback."),
 ]
 
 
@@ -69,9 +93,13 @@ def common_options(func: F) -> F:
     return func
 
 
-def json_option(func: F) -> F:
-    return click.option(JSON_FLAG, "json_output", is_flag=True,
-                        help="Machine-readable output (see docs/json-format.md).")(func)
+def json_option(shape: str, help_text: str = "Machine-readable output (see docs/json-format.md).") -> Callable[[F], F]:
+    """``--json``, and what it means for this command (a key of JSON_VIEWS)."""
+    def decorate(func: F) -> F:
+        func.json_view = shape  # type: ignore[attr-defined]
+        return click.option(JSON_FLAG, "json_output", is_flag=True, help=help_text)(func)
+
+    return decorate
 
 
 def variable_options(func: F) -> F:
@@ -82,8 +110,8 @@ def variable_options(func: F) -> F:
 
 def build_options(ctx: click.Context, **given: Any) -> Options:
     """Merge the group's common options with the command's (the command's win)."""
-    session = ctx.find_object(Session) or Session()
-    merged = dict(session.common)
+    invocation = ctx.find_object(Invocation) or Invocation()
+    merged = dict(invocation.common)
     merged.pop("json_output", None)
     given.pop("json_output", None)
     if given.get("refresh") is False:
@@ -98,10 +126,11 @@ def build_options(ctx: click.Context, **given: Any) -> Options:
             raise UsageError(f"--var takes NAME=VALUE, got {item!r}")
         variables[name.strip()] = value
     if merged.pop("verbose", False):
+        invocation.verbose = True
         _log_to_stderr()
     colour = not merged.pop("no_color", False) and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    if isinstance(session.view, HumanView):
-        session.view.colour = colour
+    if isinstance(invocation.view, HumanView):
+        invocation.view.colour = colour
     return Options(
         stack_file=merged.pop("stack_file", None) or "vastplan.yaml",
         state_file=merged.pop("state_file", None),
@@ -120,8 +149,16 @@ def build_options(ctx: click.Context, **given: Any) -> Options:
 
 
 def view_of(ctx: click.Context) -> AnyView:
-    session = ctx.find_object(Session)
-    return session.view if session is not None else HumanView()
+    invocation = ctx.find_object(Invocation)
+    return invocation.view if invocation is not None else HumanView()
+
+
+def open_session(ctx: click.Context, **flags: Any) -> Session:
+    """The command's one Session: its Options merged from the flags, and the view they chose."""
+    from vastplan.commands.session import Session
+
+    opts = build_options(ctx, **flags)
+    return Session(opts, view_of(ctx))
 
 
 def require_auto_approve(verb: str, flags: dict[str, Any]) -> None:
@@ -153,11 +190,18 @@ def lock_timeout_option(func: F) -> F:
 
 def _log_to_stderr() -> None:
     """-v: vastplan's own loggers (requests, retries; never headers, so never the key) to stderr."""
+    stop_logging()
     logger = logging.getLogger("vastplan")
-    for handler in [h for h in logger.handlers if getattr(h, "vastplan_verbose", False)]:
-        logger.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     handler.vastplan_verbose = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
+
+
+def stop_logging() -> None:
+    """Undo -v when a run ends (a run in-process, as in tests, must not log into the next one's stderr)."""
+    logger = logging.getLogger("vastplan")
+    for handler in [h for h in logger.handlers if getattr(h, "vastplan_verbose", False)]:
+        logger.removeHandler(handler)
+    logger.setLevel(logging.NOTSET)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import traceback
 from typing import Any
 
 import click
@@ -13,36 +14,36 @@ from vastplan.cli.explore import register_explore_commands
 from vastplan.cli.logs import register_logs_commands
 from vastplan.cli.options import (
     DEFAULT_SANDBOX_DIR,
-    AnyView,
-    Session,
+    Group,
+    Invocation,
     build_options,
     common_options,
     json_option,
     lock_timeout_option,
+    open_session,
     require_auto_approve,
     selection_options,
+    stop_logging,
     variable_options,
-    view_for,
     view_of,
 )
 from vastplan.cli.state import register_state_commands
 from vastplan.errors import StackError, UsageError, VastplanError
-from vastplan.render.human import HumanView
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="vastplan")
 @common_options
 @click.pass_context
 def cli(ctx: click.Context, **common: Any) -> None:
     """Desired-state plan / apply / destroy for Vast.ai GPU rentals."""
-    ctx.ensure_object(Session).common = {k: v for k, v in common.items() if v not in (None, False)}
+    ctx.ensure_object(Invocation).common = {k: v for k, v in common.items() if v not in (None, False)}
 
 
 @cli.command()
 @common_options
 @variable_options
-@json_option
+@json_option("stream")
 @click.pass_context
 def validate(ctx: click.Context, **flags: Any) -> None:
     """Check the stack file (schema, references, variables); no network."""
@@ -61,16 +62,16 @@ def validate(ctx: click.Context, **flags: Any) -> None:
 @click.option("--destroy", is_flag=True, help="Plan the destruction of everything in state.")
 @click.option("--out", "out", metavar="FILE", help="Save the plan, to apply exactly it later with `apply FILE`.")
 @selection_options
-@json_option
+@json_option("plan")
 @click.pass_context
 def plan(ctx: click.Context, destroy: bool, out: str | None, **flags: Any) -> None:
     """Show what apply would change, and what it would cost."""
     from vastplan.commands import pipeline as app
 
-    opts = build_options(ctx, **flags)
-    if opts.refresh_only:
-        ctx.exit(app.refresh_only(opts, view_of(ctx), write=False))
-    ctx.exit(app.plan(opts, view_of(ctx), destroy=destroy, out=out))
+    session = open_session(ctx, **flags)
+    if session.opts.refresh_only:
+        ctx.exit(app.refresh_only(session, write=False))
+    ctx.exit(app.plan(session, destroy=destroy, out=out))
 
 
 @cli.command()
@@ -81,7 +82,7 @@ def plan(ctx: click.Context, destroy: bool, out: str | None, **flags: Any) -> No
               help="At most this many API operations at once.")
 @click.argument("plan_file", required=False, metavar="[PLANFILE]")
 @selection_options
-@json_option
+@json_option("stream")
 @click.pass_context
 def apply(ctx: click.Context, plan_file: str | None, **flags: Any) -> None:
     """Make the account match the stack (or carry out a saved PLANFILE); state is saved after every change."""
@@ -89,12 +90,12 @@ def apply(ctx: click.Context, plan_file: str | None, **flags: Any) -> None:
 
     if not plan_file:
         require_auto_approve("apply", flags)
-    opts = build_options(ctx, **flags)
+    session = open_session(ctx, **flags)
     if plan_file:
-        ctx.exit(app.apply_saved(opts, view_of(ctx), plan_file))
-    if opts.refresh_only:
-        ctx.exit(app.refresh_only(opts, view_of(ctx), write=True))
-    ctx.exit(app.apply(opts, view_of(ctx)))
+        ctx.exit(app.apply_saved(session, plan_file))
+    if session.opts.refresh_only:
+        ctx.exit(app.refresh_only(session, write=True))
+    ctx.exit(app.apply(session))
 
 
 @cli.command()
@@ -104,15 +105,14 @@ def apply(ctx: click.Context, plan_file: str | None, **flags: Any) -> None:
 @click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True)
 @lock_timeout_option
 @click.option("--target", "targets", multiple=True, metavar="ADDR", help="Only destroy this (and its dependents).")
-@json_option
+@json_option("stream")
 @click.pass_context
 def destroy(ctx: click.Context, **flags: Any) -> None:
     """Destroy everything the state knows this stack made, in reverse dependency order."""
     from vastplan.commands import pipeline as app
 
     require_auto_approve("destroy", flags)
-    opts = build_options(ctx, **flags)
-    ctx.exit(app.apply(opts, view_of(ctx), destroy=True))
+    ctx.exit(app.apply(open_session(ctx, **flags), destroy=True))
 
 
 @cli.command()
@@ -125,22 +125,22 @@ def reap(ctx: click.Context, **flags: Any) -> None:
     """Destroy only the instances whose ttl ran out (for a scheduled job); exit 0 when none did."""
     from vastplan.commands import pipeline as app
 
-    ctx.exit(app.reap(build_options(ctx, **flags), view_of(ctx)))
+    ctx.exit(app.reap(open_session(ctx, **flags)))
 
 
 @cli.command()
 @common_options
-@json_option
+@json_option("plan")
 @click.argument("plan_file", required=False, metavar="PLANFILE")
 @click.pass_context
 def show(ctx: click.Context, plan_file: str | None, **flags: Any) -> None:
     """Show a saved PLANFILE: the plan as text, or with --json the same document `plan --json` prints."""
-    build_options(ctx, **flags)
+    session = open_session(ctx, **flags)
     if not plan_file:
         raise UsageError("show needs a PLANFILE (made with `vastplan plan --out PLANFILE`)")
     from vastplan.commands.show import show_saved
 
-    ctx.exit(show_saved(plan_file, view_of(ctx)))
+    ctx.exit(show_saved(session, plan_file))
 
 
 @cli.group()
@@ -159,8 +159,9 @@ def sandbox() -> None:
 @click.option("--boot-seconds", type=float, default=3.0, show_default=True)
 @click.option("--latency-ms", type=float, default=0.0, show_default=True)
 @click.option("--strict", is_flag=True, help="Answer 400 to requests that break Vast.ai's published API spec.")
-def sandbox_serve(host: str, port: int, data_dir: str, api_key: str | None, seed: int, machines: int,
-                  boot_seconds: float, latency_ms: float, strict: bool) -> None:
+@click.pass_context
+def sandbox_serve(ctx: click.Context, host: str, port: int, data_dir: str, api_key: str | None, seed: int,
+                  machines: int, boot_seconds: float, latency_ms: float, strict: bool) -> None:
     """Serve the emulator until interrupted; the first line printed is its base URL."""
     from pathlib import Path
 
@@ -168,7 +169,7 @@ def sandbox_serve(host: str, port: int, data_dir: str, api_key: str | None, seed
 
     try:
         serve(host, port, Path(data_dir), api_key, seed, boot_seconds, latency_ms, machines,
-              lambda text: click.echo(text), strict=strict)
+              lambda text: view_of(ctx).line(text), strict=strict)
     except OSError as exc:  # the port is taken, the host is not ours, the data dir cannot be written
         raise UsageError(f"cannot serve the sandbox on {host}:{port}: {exc.strerror or exc}") from exc
 
@@ -186,39 +187,43 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    view = view_for(args)
+    invocation = Invocation()
     try:
-        return _run(args, view)
+        return _run(args, invocation)
     finally:
-        if not isinstance(view, HumanView):
-            view.close()  # a plan document is printed once, at the end, errors included
+        invocation.view.close()  # a plan document is printed once, at the end, errors included
+        if invocation.verbose:
+            stop_logging()
 
 
-def _run(args: list[str], view: AnyView) -> int:
+def _run(args: list[str], invocation: Invocation) -> int:
+    # invocation.view is read only once something is to be shown: the command's flags may have chosen JSON.
     try:
-        code = cli.main(args=args, prog_name="vastplan", standalone_mode=False, obj=Session(view))
+        code = cli.main(args=args, prog_name="vastplan", standalone_mode=False, obj=invocation)
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.exceptions.Abort as abort:
         if isinstance(abort.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
-            view.error(VastplanError("interrupted; the state holds every change completed so far"))
+            invocation.view.error(VastplanError("interrupted; the state holds every change completed so far"))
             return 130
-        view.error(VastplanError("cancelled"))
+        invocation.view.error(VastplanError("cancelled"))
         return 1
     except click.ClickException as exc:
         # Exit 1, not click's 2: with --detailed-exitcode, 2 means "changes".
-        view.error(UsageError(exc.format_message()))
+        invocation.view.error(UsageError(exc.format_message()))
         return 1
     except StackError as exc:
-        view.diagnostics(exc.diagnostics)
+        invocation.view.diagnostics(exc.diagnostics)
         return exc.exit_code
     except VastplanError as exc:
-        view.error(exc)
+        invocation.view.error(exc)
         return exc.exit_code
     except KeyboardInterrupt:
-        view.error(VastplanError("interrupted; the state holds every change completed so far"))
+        invocation.view.error(VastplanError("interrupted; the state holds every change completed so far"))
         return 130
-    except Exception as exc:  # a bug: still one line, not a traceback
-        view.error(VastplanError(f"internal error ({exc.__class__.__name__}: {exc}); please report it"))
+    except Exception as exc:  # a bug: one line; -v adds its traceback on stderr
+        if invocation.verbose:
+            traceback.print_exception(exc, file=sys.stderr)
+        invocation.view.error(VastplanError(f"internal error ({exc.__class__.__name__}: {exc}); please report it"))
         return 1
     return code if isinstance(code, int) else 0

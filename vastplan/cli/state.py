@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from vastplan.cli.options import build_options, common_options, lock_timeout_option, variable_options, view_of
-from vastplan.commands.options import Options
-from vastplan.state.lock import StateLock, force_unlock
+from vastplan.cli.options import (
+    Command,
+    Group,
+    common_options,
+    json_option,
+    lock_timeout_option,
+    open_session,
+    variable_options,
+)
+
+if TYPE_CHECKING:
+    from vastplan.commands.session import Session
 
 
 def _commands() -> ModuleType:
@@ -21,12 +29,12 @@ def _commands() -> ModuleType:
     return state_commands
 
 
-def _locked(opts: Options, operation: str, run: Callable[[], int]) -> int:
-    with StateLock(opts.state_path, operation, opts.lock_timeout):
+def _locked(session: Session, operation: str, run: Callable[[], int]) -> int:
+    with session.locked(operation):
         return run()
 
 
-@click.group("state")
+@click.group("state", cls=Group)
 def state_group() -> None:
     """Inspect and edit the state without touching the account (each edit keeps a .backup)."""
 
@@ -36,7 +44,7 @@ def state_group() -> None:
 @click.pass_context
 def state_list(ctx: click.Context, **flags: Any) -> None:
     """Every address in the state, with its id."""
-    ctx.exit(_commands().state_list(build_options(ctx, **flags), view_of(ctx)))
+    ctx.exit(_commands().state_list(open_session(ctx, **flags)))
 
 
 @state_group.command("show")
@@ -45,7 +53,7 @@ def state_list(ctx: click.Context, **flags: Any) -> None:
 @click.pass_context
 def state_show(ctx: click.Context, address: str, **flags: Any) -> None:
     """One resource as the state records it (sensitive values redacted)."""
-    ctx.exit(_commands().state_show(build_options(ctx, **flags), view_of(ctx), address))
+    ctx.exit(_commands().state_show(open_session(ctx, **flags), address))
 
 
 @state_group.command("rm")
@@ -55,8 +63,8 @@ def state_show(ctx: click.Context, address: str, **flags: Any) -> None:
 @click.pass_context
 def state_rm(ctx: click.Context, address: str, **flags: Any) -> None:
     """Forget ADDRESS: vastplan stops managing it; the object stays in the account."""
-    opts = build_options(ctx, **flags)
-    ctx.exit(_locked(opts, "state rm", lambda: _commands().state_rm(opts, view_of(ctx), address)))
+    session = open_session(ctx, **flags)
+    ctx.exit(_locked(session, "state rm", lambda: _commands().state_rm(session, address)))
 
 
 @state_group.command("mv")
@@ -67,8 +75,8 @@ def state_rm(ctx: click.Context, address: str, **flags: Any) -> None:
 @click.pass_context
 def state_mv(ctx: click.Context, source: str, target: str, **flags: Any) -> None:
     """Rename SOURCE to TARGET in state, so that renaming it in the stack does not replace it."""
-    opts = build_options(ctx, **flags)
-    ctx.exit(_locked(opts, "state mv", lambda: _commands().state_mv(opts, view_of(ctx), source, target)))
+    session = open_session(ctx, **flags)
+    ctx.exit(_locked(session, "state mv", lambda: _commands().state_mv(session, source, target)))
 
 
 @state_group.command("unprotect")
@@ -78,11 +86,11 @@ def state_mv(ctx: click.Context, source: str, target: str, **flags: Any) -> None
 @click.pass_context
 def state_unprotect(ctx: click.Context, address: str, **flags: Any) -> None:
     """Drop the prevent_destroy protection state keeps for ADDRESS."""
-    opts = build_options(ctx, **flags)
-    ctx.exit(_locked(opts, "state unprotect", lambda: _commands().state_unprotect(opts, view_of(ctx), address)))
+    session = open_session(ctx, **flags)
+    ctx.exit(_locked(session, "state unprotect", lambda: _commands().state_unprotect(session, address)))
 
 
-@click.command("import")
+@click.command("import", cls=Command)
 @common_options
 @variable_options
 @lock_timeout_option
@@ -91,36 +99,35 @@ def state_unprotect(ctx: click.Context, address: str, **flags: Any) -> None:
 @click.pass_context
 def import_command(ctx: click.Context, address: str, object_id: str, **flags: Any) -> None:
     """Adopt the existing Vast.ai object ID as ADDRESS (which the stack must declare)."""
-    opts = build_options(ctx, **flags)
-    ctx.exit(_locked(opts, "import", lambda: _commands().import_object(opts, view_of(ctx), address, object_id)))
+    session = open_session(ctx, **flags)
+    ctx.exit(_locked(session, "import", lambda: _commands().import_object(session, address, object_id)))
 
 
-@click.command("output")
+@click.command("output", cls=Command)
 @common_options
-@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+@json_option("document", "As JSON.")
 @click.option("--show-sensitive", is_flag=True, help="Print sensitive outputs too.")
 @click.argument("name", required=False)
 @click.pass_context
-def output_command(ctx: click.Context, name: str | None, as_json: bool, show_sensitive: bool,
-                   **flags: Any) -> None:
+def output_command(ctx: click.Context, name: str | None, show_sensitive: bool, **flags: Any) -> None:
     """The stack's outputs as of the last apply (e.g. SSH commands); sensitive ones hidden unless asked."""
-    ctx.exit(_commands().output(build_options(ctx, **flags), view_of(ctx), name, as_json, show_sensitive))
+    ctx.exit(_commands().output(open_session(ctx, **flags), name, show_sensitive))
 
 
-@click.command("force-unlock")
+@click.command("force-unlock", cls=Command)
 @common_options
 @click.option("--force", is_flag=True, help="Remove the lock even if its holder still runs.")
 @click.argument("lock_id", metavar="ID")
 @click.pass_context
 def force_unlock_command(ctx: click.Context, lock_id: str, force: bool, **flags: Any) -> None:
     """Remove the state lock ID left by a process that is gone."""
-    opts = build_options(ctx, **flags)
-    info = force_unlock(Path(opts.state_path), lock_id, force=force)
-    view_of(ctx).line(f"Removed the lock {info.id} ({info.describe()}).")
+    session = open_session(ctx, **flags)
+    info = session.backend.force_unlock(lock_id, force=force)
+    session.view.line(f"Removed the lock {info.id} ({info.describe()}).")
     ctx.exit(0)
 
 
-@click.command("orphans")
+@click.command("orphans", cls=Command)
 @common_options
 @variable_options
 @click.option("--destroy", is_flag=True, help="Destroy them (after confirmation) and check they are gone.")
@@ -130,7 +137,7 @@ def orphans_command(ctx: click.Context, destroy: bool, **flags: Any) -> None:
     """Objects carrying this stack's marker that the state does not know; they bill all the same."""
     from vastplan.commands.orphans import orphans
 
-    ctx.exit(orphans(build_options(ctx, **flags), view_of(ctx), destroy))
+    ctx.exit(orphans(open_session(ctx, **flags), destroy))
 
 
 def register_state_commands(cli: click.Group) -> None:

@@ -10,18 +10,18 @@ import re
 from collections.abc import Sequence
 
 from vastplan.commands.options import Options
+from vastplan.commands.session import Session
 from vastplan.errors import ApiError, StackError, StateError, UsageError
-from vastplan.state.backends.local import LocalStateFile
 from vastplan.state.model import ResourceState, State
 
 ADDRESS = re.compile(r"^(?P<section>[a-z_]+)\.(?P<name>[A-Za-z0-9_-]+)(?P<index>\[\d+\])?$")
 NOT_INSTANCES = {"ssh_keys": "an SSH key", "templates": "a template", "volumes": "a volume"}
 
 
-def _state(opts: Options) -> State:
-    state = LocalStateFile(opts.state_path).read()
+def _state(session: Session) -> State:
+    state = session.backend.read()
     if state is None:
-        raise StateError(f"there is no state file at {opts.state_path}; apply the stack first")
+        raise StateError(f"there is no state at {session.backend.describe()}; apply the stack first")
     return state
 
 
@@ -39,7 +39,7 @@ def _declared(opts: Options) -> Sequence[str] | None:
         return None
 
 
-def resolve(opts: Options, address: str) -> ResourceState:
+def resolve(session: Session, address: str) -> ResourceState:
     """The state entry of the instance at ``address``, or a UsageError saying what is wrong."""
     found = ADDRESS.match(address)
     if found is None:
@@ -51,10 +51,10 @@ def resolve(opts: Options, address: str) -> ResourceState:
         if what is None:
             raise UsageError(f"{address} is not an address: there is no resource type {section!r}")
         raise UsageError(f"{address} is {what}, not an instance; only instances have logs")
-    state = _state(opts)
+    state = _state(session)
     entry = state.resources.get(address)
     if entry is None:
-        raise UsageError(_missing(opts, state, address))
+        raise UsageError(_missing(session.opts, state, address))
     if entry.kind != "instance":
         raise UsageError(f"{address} is a {entry.kind} in the state, not an instance")
     if entry.pending:
@@ -75,13 +75,12 @@ def _missing(opts: Options, state: State, address: str) -> str:
     return f"{address} is not in the state {opts.state_path}: it has not been applied yet (run `vastplan apply`)"
 
 
-async def instance_logs(opts: Options, address: str, tail: int | None) -> list[str]:
+async def instance_logs(session: Session, address: str, tail: int | None) -> list[str]:
     """The instance's log lines, oldest first (the last ``tail`` of them)."""
     from vastplan.api.logs import fetch_result, request_logs
-    from vastplan.commands.steps import connect
 
-    entry = resolve(opts, address)
-    async with connect(opts) as client:
+    entry = resolve(session, address)
+    async with session.client() as client:
         try:
             url = await request_logs(client, int(entry.id), tail=tail)
         except ApiError as exc:

@@ -5,39 +5,41 @@ from __future__ import annotations
 
 import asyncio
 
-from vastplan.commands.steps import Options, confirm, connect, read_state
+from vastplan.commands.session import Session
+from vastplan.commands.steps import confirm
 from vastplan.errors import ApplyError
 from vastplan.kinds import KINDS
 from vastplan.kinds.base import ApplyContext, Planning
 from vastplan.refresh.orphans import Orphan, describe_age, find_orphans
-from vastplan.render.base import View
 from vastplan.stack.model import Stack
 from vastplan.state.model import ResourceState
 
 
-def orphans(opts: Options, view: View, destroy: bool) -> int:
+def orphans(session: Session, destroy: bool) -> int:
     from vastplan.commands.pipeline import load
 
-    stack = load(opts)
-    return asyncio.run(_orphans(opts, stack, view, destroy))
+    stack = load(session.opts)
+    return asyncio.run(_orphans(session, stack, destroy))
 
 
-async def _orphans(opts: Options, stack: Stack, view: View, destroy: bool) -> int:
-    stack_name = stack.name
-    state = read_state(opts.state_path, stack)
-    async with connect(opts) as client:
+async def _orphans(session: Session, stack: Stack, destroy: bool) -> int:
+    stack_name, view = stack.name, session.view
+    state = session.read_state(stack)
+    async with session.client() as client:
         found = await find_orphans(client, KINDS, stack_name, state, {})
         if not found:
             view.line(f"No orphans: every object marked with stack {stack_name!r} is in the state.")
             return 0
         total = sum(o.dph for o in found)
-        view.line(f"Orphans of stack {stack_name!r} ({len(found)}, ${total:.3f}/hr):")
-        for o in found:
-            view.line(f'  {o.kind} {o.id} "{o.label}"  {describe_age(o.age_seconds)}  ${o.dph:.3f}/hr')
+        view.result([{"kind": o.kind, "id": o.id, "label": o.label, "dph": o.dph, "age_seconds": o.age_seconds}
+                     for o in found],
+                    "\n".join([f"Orphans of stack {stack_name!r} ({len(found)}, ${total:.3f}/hr):"]
+                              + [f'  {o.kind} {o.id} "{o.label}"  {describe_age(o.age_seconds)}  ${o.dph:.3f}/hr'
+                                 for o in found]))
         if not destroy:
             view.line("Remove them with: vastplan orphans --destroy")
             return 0
-        confirm(opts, view, "orphans --destroy")
+        confirm(session, "orphans --destroy")
         ctx = ApplyContext("orphans", Planning(stack, state, {}), lambda: state, lambda *a: None,
                            lambda m: None, {})
         for orphan in found:

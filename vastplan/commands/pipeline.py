@@ -1,5 +1,5 @@
-"""The use cases: validate, plan, apply (a fresh plan or a saved one), destroy. The CLI parses
-flags into Options and hands over a view; the shared steps live in ``steps``."""
+"""The use cases: plan, apply (a fresh plan or a saved one), destroy, refresh-only, reap. The CLI
+parses flags and hands over a Session; the shared steps live in ``steps``."""
 
 from __future__ import annotations
 
@@ -7,28 +7,18 @@ import asyncio
 from dataclasses import replace
 from pathlib import Path
 
-from vastplan.commands.steps import (
-    Options,
-    confirm,
-    connect,
-    execute,
-    read_state,
-    refresh_and_diff,
-    settle_state,
-    show_plan,
-)
+from vastplan.commands.options import Options
+from vastplan.commands.session import Session
+from vastplan.commands.steps import confirm, execute, refresh_and_diff, settle_state, show_plan
 from vastplan.errors import PlanStaleError
 from vastplan.kinds import KINDS
 from vastplan.plan import planfile
 from vastplan.plan.model import Action, Plan
 from vastplan.refresh.live import refresh
-from vastplan.render.base import View
 from vastplan.stack.model import Stack
-from vastplan.state.backends.local import LocalStateFile
-from vastplan.state.lock import StateLock
 
 EXIT_OK, EXIT_CHANGES = 0, 2
-__all__ = ["Options", "plan", "apply", "apply_saved", "refresh_only", "reap"]
+__all__ = ["load", "plan", "apply", "apply_saved", "refresh_only", "reap"]
 
 
 def load(opts: Options) -> Stack:
@@ -37,16 +27,16 @@ def load(opts: Options) -> Stack:
     return load_stack(opts.stack_file, opts.variables, opts.var_files)
 
 
-def plan(opts: Options, view: View, *, destroy: bool = False, out: str | None = None) -> int:
-    stack = load(opts)
-    return asyncio.run(_plan(opts, stack, view, destroy=destroy, out=out))
+def plan(session: Session, *, destroy: bool = False, out: str | None = None) -> int:
+    stack = load(session.opts)
+    return asyncio.run(_plan(session, stack, destroy=destroy, out=out))
 
 
-async def _plan(opts: Options, stack: Stack, view: View, *, destroy: bool, out: str | None) -> int:
-    state = read_state(opts.state_path, stack)
-    async with connect(opts) as client:
-        planned, planning = await refresh_and_diff(client, stack, state, view, opts, destroy=destroy)
-    show_plan(view, planned, stack, opts.stack_file)
+async def _plan(session: Session, stack: Stack, *, destroy: bool, out: str | None) -> int:
+    opts, state = session.opts, session.read_state(stack)
+    async with session.client() as client:
+        planned, planning = await refresh_and_diff(session, client, stack, state, destroy=destroy)
+    show_plan(session, planned, stack)
     if out:
         planfile.save(Path(out), planfile.SavedPlan(
             plan=planned, stack_file=str(Path(opts.stack_file).resolve()),
@@ -57,62 +47,61 @@ async def _plan(opts: Options, stack: Stack, view: View, *, destroy: bool, out: 
             var_files=tuple(str(Path(f).resolve()) for f in opts.var_files),
             placements=dict(planning.placements),
         ))
-        view.plan_saved(out)
+        session.view.plan_saved(out)
     return EXIT_CHANGES if opts.detailed_exitcode and planned.has_changes else EXIT_OK
 
 
-def apply(opts: Options, view: View, *, destroy: bool = False) -> int:
-    stack = load(opts)
-    with StateLock(opts.state_path, "destroy" if destroy else "apply", opts.lock_timeout):
-        return asyncio.run(_apply(opts, stack, view, destroy=destroy))
+def apply(session: Session, *, destroy: bool = False) -> int:
+    stack = load(session.opts)
+    with session.locked("destroy" if destroy else "apply"):
+        return asyncio.run(_apply(session, stack, destroy=destroy))
 
 
-async def _apply(opts: Options, stack: Stack, view: View, *, destroy: bool) -> int:
-    state = read_state(opts.state_path, stack)
-    async with connect(opts) as client:
-        planned, planning = await refresh_and_diff(client, stack, state, view, opts, destroy=destroy)
-        show_plan(view, planned, stack, opts.stack_file)
+async def _apply(session: Session, stack: Stack, *, destroy: bool) -> int:
+    state = session.read_state(stack)
+    async with session.client() as client:
+        planned, planning = await refresh_and_diff(session, client, stack, state, destroy=destroy)
+        show_plan(session, planned, stack)
         if not planned.has_changes:
             if planning.state.resources:
-                settle_state(opts.state_path, planning.state, stack, written=state)
+                settle_state(session, planning.state, stack, written=state)
             return EXIT_OK
-        confirm(opts, view, "destroy" if destroy else "apply")
-        await execute(client, planning, planned, opts.state_path, view, opts.parallelism)
+        confirm(session, "destroy" if destroy else "apply")
+        await execute(session, client, planning, planned)
     return EXIT_OK
 
 
-def apply_saved(opts: Options, view: View, path: str) -> int:
+def apply_saved(session: Session, path: str) -> int:
     """Apply a saved plan exactly: no prompt; refused when the state, stack or account moved on."""
     saved = planfile.load(Path(path))
-    opts = replace(
-        opts, stack_file=saved.stack_file, state_file=opts.state_file or saved.state_file,
-        variables={**saved.variables, **opts.variables}, var_files=saved.var_files,
-    )
+    opts = session.opts
+    session.retarget(stack_file=saved.stack_file, state_file=opts.state_file or saved.state_file,
+                     variables={**saved.variables, **opts.variables}, var_files=saved.var_files)
     if planfile.fingerprint(saved.stack_file, saved.var_files) != saved.fingerprint:
         raise PlanStaleError("Saved plan is stale: the stack file changed since the plan was made")
-    stack = load(opts)
-    with StateLock(opts.state_path, "apply", opts.lock_timeout):
-        return asyncio.run(_apply_saved(opts, stack, view, saved))
+    stack = load(session.opts)
+    with session.locked("apply"):
+        return asyncio.run(_apply_saved(session, stack, saved))
 
 
-async def _apply_saved(opts: Options, stack: Stack, view: View, saved: planfile.SavedPlan) -> int:
-    state = read_state(opts.state_path, stack)
+async def _apply_saved(session: Session, stack: Stack, saved: planfile.SavedPlan) -> int:
+    state = session.read_state(stack)
     if saved.serial == 0:  # planned before the first apply, when there was no state yet
-        if opts.state_path.exists():
+        if state.serial != 0:  # a state has been written since (every write advances the serial)
             raise PlanStaleError("Saved plan is stale: the state changed since the plan was made")
         state = replace(state, lineage=saved.lineage)
     if state.lineage != saved.lineage:
         raise PlanStaleError(f"Saved plan is for another state (lineage {saved.lineage}, "
-                             f"but {opts.state_path} has {state.lineage})")
+                             f"but {session.backend.describe()} has {state.lineage})")
     if state.serial != saved.serial:
         raise PlanStaleError("Saved plan is stale: the state changed since the plan was made")
-    async with connect(opts) as client:
-        planned, planning = await refresh_and_diff(client, stack, state, view, opts, destroy=saved.plan.destroy,
+    async with session.client() as client:
+        planned, planning = await refresh_and_diff(session, client, stack, state, destroy=saved.plan.destroy,
                                                    pinned=saved.placements)
         _same_actions(saved.plan, planned)
-        show_plan(view, planned, stack, opts.stack_file)
+        show_plan(session, planned, stack)
         if planned.has_changes:
-            await execute(client, planning, planned, opts.state_path, view, opts.parallelism)
+            await execute(session, client, planning, planned)
     return EXIT_OK
 
 
@@ -125,19 +114,19 @@ def _same_actions(saved: Plan, fresh: Plan) -> None:
                              f"({', '.join(moved)}); make a new plan")
 
 
-def refresh_only(opts: Options, view: View, *, write: bool) -> int:
+def refresh_only(session: Session, *, write: bool) -> int:
     """Accept drift: bring state's record of each object up to what the account says; drop the
     objects that are gone. With ``write`` (apply --refresh-only) the state is saved."""
-    stack = load(opts)
+    stack = load(session.opts)
     if not write:
-        return asyncio.run(_refresh_only(opts, stack, view, write))
-    with StateLock(opts.state_path, "apply --refresh-only", opts.lock_timeout):
-        return asyncio.run(_refresh_only(opts, stack, view, write))
+        return asyncio.run(_refresh_only(session, stack, write))
+    with session.locked("apply --refresh-only"):
+        return asyncio.run(_refresh_only(session, stack, write))
 
 
-async def _refresh_only(opts: Options, stack: Stack, view: View, write: bool) -> int:
-    state = read_state(opts.state_path, stack)
-    async with connect(opts) as client:
+async def _refresh_only(session: Session, stack: Stack, write: bool) -> int:
+    view, state = session.view, session.read_state(stack)
+    async with session.client() as client:
         live = await refresh(client, KINDS, state, ())
     updated = state
     for address, entry in state.resources.items():
@@ -154,30 +143,30 @@ async def _refresh_only(opts: Options, stack: Stack, view: View, write: bool) ->
         view.line("No drift: the state matches the account.")
         return EXIT_OK
     if write:
-        confirm(opts, view, "apply --refresh-only")
-        LocalStateFile(opts.state_path).write(updated)
+        confirm(session, "apply --refresh-only")
+        session.backend.write(updated)
         view.line("Refresh complete: the state now records the account as it is; nothing in the account changed.")
-    return EXIT_CHANGES if opts.detailed_exitcode else EXIT_OK
+    return EXIT_CHANGES if session.opts.detailed_exitcode else EXIT_OK
 
 
-def reap(opts: Options, view: View) -> int:
+def reap(session: Session) -> int:
     """Destroy only the instances whose ttl ran out (for a scheduled CI job); exit 0 when none did."""
-    stack = load(opts)
-    with StateLock(opts.state_path, "reap", opts.lock_timeout):
-        return asyncio.run(_reap(opts, stack, view))
+    stack = load(session.opts)
+    with session.locked("reap"):
+        return asyncio.run(_reap(session, stack))
 
 
-async def _reap(opts: Options, stack: Stack, view: View) -> int:
-    state = read_state(opts.state_path, stack)
-    async with connect(opts) as client:
-        planned, planning = await refresh_and_diff(client, stack, state, view, opts, destroy=False)
+async def _reap(session: Session, stack: Stack) -> int:
+    state = session.read_state(stack)
+    async with session.client() as client:
+        planned, planning = await refresh_and_diff(session, client, stack, state, destroy=False)
         expired = replace(planned, changes=tuple(
             c if c.action is Action.EXPIRE else replace(c, action=Action.NOOP, dph_after=c.dph_before)
             for c in planned.changes))
         if not expired.has_changes:
-            view.line("Nothing has expired.")
+            session.view.line("Nothing has expired.")
             return EXIT_OK
-        show_plan(view, expired, stack, opts.stack_file)
-        confirm(opts, view, "reap")
-        await execute(client, planning, expired, opts.state_path, view, opts.parallelism)
+        show_plan(session, expired, stack)
+        confirm(session, "reap")
+        await execute(session, client, planning, expired)
     return EXIT_OK

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from vastplan.commands.session import Session
 from vastplan.plan import planfile
-from vastplan.render.base import View
 
 EXIT_OK = 0
 
 
-def show_saved(path: str, view: View) -> int:
+def show_saved(session: Session, path: str) -> int:
     """Render the plan saved in ``path`` exactly as it was planned (sensitive values stay redacted)."""
-    saved = planfile.load(Path(path))
+    saved, view = planfile.load(Path(path)), session.view
     view.line(f"Saved plan {path}: stack {saved.plan.stack_name or '?'}, made against state serial "
               f"{saved.serial} of {saved.state_file}.")
     view.plan(saved.plan, saved.stack_file)

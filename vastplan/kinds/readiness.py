@@ -15,14 +15,10 @@ from typing import Any
 
 from vastplan.api import instances as api
 from vastplan.api.client import VastClient
-from vastplan.errors import VastplanError
+from vastplan.errors import NotReady, VastplanError
 
 DEAD_STATUSES = frozenset({"exited", "offline", "unknown"})
 FIRST_INTERVAL, MAX_INTERVAL = 0.25, 5.0
-
-
-class NotReady(VastplanError):
-    """The instance exists but did not become usable."""
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,11 @@ instance's) ``budget.max_dph_total`` is refused before anything is rented."""
 from __future__ import annotations
 
 from vastplan.diagnostics import Diagnostic
-from vastplan.errors import StackError
+from vastplan.errors import BudgetExceeded
 from vastplan.plan.model import Action, Plan
 from vastplan.stack.model import Stack
 
-
-class BudgetExceeded(StackError):
-    """The plan costs more per hour than the stack allows."""
+__all__ = ["BudgetExceeded", "check_budget"]
 
 
 def check_budget(stack: Stack, plan: Plan) -> None:

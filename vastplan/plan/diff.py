@@ -13,7 +13,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from vastplan.kinds.base import Planning, ResourceKind
-from vastplan.plan.model import Action, Drift, FieldChange, Plan, ResourceChange, is_sensitive
+from vastplan.plan.model import Action, ActionReason, Drift, FieldChange, Plan, ResourceChange, is_sensitive
 from vastplan.refresh.live import LiveSnapshot
 from vastplan.stack.model import ResourceSpec
 from vastplan.state.model import ResourceState, State
@@ -43,7 +43,7 @@ def diff(planning: Planning, live: LiveSnapshot, kinds: Mapping[str, ResourceKin
         drift += _drift(address, kinds[entry.kind], entry, observed)
         changes.append(_removal(address, entry, observed, kinds[entry.kind]))
     blocked = tuple(Drift(c.address, PROTECTED) for c in changes
-                    if c.action in (Action.DELETE, Action.REPLACE, Action.EXPIRE)
+                    if c.action.destroys
                     and _protected(c.address, wanted, state))
     warnings = tuple(Drift(spec.address, text) for spec in wanted.values()
                      for text in kinds[spec.kind].warnings(spec, planning))
@@ -74,12 +74,12 @@ def expiry_action(spec: ResourceSpec, entry: ResourceState | None, observed: Map
             return None  # a new rule (or --replace): plan it like any missing object
         when = _moment(entry.attributes.get("expired_at"))
         return ResourceChange(spec.address, spec.kind, Action.NOOP, depends_on=spec.depends_on,
-                              reason=f"expired at {when}; not rented again until its ttl or expires_at changes")
+                              reason=ActionReason.STAYS_EXPIRED, reason_note=when)
     expires = entry.attributes.get("expires_at")
     if observed is None or not isinstance(expires, (int, float)) or expires > now:
         return None
     return ResourceChange(spec.address, spec.kind, Action.EXPIRE, resource_id=entry.id,
-                          reason=f"expired: its ttl ran out at {_moment(expires)}", before=dict(observed),
+                          reason=ActionReason.TTL_EXPIRED, reason_note=_moment(expires), before=dict(observed),
                           depends_on=spec.depends_on, dph_before=kind.dph(observed))
 
 
@@ -120,36 +120,37 @@ def decide_action(
         "depends_on": spec.depends_on,
     }
     if entry is None:
-        return ResourceChange(action=Action.CREATE, reason="not in state", **common)
+        return ResourceChange(action=Action.CREATE, reason=ActionReason.NOT_IN_STATE, **common)
     if observed is None and not entry.tainted:
-        return ResourceChange(action=Action.CREATE, reason="deleted outside vastplan", **common)
+        return ResourceChange(action=Action.CREATE, reason=ActionReason.DELETED_OUTSIDE, **common)
     # What the API does not report is compared with what state recorded.
     before = _comparable({**entry.attributes, **(observed or {})}, desired, spec.lifecycle.ignore_changes)
     common.update(resource_id=entry.id, before=before, dph_before=kind.dph(observed) if observed else 0.0)
     fields = field_changes(before, {k: desired[k] for k in before}, sensitive, kind.replace_fields)
+    replacement = Action.replacement(spec.lifecycle.create_before_destroy)
     if entry.tainted:
-        return ResourceChange(action=Action.REPLACE, reason="tainted: it never became ready", fields=fields,
-                              **common)
+        return ResourceChange(action=replacement, reason=ActionReason.TAINTED, fields=fields, **common)
     if force_replace:
-        return ResourceChange(action=Action.REPLACE, reason="requested with --replace", fields=fields, **common)
+        return ResourceChange(action=replacement, reason=ActionReason.REPLACE_REQUESTED, fields=fields, **common)
     if not fields:
-        return ResourceChange(action=Action.NOOP, reason="matches the stack", **common)
+        return ResourceChange(action=Action.NOOP, reason=ActionReason.MATCHES, **common)
     forcing = tuple(f.path for f in fields if f.forces_replacement)
     if forcing:
-        return ResourceChange(action=Action.REPLACE, reason="a field that cannot change in place changed",
+        return ResourceChange(action=replacement, reason=ActionReason.CANNOT_UPDATE_IN_PLACE,
                               fields=fields, replace_paths=forcing, **common)
     note = kind.describe_update(frozenset(f.path.split(".")[0] for f in fields), desired)
-    return ResourceChange(action=Action.UPDATE, reason=note or "fields differ", fields=fields, **common)
+    return ResourceChange(action=Action.UPDATE, reason=ActionReason.FIELDS_DIFFER, reason_note=note, fields=fields,
+                          **common)
 
 
 def _removal(address: str, entry: ResourceState, observed: Mapping[str, Any] | None,
              kind: ResourceKind) -> ResourceChange:
     if entry.expired:
-        return ResourceChange(address, entry.kind, Action.FORGET, reason="expired earlier; no longer in the stack")
+        return ResourceChange(address, entry.kind, Action.FORGET, reason=ActionReason.EXPIRED_EARLIER)
     if observed is None:
-        return ResourceChange(address, entry.kind, Action.FORGET, reason="already deleted outside vastplan",
+        return ResourceChange(address, entry.kind, Action.FORGET, reason=ActionReason.ALREADY_DELETED,
                               resource_id=entry.id, before=entry.attributes, depends_on=entry.depends_on)
-    return ResourceChange(address, entry.kind, Action.DELETE, reason="no longer in the stack",
+    return ResourceChange(address, entry.kind, Action.DELETE, reason=ActionReason.NOT_IN_STACK,
                           resource_id=entry.id, before=dict(observed), depends_on=entry.depends_on,
                           sensitive_paths=frozenset(entry.sensitive_paths), dph_before=kind.dph(observed))
 

@@ -16,15 +16,30 @@ def is_sensitive(path: str, sensitive: frozenset[str]) -> bool:
 
 
 class Action(enum.Enum):
-    """What happens to one resource. The values are the symbols the plan prints."""
+    """What happens to one resource, from a closed set; a replacement's order is part of its action.
+    The values are the symbols the plan prints."""
 
     NOOP = " "
     CREATE = "+"
     UPDATE = "~"
-    REPLACE = "-/+"
+    REPLACE_DESTROY_FIRST = "-/+"
+    REPLACE_CREATE_FIRST = "+/-"  # lifecycle.create_before_destroy: the old object goes once the new one runs
     DELETE = "-"
     FORGET = "x"  # the object is already gone; only the state entry is dropped
     EXPIRE = "-!"  # past its ttl: destroyed, and not rented again while the ttl stays the same
+
+    @classmethod
+    def replacement(cls, create_first: bool) -> Action:
+        return cls.REPLACE_CREATE_FIRST if create_first else cls.REPLACE_DESTROY_FIRST
+
+    @property
+    def replaces(self) -> bool:
+        return self in (Action.REPLACE_DESTROY_FIRST, Action.REPLACE_CREATE_FIRST)
+
+    @property
+    def destroys(self) -> bool:
+        """It destroys an object that exists (a replacement's old one included)."""
+        return self.replaces or self in (Action.DELETE, Action.EXPIRE)
 
     @property
     def verb(self) -> str:
@@ -39,10 +54,61 @@ _VERBS = {
     Action.NOOP: "no change",
     Action.CREATE: "will be created",
     Action.UPDATE: "will be updated in place",
-    Action.REPLACE: "must be replaced",
+    Action.REPLACE_DESTROY_FIRST: "must be replaced",
+    Action.REPLACE_CREATE_FIRST: "must be replaced",
     Action.DELETE: "will be destroyed",
     Action.FORGET: "will be removed from state",
     Action.EXPIRE: "will be destroyed",
+}
+
+
+class ActionReason(enum.Enum):
+    """Why a change has its action, from a closed set; the values are the JSON ``action_reason_code``.
+    It only explains the action (``decide_action`` chose it). ``{note}`` in a text is filled from the
+    change's ``reason_note``."""
+
+    MATCHES = "matches"
+    NOT_IN_STATE = "not_in_state"
+    DELETED_OUTSIDE = "deleted_outside"
+    TAINTED = "tainted"
+    REPLACE_REQUESTED = "replace_requested"
+    CANNOT_UPDATE_IN_PLACE = "cannot_update_in_place"
+    FIELDS_DIFFER = "fields_differ"
+    TTL_EXPIRED = "ttl_expired"
+    STAYS_EXPIRED = "stays_expired"
+    EXPIRED_EARLIER = "expired_earlier"
+    ALREADY_DELETED = "already_deleted"
+    NOT_IN_STACK = "not_in_stack"
+    NOT_TARGETED = "not_targeted"
+
+    def text(self, note: str = "") -> str:
+        """The reason in words; a note replaces a text without ``{note}`` (an update's consequence)."""
+        words = _REASON_TEXT[self]
+        if "{note}" in words:
+            return words.format(note=note)
+        return note or words
+
+    @property
+    def self_evident(self) -> bool:
+        """The usual reason for its action, which a plan need not repeat."""
+        return self in (ActionReason.MATCHES, ActionReason.NOT_IN_STATE, ActionReason.FIELDS_DIFFER,
+                        ActionReason.NOT_IN_STACK, ActionReason.NOT_TARGETED)
+
+
+_REASON_TEXT = {
+    ActionReason.MATCHES: "matches the stack",
+    ActionReason.NOT_IN_STATE: "not in state",
+    ActionReason.DELETED_OUTSIDE: "deleted outside vastplan",
+    ActionReason.TAINTED: "tainted: it never became ready",
+    ActionReason.REPLACE_REQUESTED: "requested with --replace",
+    ActionReason.CANNOT_UPDATE_IN_PLACE: "a field that cannot change in place changed",
+    ActionReason.FIELDS_DIFFER: "fields differ",
+    ActionReason.TTL_EXPIRED: "expired: its ttl ran out at {note}",
+    ActionReason.STAYS_EXPIRED: "expired at {note}; not rented again until its ttl or expires_at changes",
+    ActionReason.EXPIRED_EARLIER: "expired earlier; no longer in the stack",
+    ActionReason.ALREADY_DELETED: "already deleted outside vastplan",
+    ActionReason.NOT_IN_STACK: "no longer in the stack",
+    ActionReason.NOT_TARGETED: "left out by --target/--exclude",
 }
 
 
@@ -62,7 +128,7 @@ class ResourceChange:
     address: str
     kind: str
     action: Action
-    reason: str = ""
+    reason: ActionReason = ActionReason.MATCHES
     resource_id: Any = None
     before: Mapping[str, Any] | None = None
     after: Mapping[str, Any] | None = None
@@ -73,6 +139,11 @@ class ResourceChange:
     dph_before: float = 0.0
     dph_after: float = 0.0
     create_before_destroy: bool = False
+    reason_note: str = ""  # what ActionReason.text fills in: a time, or what an in-place update does
+
+    @property
+    def explanation(self) -> str:
+        return self.reason.text(self.reason_note)
 
 
 @dataclass(frozen=True)
@@ -109,7 +180,7 @@ class Plan:
 
     @property
     def to_add(self) -> int:
-        return self.count(Action.CREATE, Action.REPLACE)
+        return self.count(Action.CREATE, Action.REPLACE_DESTROY_FIRST, Action.REPLACE_CREATE_FIRST)
 
     @property
     def to_change(self) -> int:
@@ -117,7 +188,7 @@ class Plan:
 
     @property
     def to_destroy(self) -> int:
-        return self.count(Action.DELETE, Action.REPLACE, Action.EXPIRE)
+        return sum(1 for c in self.changes if c.action.destroys)
 
     @property
     def dph_before(self) -> float:
@@ -132,7 +203,8 @@ class Plan:
 
 _ACTIONS_JSON = {
     Action.NOOP: ["no-op"], Action.CREATE: ["create"], Action.UPDATE: ["update"],
-    Action.REPLACE: ["delete", "create"], Action.DELETE: ["delete"], Action.FORGET: ["forget"],
+    Action.REPLACE_DESTROY_FIRST: ["delete", "create"], Action.REPLACE_CREATE_FIRST: ["delete", "create"],
+    Action.DELETE: ["delete"], Action.FORGET: ["forget"],
     Action.EXPIRE: ["delete", "expire"],
 }
 
@@ -141,9 +213,11 @@ def actions_json(action: Action) -> list[str]:
     return list(_ACTIONS_JSON[action])
 
 
-def action_from_json(actions: list[str]) -> Action:
+def action_from_json(actions: list[str], create_before_destroy: bool = False) -> Action:
+    if sorted(actions) == ["create", "delete"]:
+        return Action.replacement(create_before_destroy)
     for action, spelled in _ACTIONS_JSON.items():
-        if spelled == list(actions) or (action is Action.REPLACE and sorted(actions) == ["create", "delete"]):
+        if spelled == list(actions):
             return action
     raise ValueError(f"unknown actions {actions!r}")
 
@@ -166,7 +240,8 @@ def change_to_json(change: ResourceChange) -> dict[str, Any]:
                         "after": SENSITIVE if f.sensitive else f.after, "sensitive": f.sensitive,
                         "forces_replacement": f.forces_replacement} for f in change.fields],
         },
-        "action_reason": change.reason,
+        "action_reason": change.explanation,
+        "action_reason_code": change.reason.value,
         "replace_paths": list(change.replace_paths),
         "sensitive_paths": sorted(change.sensitive_paths),
         "depends_on": list(change.depends_on),
@@ -179,8 +254,10 @@ def change_to_json(change: ResourceChange) -> dict[str, Any]:
 def change_from_json(raw: Mapping[str, Any]) -> ResourceChange:
     body = raw["change"]
     return ResourceChange(
-        address=raw["address"], kind=raw["kind"], action=action_from_json(body["actions"]),
-        reason=raw.get("action_reason", ""), resource_id=raw.get("resource_id"),
+        address=raw["address"], kind=raw["kind"],
+        action=action_from_json(body["actions"], bool(raw.get("create_before_destroy", False))),
+        reason=ActionReason(raw.get("action_reason_code", ActionReason.MATCHES.value)),
+        reason_note=_note(raw), resource_id=raw.get("resource_id"),
         before=body.get("before"), after=body.get("after"),
         fields=tuple(FieldChange(f["path"], f["before"], f["after"], f["sensitive"], f["forces_replacement"])
                      for f in body.get("fields", [])),
@@ -190,6 +267,16 @@ def change_from_json(raw: Mapping[str, Any]) -> ResourceChange:
         dph_before=float(raw.get("dph_before", 0)), dph_after=float(raw.get("dph_after", 0)),
         create_before_destroy=bool(raw.get("create_before_destroy", False)),
     )
+
+
+def _note(raw: Mapping[str, Any]) -> str:
+    """The note inside a saved ``action_reason``: the text is the reason's words with the note filled in."""
+    reason = ActionReason(raw.get("action_reason_code", ActionReason.MATCHES.value))
+    text, words = str(raw.get("action_reason", "")), _REASON_TEXT[reason]
+    if "{note}" not in words:
+        return "" if text == words else text
+    head, _, tail = words.partition("{note}")
+    return text.removeprefix(head).removesuffix(tail)
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from vastplan.errors import UsageError
-from vastplan.plan.model import Action, Plan, ResourceChange
+from vastplan.plan.model import Action, ActionReason, Plan, ResourceChange
 
 
 def _matches(address: str, pattern: str) -> bool:
@@ -48,7 +48,8 @@ def narrow(plan: Plan, targets: Iterable[str] = (), excludes: Iterable[str] = ()
                 dependents.setdefault(dep, set()).add(address)
         keep -= _closure({a for a in addresses if any(_matches(a, x) for x in excludes)}, dependents)
     changes = tuple(c if c.address in keep else
-                    replace(c, action=Action.NOOP, reason="left out by --target/--exclude", dph_after=c.dph_before)
+                    replace(c, action=Action.NOOP, reason=ActionReason.NOT_TARGETED, reason_note="",
+                            dph_after=c.dph_before)
                     for c in plan.changes)
     note = ("Warning: --target/--exclude is in effect; the result may be incomplete. Run a full plan "
             "afterwards to confirm the account matches the stack.")

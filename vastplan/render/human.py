@@ -9,15 +9,18 @@ from typing import Any, TextIO
 
 import click
 
+from vastplan.apply.events import ApplyEvent, Phase
 from vastplan.apply.outcome import ApplyOutcome
 from vastplan.diagnostics import Diagnostic
 from vastplan.errors import VastplanError
 from vastplan.plan.model import Action, FieldChange, Plan, ResourceChange, is_sensitive
 from vastplan.plan.outputs import shown
 from vastplan.refresh.orphans import describe_age
+from vastplan.render.base import event_text
 from vastplan.state.model import SENSITIVE
 
-_COLOURS = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.REPLACE: "magenta",
+_COLOURS = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.REPLACE_DESTROY_FIRST: "magenta",
+            Action.REPLACE_CREATE_FIRST: "magenta",
             Action.DELETE: "red", Action.FORGET: "red", Action.EXPIRE: "red"}
 _KIND_PLURAL = {"ssh_key": "ssh keys", "template": "templates", "volume": "volumes", "instance": "instances"}
 
@@ -50,6 +53,13 @@ class HumanView:
 
     def line(self, text: str = "") -> None:
         click.echo(text, file=self.out)
+
+    def result(self, document: Any, text: str | None = None) -> None:
+        if text != "":  # an empty answer (no outputs) prints nothing
+            click.echo(json.dumps(document, indent=2, sort_keys=True) if text is None else text, file=self.out)
+
+    def close(self) -> None:
+        pass  # every line is already written
 
     # --- errors -------------------------------------------------------------------------------------
     def diagnostics(self, diags: Iterable[Diagnostic]) -> None:
@@ -119,9 +129,8 @@ class HumanView:
 
     def _change(self, change: ResourceChange) -> None:
         header = f"  # {change.address} {change.action.verb}"
-        if change.action in (Action.FORGET, Action.REPLACE, Action.EXPIRE) or change.reason.startswith("deleted") or (
-                change.action is Action.UPDATE and change.reason != "fields differ"):
-            header += f" ({change.reason})"
+        if not change.reason.self_evident or change.reason_note:
+            header += f" ({change.explanation})"
         price = self._price(change)
         self.line(header + (f"   {price}" if price else ""))
         symbol = change.action.symbol
@@ -165,21 +174,11 @@ class HumanView:
         return f"~ {f.path} = {show(f.before, f.sensitive)} -> {show(f.after, f.sensitive)}{force}"
 
     # --- apply --------------------------------------------------------------------------------------
-    def started(self, address: str, verb: str, resource_id: Any) -> None:
-        ident = f" [id={resource_id}]" if resource_id is not None else ""
-        self.line(f"{address}: {verb}...{ident}")
-
-    def finished(self, address: str, noun: str, seconds: float, detail: str) -> None:
-        self.line(f"{address}: {noun} complete after {seconds:.0f}s" + (f" {detail}" if detail else ""))
-
-    def errored(self, address: str, noun: str, seconds: float, error: VastplanError) -> None:
-        self.line(self._style(f"{address}: {noun} failed after {seconds:.0f}s: ", fg="red") + str(error))
-
-    def skipped(self, address: str, because: str) -> None:
-        self.line(f"{address}: skipped (depends on {because})")
-
-    def progress(self, address: str, message: str) -> None:
-        self.line(f"{address}: {message}")
+    def apply_event(self, event: ApplyEvent) -> None:
+        text = f"{event.address}: {event_text(event)}"
+        if event.phase is Phase.ERRORED:
+            text = self._style(text + ": ", fg="red") + str(event.error)
+        self.line(text)
 
     def apply_complete(self, outcome: ApplyOutcome, destroy: bool, running_dph: float) -> None:
         self.line()

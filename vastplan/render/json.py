@@ -1,5 +1,6 @@
-"""The JSON views: one plan document (``plan --json``, ``show --json``) or a stream of NDJSON events
-(``apply --json``, ``destroy --json``, ``validate --json``). docs/json-format.md is their contract.
+"""The JSON views: one plan document (``plan --json``, ``show --json``), a stream of NDJSON events
+(``apply --json``, ``destroy --json``, ``validate --json``), or a query's own document (``output``,
+``offers``, ``cost``, ``--json``). docs/json-format.md is their contract.
 
 Everything goes to stdout, errors included, as ``diagnostic`` objects. Plans are rendered with
 ``plan_to_json``, which redacts sensitive values; no other value of the stack is printed here.
@@ -10,26 +11,26 @@ from __future__ import annotations
 import json
 import re
 import sys
-import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from vastplan import __version__
+from vastplan.apply.events import ApplyEvent, Phase
 from vastplan.apply.outcome import ApplyOutcome
 from vastplan.diagnostics import Diagnostic, Severity
 from vastplan.errors import ApiError, StackError, VastplanError
-from vastplan.plan.model import Plan, ResourceChange, actions_json, change_to_json, plan_to_json
+from vastplan.plan.model import Action, Plan, ResourceChange, actions_json, change_to_json, plan_to_json
 from vastplan.plan.outputs import shown
+from vastplan.render.base import completion_detail, event_text
+from vastplan.render.human import HumanView
 from vastplan.state.model import SENSITIVE
 
 FORMAT_VERSION = "1.0"
 
-# The executor's verbs and nouns (executor._WORDS) -> the action word of apply_* events.
-_ACTIONS = {"Creating": "create", "Creation": "create", "Modifying": "update", "Modifications": "update",
-            "Destroying": "delete", "Destruction": "delete", "Removing from state": "forget", "Removal": "forget",
-            "Destroying (ttl expired)": "expire"}
-_ID_IN_DETAIL = re.compile(r"\[id=([^\]]+)\]")
+# A step's action -> the ``action`` word of apply_* events.
+_STEP_WORDS = {Action.CREATE: "create", Action.UPDATE: "update", Action.DELETE: "delete", Action.FORGET: "forget",
+               Action.EXPIRE: "expire"}
 _PATH_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 
 
@@ -102,12 +103,6 @@ def resource_json(address: str, change: ResourceChange | None) -> dict[str, Any]
             "index": int(index.rstrip("]")) if index.rstrip("]").isdigit() else None}
 
 
-def _id_value(value: Any) -> Any:
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return value
-
-
 class JsonPlanView:
     """Collects one plan (or the errors that prevented it) and prints a single document on close()."""
 
@@ -154,26 +149,18 @@ class JsonPlanView:
     def ask_approval(self, question: str) -> bool:
         return False  # JSON mode never prompts
 
-    # --- apply progress: a plan document has none ---------------------------------------------------
-    def started(self, address: str, verb: str, resource_id: Any) -> None:
-        pass
-
-    def finished(self, address: str, noun: str, seconds: float, detail: str) -> None:
-        pass
-
-    def errored(self, address: str, noun: str, seconds: float, error: VastplanError) -> None:
-        self.error(error)
-
-    def skipped(self, address: str, because: str) -> None:
-        pass
-
-    def progress(self, address: str, message: str) -> None:
-        pass
+    # --- apply progress: a plan document has none but its errors ------------------------------------
+    def apply_event(self, event: ApplyEvent) -> None:
+        if event.phase is Phase.ERRORED and event.error is not None:
+            self.error(event.error)
 
     def apply_complete(self, outcome: ApplyOutcome, destroy: bool, running_dph: float) -> None:
         pass
 
     def outputs(self, outputs: Mapping[str, Mapping[str, Any]]) -> None:
+        pass
+
+    def result(self, document: Any, text: str | None = None) -> None:
         pass
 
     def line(self, text: str = "") -> None:
@@ -187,8 +174,6 @@ class JsonStreamView:
         self.out = out or sys.stdout
         self._versioned = False
         self._changes: dict[str, ResourceChange] = {}
-        self._phase: dict[str, str] = {}
-        self._began: dict[str, float] = {}
         self._dph_before = 0.0
 
     def emit(self, type_: str, text: str, level: str = "info", /, **fields: Any) -> None:
@@ -250,36 +235,27 @@ class JsonStreamView:
     def _hook(self, address: str, action: str, **fields: Any) -> dict[str, Any]:
         return {"resource": resource_json(address, self._changes.get(address)), "action": action, **fields}
 
-    def started(self, address: str, verb: str, resource_id: Any) -> None:
-        action = _ACTIONS.get(verb, verb.lower())
-        self._phase[address] = action
-        self._began[address] = time.monotonic()
-        ident = f" [id={resource_id}]" if resource_id is not None else ""
-        self.emit("apply_start", f"{address}: {verb}...{ident}", **self._hook(address, action, id=resource_id))
-
-    def finished(self, address: str, noun: str, seconds: float, detail: str) -> None:
-        action = _ACTIONS.get(noun, self._phase.get(address, noun.lower()))
-        found = _ID_IN_DETAIL.search(detail)
-        text = f"{address}: {noun} complete after {seconds:.0f}s" + (f" {detail}" if detail else "")
-        self.emit("apply_complete", text, **self._hook(
-            address, action, id=_id_value(found.group(1)) if found else None,
-            elapsed_seconds=round(seconds, 3), detail=detail))
-
-    def errored(self, address: str, noun: str, seconds: float, error: VastplanError) -> None:
-        action = _ACTIONS.get(noun, self._phase.get(address, noun.lower()))
-        self.emit("apply_errored", f"{address}: {noun} failed after {seconds:.0f}s: {error}", "error",
-                  **self._hook(address, action, elapsed_seconds=round(seconds, 3), error=str(error)))
-        self.diagnostics([Diagnostic(str(error), address=address)])
-
-    def skipped(self, address: str, because: str) -> None:
-        self.diagnostics([Diagnostic(f"skipped (depends on {because}, which failed)", Severity.WARNING,
-                                     address=address)])
-
-    def progress(self, address: str, message: str) -> None:
-        began = self._began.get(address)
-        elapsed = round(time.monotonic() - began, 3) if began is not None else None
-        self.emit("apply_progress", f"{address}: {message}",
-                  **self._hook(address, self._phase.get(address, ""), message=message, elapsed_seconds=elapsed))
+    def apply_event(self, event: ApplyEvent) -> None:
+        """One ``apply_*`` event; ``resource_id`` is the executor's, as it gave it."""
+        address, text = event.address, f"{event.address}: {event_text(event)}"
+        if event.phase is Phase.SKIPPED:
+            self.diagnostics([Diagnostic(f"skipped (depends on {event.detail}, which failed)", Severity.WARNING,
+                                         address=address)])
+            return
+        common = self._hook(address, _STEP_WORDS[event.action], resource_id=event.resource_id)
+        elapsed = round(event.elapsed, 3)
+        if event.phase is Phase.START:
+            self.emit("apply_start", text, **common, id=event.resource_id)
+        elif event.phase is Phase.PROGRESS:
+            self.emit("apply_progress", text, **common, message=event.detail, elapsed_seconds=elapsed)
+        elif event.phase is Phase.COMPLETE:
+            made = event.resource_id if event.action in (Action.CREATE, Action.UPDATE) else None
+            self.emit("apply_complete", text, **common, id=made, elapsed_seconds=elapsed,
+                      detail=completion_detail(event))
+        else:
+            self.emit("apply_errored", f"{text}: {event.error}", "error", **common, elapsed_seconds=elapsed,
+                      error=str(event.error))
+            self.diagnostics([Diagnostic(str(event.error), address=address)])
 
     def apply_complete(self, outcome: ApplyOutcome, destroy: bool, running_dph: float) -> None:
         if destroy:
@@ -301,6 +277,27 @@ class JsonStreamView:
         self.emit("outputs", f"Outputs: {len(values)}", outputs={
             name: {"value": values[name], "sensitive": bool(outputs[name].get("sensitive"))} for name in values})
 
+    def result(self, document: Any, text: str | None = None) -> None:
+        self.emit("log", text or json.dumps(document))
+
     def line(self, text: str = "") -> None:
         if text:
             self.emit("log", text)
+
+
+class JsonDocumentView(HumanView):
+    """A query's answer as its own JSON document (``output --json``, ``offers --json``);
+    everything else, errors included, as the human view shows it."""
+
+    def result(self, document: Any, text: str | None = None) -> None:
+        self.out.write(json.dumps(document, indent=2) + "\n")
+        self.out.flush()
+
+
+class JsonReportView(JsonStreamView):
+    """A report as its own JSON document (``cost --json``, docs/cost.md); its errors, like every
+    stream's, as a ``version`` and ``diagnostic`` events."""
+
+    def result(self, document: Any, text: str | None = None) -> None:
+        self.out.write(json.dumps(document, indent=2) + "\n")
+        self.out.flush()

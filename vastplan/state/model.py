@@ -11,10 +11,14 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from vastplan.errors import StateError
+
+if TYPE_CHECKING:
+    from vastplan.state.lock import LockInfo
 
 STATE_FORMAT = 1
 SENSITIVE = "(sensitive)"
@@ -146,12 +150,30 @@ def _child(node: Any, part: str | int) -> Any:
 
 
 class StateBackend(Protocol):
-    """Where state lives. The local file is the default; a shared backend can plug in here."""
+    """Where state lives, and the seam a shared backend (PostgreSQL, next) implements beside the local file.
+
+    - ``read`` returns the latest state, or None when there is none yet.
+    - ``write`` is a compare-and-swap on ``serial``: it stores ``state`` with the serial advanced by one,
+      and refuses (StateError) when the stored serial is no longer the one ``state`` was based on.
+      The first write of a command keeps the state as it was before the command (``.backup`` locally).
+    - ``journal_create`` records, before a create, that an object is about to exist (a ``pending`` entry
+      carrying its ownership marker), so neither a crash nor a lost answer leaves it unknown.
+    - ``lock`` holds the one-writer lock for a command, recording who holds it (``LockInfo``);
+      ``lock_holder`` reads that, ``force_unlock`` frees a lock whose holder is gone.
+    """
+
+    def describe(self) -> str: ...
 
     def read(self) -> State | None: ...
 
     def write(self, state: State) -> State: ...
 
+    def journal_create(self, state: State, address: str, entry: ResourceState) -> State: ...
+
     def save_errored(self, state: State) -> str: ...
 
-    def describe(self) -> str: ...
+    def lock(self, operation: str, timeout: float) -> AbstractContextManager[LockInfo]: ...
+
+    def lock_holder(self) -> LockInfo | None: ...
+
+    def force_unlock(self, lock_id: str, *, force: bool = False) -> LockInfo: ...

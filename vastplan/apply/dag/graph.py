@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from vastplan.errors import CycleError
 
-class CycleError(ValueError):
-    def __init__(self, cycle: list[str]):
-        self.cycle = cycle
-        super().__init__("dependency cycle: " + " -> ".join(cycle))
+__all__ = ["CycleError", "Graph"]
 
 
 class Graph:

@@ -1,24 +1,31 @@
 """The local state backend: a JSON file written atomically after every change, mode 0600, the
-previous version kept as ``.backup``."""
+previous version kept as ``.backup``, guarded by the flock of ``state.lock``."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 from vastplan.errors import StateError
-from vastplan.state.model import State
+from vastplan.state.lock import LockInfo, StateLock, force_unlock, read_lock_info
+from vastplan.state.model import ResourceState, State
 
 
 class LocalStateFile:
-    """State in a local JSON file: mode 0600, atomic replace, the previous version kept as .backup."""
+    """State in a local JSON file: mode 0600, atomic replace, the previous version kept as .backup.
+
+    One instance per command (the Session builds it): it keeps ``.backup`` as the state before the
+    command. ``write`` compares the serial it is given with the file's: the serial this backend last
+    read or wrote while the file is unchanged since (one stat), else the one in the file."""
 
     def __init__(self, path: Path):
         self.path = path
         self._backed_up = False
+        self._known: tuple[int, int] | None = None  # (serial, file signature) as last read or written
 
     def describe(self) -> str:
         return str(self.path)
@@ -39,7 +46,26 @@ class LocalStateFile:
         except ValueError as exc:
             raise StateError(f"{self.path} is not valid JSON (line {getattr(exc, 'lineno', '?')}); "
                              f"the previous version may be in {self.backup_path.name}") from exc
-        return State.from_json(raw, str(self.path))
+        state = State.from_json(raw, str(self.path))
+        self._remember(state.serial)
+        return state
+
+    def _remember(self, serial: int) -> None:
+        with contextlib.suppress(OSError):
+            self._known = (serial, _signature(self.path))
+
+    def _stored_serial(self) -> int | None:
+        """The serial in the file now; None when there is no file (or it is unreadable: read says why)."""
+        try:
+            signature = _signature(self.path)
+        except OSError:
+            return None
+        if self._known is not None and self._known[1] == signature:
+            return self._known[0]
+        try:
+            return int(json.loads(self.path.read_text(encoding="utf-8")).get("serial", 0))
+        except (OSError, ValueError, AttributeError, TypeError):
+            return None
 
     def save_errored(self, state: State) -> str:
         """Save ``state`` where it can be saved, for recovery; returns the path (or why none worked)."""
@@ -53,7 +79,12 @@ class LocalStateFile:
         return "nowhere (no folder could be written either)"
 
     def write(self, state: State) -> State:
-        """Write ``state`` with the serial advanced by one; returns what was written."""
+        """Write ``state`` with the serial advanced by one; returns what was written. Refused when
+        ``state`` is not based on the serial this backend last read or wrote."""
+        stored = self._stored_serial()
+        if stored is not None and state.serial != stored:
+            raise StateError(f"the state {self.path} is at serial {stored}, but this change was based on serial "
+                             f"{state.serial} (another command wrote it meanwhile); nothing was written")
         written = replace(state, serial=state.serial + 1)
         text = json.dumps(written.to_json(), indent=2, sort_keys=False) + "\n"
         try:
@@ -66,7 +97,30 @@ class LocalStateFile:
             atomic_write(self.path, text.encode("utf-8"))
         except OSError as exc:
             raise StateError(f"cannot write the state file {self.path}: {exc.strerror or exc}") from exc
+        self._remember(written.serial)
         return written
+
+    def journal_create(self, state: State, address: str, entry: ResourceState) -> State:
+        """Locally the journal is the state file itself: a ``pending`` entry, written at once."""
+        return self.write(state.with_resource(address, entry))
+
+    @contextlib.contextmanager
+    def lock(self, operation: str, timeout: float) -> Iterator[LockInfo]:
+        with StateLock(self.path, operation, timeout) as held:
+            assert held.info is not None
+            yield held.info
+
+    def lock_holder(self) -> LockInfo | None:
+        return read_lock_info(self.path)
+
+    def force_unlock(self, lock_id: str, *, force: bool = False) -> LockInfo:
+        return force_unlock(self.path, lock_id, force=force)
+
+
+def _signature(path: Path) -> int:
+    """Changes whenever the file is replaced or rewritten (atomic writes give it a new inode)."""
+    st = os.stat(path)
+    return hash((st.st_ino, st.st_size, st.st_mtime_ns))
 
 
 def errored_path_candidates(path: Path) -> list[Path]:
