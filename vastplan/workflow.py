@@ -11,15 +11,24 @@ from pathlib import Path
 from vastplan.api.client import VastClient
 from vastplan.api.credentials import KeySources, find_api_key
 from vastplan.budget import check_budget
+from vastplan.diagnostics import Diagnostic
 from vastplan.diff import diff
-from vastplan.errors import ApplyError, Cancelled, ConfirmationRequired, ProtectedError, StateError, UsageError
+from vastplan.errors import (
+    ApplyError,
+    Cancelled,
+    ConfirmationRequired,
+    ProtectedError,
+    StackError,
+    StateError,
+    UsageError,
+)
 from vastplan.executor import Executor
 from vastplan.journal import settle_pending
 from vastplan.options import Options
 from vastplan.orphans import find_orphans
 from vastplan.outcome import ApplyOutcome
 from vastplan.outputs import evaluate
-from vastplan.plan import Plan
+from vastplan.plan import Action, Plan
 from vastplan.refresh import LiveSnapshot, refresh
 from vastplan.render.base import View
 from vastplan.resources import KINDS
@@ -77,6 +86,7 @@ async def refresh_and_diff(client: VastClient, stack: Stack, state: State, view:
             await kind.prepare(client, planning)
     planned = narrow(diff(planning, live, KINDS, destroy=destroy, force_replace=_addresses(stack, opts.replace)),
                      opts.targets, opts.excludes)
+    _check_creations(planned, planning)
     if adopted:
         planned = replace(planned, drift=(*adopted, *planned.drift))
     if opts.refresh:
@@ -84,6 +94,17 @@ async def refresh_and_diff(client: VastClient, stack: Stack, state: State, view:
         planned = replace(planned, orphans=tuple(orphans))
     view.refreshed(planned, _counts(state))
     return planned, planning
+
+
+def _check_creations(planned: Plan, planning: Planning) -> None:
+    """Refuse, before anything is rented, a create the stack allows in general but not today."""
+    specs = planning.stack.by_address()
+    diags = [Diagnostic(problem, range=spec.range, address=spec.address)
+             for change in planned.changes if change.action in (Action.CREATE, Action.REPLACE)
+             if (spec := specs.get(change.address)) is not None
+             for problem in KINDS[spec.kind].creation_problems(spec, planning)]
+    if diags:
+        raise StackError(diags)
 
 
 def _addresses(stack: Stack, patterns: tuple[str, ...]) -> frozenset[str]:

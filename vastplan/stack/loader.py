@@ -223,6 +223,11 @@ class _Builder:
             return self._scalar(node, path)
         if id(node) in self.active:
             raise _Abort(self._at(node, "an alias refers to the value that contains it", path))
+        plain = _TAG + ("seq" if isinstance(node, SequenceNode) else "map")
+        if node.tag != plain:
+            noun = "a list" if isinstance(node, SequenceNode) else "a mapping"
+            self.diags.append(self._at(node, f"unsupported YAML tag {_shown_tag(node.tag)} on {noun} "
+                                             "(write it without a tag)", path))
         self.active.add(id(node))
         try:
             if isinstance(node, SequenceNode):
@@ -301,8 +306,11 @@ def scalar_value(tag: str, text: str) -> tuple[Any, str]:
             return text, f"{text} is not a finite number"
     except ValueError:
         return text, f'"{text}" is not a valid {name}'
-    shown = "!!" + tag[len(_TAG) :] if name else tag
-    return text, f"unsupported YAML tag {shown} (write a plain value)"
+    return text, f"unsupported YAML tag {_shown_tag(tag)} (write a plain value)"
+
+
+def _shown_tag(tag: str) -> str:
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
 def _int(text: str) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
@@ -47,11 +48,39 @@ def schema_text() -> str:
 
 
 @functools.cache
+def _schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(schema_text())
+    return loaded
+
+
+@functools.cache
 def _validator() -> Validator:
     # Imported here: jsonschema is slow to import and only loading a stack needs it.
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator, validators
 
-    return Draft202012Validator(json.loads(schema_text()))
+    # JSON Schema counts 100.0 as an integer and NaN as a number; a stack must not (count: 1e2
+    # rented 100 instances, a NaN budget compared false against every limit).
+    checker = Draft202012Validator.TYPE_CHECKER.redefine_many({"integer": _is_integer, "number": _is_number})
+    strict = validators.extend(Draft202012Validator, type_checker=checker)
+    return strict(_schema())
+
+
+def _is_integer(checker: object, value: object) -> bool:
+    return isinstance(value, int) and _is_number(checker, value)
+
+
+def _is_number(_checker: object, value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer no float can hold: no price or size is that large
+        return False
+
+
+def kind_fields(definition: str) -> frozenset[str]:
+    """The fields the schema allows in one kind's block (``$defs.instance``), for output references."""
+    return frozenset(_schema()["$defs"][definition].get("properties", {}))
 
 
 def check_schema(doc: Document, hidden: frozenset[YPath] = frozenset()) -> list[Diagnostic]:
