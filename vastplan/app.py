@@ -44,7 +44,7 @@ def plan(opts: Options, view: View, *, destroy: bool = False, out: str | None = 
 
 async def _plan(opts: Options, stack: Stack, view: View, *, destroy: bool, out: str | None) -> int:
     state = read_state(opts.state_path, stack)
-    async with connect(opts) as client:
+    async with connect(opts, view) as client:
         planned, planning = await refresh_and_diff(client, stack, state, view, opts, destroy=destroy)
     show_plan(view, planned, stack, opts.stack_file)
     if out:
@@ -69,7 +69,7 @@ def apply(opts: Options, view: View, *, destroy: bool = False) -> int:
 
 async def _apply(opts: Options, stack: Stack, view: View, *, destroy: bool) -> int:
     state = read_state(opts.state_path, stack)
-    async with connect(opts) as client:
+    async with connect(opts, view) as client:
         planned, planning = await refresh_and_diff(client, stack, state, view, opts, destroy=destroy)
         show_plan(view, planned, stack, opts.stack_file)
         if not planned.has_changes:
@@ -106,7 +106,7 @@ async def _apply_saved(opts: Options, stack: Stack, view: View, saved: planfile.
                              f"but {opts.state_path} has {state.lineage})")
     if state.serial != saved.serial:
         raise PlanStaleError("Saved plan is stale: the state changed since the plan was made")
-    async with connect(opts) as client:
+    async with connect(opts, view) as client:
         planned, planning = await refresh_and_diff(client, stack, state, view, opts, destroy=saved.plan.destroy,
                                                    pinned=saved.placements)
         _same_actions(saved.plan, planned)
@@ -137,7 +137,7 @@ def refresh_only(opts: Options, view: View, *, write: bool) -> int:
 
 async def _refresh_only(opts: Options, stack: Stack, view: View, write: bool) -> int:
     state = read_state(opts.state_path, stack)
-    async with connect(opts) as client:
+    async with connect(opts, view) as client:
         live = await refresh(client, KINDS, state, ())
     updated = state
     for address, entry in state.resources.items():
@@ -169,7 +169,7 @@ def reap(opts: Options, view: View) -> int:
 
 async def _reap(opts: Options, stack: Stack, view: View) -> int:
     state = read_state(opts.state_path, stack)
-    async with connect(opts) as client:
+    async with connect(opts, view) as client:
         planned, planning = await refresh_and_diff(client, stack, state, view, opts, destroy=False)
         expired = replace(planned, changes=tuple(
             c if c.action is Action.EXPIRE else replace(c, action=Action.NOOP, dph_after=c.dph_before)

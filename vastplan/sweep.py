@@ -25,7 +25,7 @@ def orphans(opts: Options, view: View, destroy: bool) -> int:
 async def _orphans(opts: Options, stack: Stack, view: View, destroy: bool) -> int:
     stack_name = stack.name
     state = read_state(opts.state_path, stack)
-    async with connect(opts) as client:
+    async with connect(opts, view) as client:
         found = await find_orphans(client, KINDS, stack_name, state, {})
         if not found:
             view.line(f"No orphans: every object marked with stack {stack_name!r} is in the state.")

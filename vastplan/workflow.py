@@ -50,9 +50,11 @@ def read_state(path: Path, stack: Stack) -> State:
 
 
 @contextlib.asynccontextmanager
-async def connect(opts: Options) -> AsyncIterator[VastClient]:
-    """A client for the real API, or for the built-in sandbox started for this command only."""
-    key = find_api_key(KeySources(opts.api_key_file, sandbox=opts.sandbox_dir is not None))
+async def connect(opts: Options, view: View | None = None) -> AsyncIterator[VastClient]:
+    """A client for the real API, or for the built-in sandbox started for this command only; ``view``
+    hears the warnings (a key file others can read)."""
+    warn = view.warning if view is not None else _ignore
+    key = find_api_key(KeySources(opts.api_key_file, sandbox=opts.sandbox_dir is not None), warn)
     with contextlib.ExitStack() as stack:
         url = opts.api_url
         if opts.sandbox_dir is not None:
@@ -62,6 +64,10 @@ async def connect(opts: Options) -> AsyncIterator[VastClient]:
         # --parallelism bounds operations (the walk); reads such as refresh pages may go wider.
         async with VastClient(url, key, concurrency=max(32, opts.parallelism)) as client:
             yield client
+
+
+def _ignore(text: str) -> None:
+    pass
 
 
 async def refresh_and_diff(client: VastClient, stack: Stack, state: State, view: View, opts: Options, *,

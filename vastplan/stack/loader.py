@@ -20,6 +20,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from vastplan.diagnostics import Diagnostic, SourceRange
+from vastplan.files import UnreadableFile, read_regular_file
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_NODES = 50_000
@@ -122,19 +123,9 @@ def read_text(path: Path, display: str) -> tuple[str | None, list[Diagnostic]]:
 
 def _read_bytes(path: Path) -> tuple[bytes | None, str]:
     try:
-        with path.open("rb") as f:
-            raw = f.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        return None, "no such file"
-    except IsADirectoryError:
-        return None, "is a directory, not a file"
-    except PermissionError:
-        return None, "permission denied"
-    except (OSError, ValueError) as exc:
-        return None, f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
-    if len(raw) > MAX_BYTES:
-        return None, f"is larger than {MAX_BYTES // (1024 * 1024)} MB; refusing to read it"
-    return raw, ""
+        return read_regular_file(path, MAX_BYTES), ""
+    except UnreadableFile as exc:
+        return None, exc.reason
 
 
 def _byte_diag(display: str, raw: bytes, offset: int, summary: str) -> Diagnostic:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vastplan.diagnostics import Diagnostic
+from vastplan.files import UnreadableFile, expand_home, read_regular_file
 from vastplan.ownership import PREFIX
 from vastplan.stack.loader import Document, YPath, format_path
 from vastplan.stack.model import COLLECTIONS, Budget, Lifecycle, OutputSpec, ResourceSpec, Stack, make_address
@@ -272,24 +273,17 @@ def _ssh_key(r: _Resolver, name: str, body: dict[str, Any], path: YPath) -> tupl
 
 
 def _read_public_key(r: _Resolver, raw: str, where: YPath) -> str | None:
-    path = Path(os.path.expanduser(raw))
-    path = path if path.is_absolute() else r.base_dir / path
     try:
-        with path.open("rb") as f:
-            data = f.read(MAX_KEY_FILE_BYTES + 1)
-    except FileNotFoundError:
-        r.report(where, f'cannot read the public key file "{raw}": no such file')
-        return None
-    except IsADirectoryError:
-        r.report(where, f'cannot read the public key file "{raw}": it is a directory')
-        return None
-    except (OSError, ValueError) as exc:
-        r.report(where, f'cannot read the public key file "{raw}": {getattr(exc, "strerror", None) or exc}')
+        path = expand_home(raw)
+        data = read_regular_file(path if path.is_absolute() else r.base_dir / path, MAX_KEY_FILE_BYTES)
+    except UnreadableFile as exc:
+        reason = f"it {exc.reason}" if exc.reason.startswith(("is ", "names ")) else exc.reason
+        r.report(where, f'cannot read the public key file "{raw}": {reason}')
         return None
     text = data.decode("utf-8", errors="replace").strip()
     if "PRIVATE KEY" in text:
         r.report(where, f'"{raw}" looks like a private key; give the public key (usually the .pub file)')
-    elif len(data) > MAX_KEY_FILE_BYTES or not text.startswith(("ssh-", "ecdsa-", "sk-")):
+    elif not text.startswith(("ssh-", "ecdsa-", "sk-")):
         r.report(where, f'"{raw}" is not an SSH public key (it should start with ssh-, ecdsa- or sk-)')
     else:
         return text
