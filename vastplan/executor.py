@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from vastplan.api.client import VastClient
 from vastplan.errors import ApiError, StateError, StateWriteFailed, VastplanError
 from vastplan.graph import Graph
+from vastplan.journal import recovery_advice
 from vastplan.outcome import ApplyOutcome
 from vastplan.ownership import marker
 from vastplan.plan import Action, Plan, ResourceChange
@@ -237,4 +238,5 @@ class Executor:
             self.outcome.state = self._backend.write(wanted)
         except StateError as exc:
             self.outcome.state = wanted
-            raise StateWriteFailed(exc, self._backend.save_errored(wanted), wanted) from exc
+            saved_to = self._backend.save_errored(wanted)
+            raise StateWriteFailed(exc, saved_to, wanted, recovery_advice(wanted, self._backend, saved_to)) from exc
