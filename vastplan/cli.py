@@ -20,6 +20,7 @@ from vastplan.cli_options import (
     lock_timeout_option,
     require_auto_approve,
     selection_options,
+    stop_logging,
     variable_options,
     view_for,
     view_of,
@@ -189,6 +190,7 @@ def run(argv: list[str] | None = None) -> int:
     finally:
         if not isinstance(view, HumanView):
             view.close()  # a plan document is printed once, at the end, errors included
+        stop_logging()  # -v lasts one run: a later run in this process must not log to a stale stderr
 
 
 def _run(args: list[str], view: AnyView) -> int:

@@ -151,6 +151,14 @@ def lock_timeout_option(func: F) -> F:
                         metavar="SECONDS", help="Wait this long for another command's lock on the state.")(func)
 
 
+def stop_logging() -> None:
+    """Undo -v (``_log_to_stderr``)."""
+    logger = logging.getLogger("vastplan")
+    for handler in [h for h in logger.handlers if getattr(h, "vastplan_verbose", False)]:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+
+
 def _log_to_stderr() -> None:
     """-v: vastplan's own loggers (requests, retries; never headers, so never the key) to stderr."""
     logger = logging.getLogger("vastplan")

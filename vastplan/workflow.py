@@ -52,7 +52,7 @@ def read_state(path: Path, stack: Stack) -> State:
 @contextlib.asynccontextmanager
 async def connect(opts: Options, view: View | None = None) -> AsyncIterator[VastClient]:
     """A client for the real API, or for the built-in sandbox started for this command only; ``view``
-    hears the warnings (a key file others can read)."""
+    hears the warnings (a key file others can read) and what calls held up by the API wait for."""
     warn = view.warning if view is not None else _ignore
     key = find_api_key(KeySources(opts.api_key_file, sandbox=opts.sandbox_dir is not None), warn)
     with contextlib.ExitStack() as stack:
@@ -62,7 +62,7 @@ async def connect(opts: Options, view: View | None = None) -> AsyncIterator[Vast
 
             url = stack.enter_context(start_in_thread(Path(opts.sandbox_dir))).url
         # --parallelism bounds operations (the walk); reads such as refresh pages may go wider.
-        async with VastClient(url, key, concurrency=max(32, opts.parallelism)) as client:
+        async with VastClient(url, key, concurrency=max(32, opts.parallelism), progress=warn) as client:
             yield client
 
 
