@@ -80,3 +80,10 @@ def test_a_far_future_expiry_is_fine_and_a_ttl_of_ten_to_the_26_days_is_not(work
     workspace.write(priced_stack("    expires_at: 9999-12-31T23:59:59Z\n"))
     planned = workspace.vastplan("plan", "--var", "budget=5")
     assert planned.code == 0, planned.text
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "1e400"])
+def test_a_lock_timeout_must_be_a_finite_number_of_seconds(workspace: Workspace, value: str) -> None:
+    workspace.write(priced_stack())
+    result = refused(workspace, "apply", "--auto-approve", "--lock-timeout", value)
+    assert f"Invalid value for '--lock-timeout': '{value}' is not a number of seconds from 0 to 86400" in result.err
