@@ -43,5 +43,8 @@ def assert_no_canary(outputs: list[str], root: Path) -> None:
     for text in outputs:
         assert CANARY_API_KEY not in text, "the API key was printed"
     for path in root.rglob("*"):
-        if path.is_file():
-            assert CANARY_API_KEY.encode() not in path.read_bytes(), f"the API key was written to {path}"
+        try:
+            data = path.read_bytes() if path.is_file() else b""
+        except FileNotFoundError:  # a temp file the sandbox renamed meanwhile
+            continue
+        assert CANARY_API_KEY.encode() not in data, f"the API key was written to {path}"

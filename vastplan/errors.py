@@ -123,15 +123,15 @@ class LockError(VastplanError):
 
 
 class StateWriteFailed(StateError):
-    """Apply could not write the state; ``saved_to`` holds what the state should say."""
+    """Apply could not write the state; ``saved_to`` holds what the state should say, ``advice``
+    what to do about it (see ``journal.recovery_advice``)."""
 
-    def __init__(self, cause: StateError, saved_to: str, state: Any):
+    def __init__(self, cause: StateError, saved_to: str, state: Any, advice: str):
         self.saved_to = saved_to
         made = [f"{addr} (id {e.id})" for addr, e in sorted(state.resources.items()) if e.id is not None]
         super().__init__(
             f"{cause}. The state as it should be was written to {saved_to}; objects in it: "
-            f"{', '.join(made) or 'none'}. Once the state file can be written again, recover with: "
-            f"cp {saved_to} <state file> and run vastplan plan."
+            f"{', '.join(made) or 'none'}. {advice}"
         )
 
 

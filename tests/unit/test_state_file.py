@@ -17,7 +17,8 @@ def test_write_advances_serial_keeps_backup_and_redacts(tmp_path: Path) -> None:
     entry = ResourceState("template", 7, {"env": {"TOKEN": "secret", "TZ": "UTC"}},
                           sensitive_paths=("env.TOKEN",))
     first = backend.write(state.with_resource("templates.t", entry))
-    second = backend.write(first.with_resource("templates.u", entry))
+    other = ResourceState("template", 8, entry.attributes, sensitive_paths=("env.TOKEN",))
+    second = backend.write(first.with_resource("templates.u", other))
     assert (first.serial, second.serial) == (1, 2)
     on_disk = json.loads(backend.path.read_text())
     assert on_disk["resources"]["templates.t"]["attributes"]["env"] == {"TOKEN": "(sensitive)", "TZ": "UTC"}
@@ -27,7 +28,7 @@ def test_write_advances_serial_keeps_backup_and_redacts(tmp_path: Path) -> None:
     assert backend.read() == second.with_resource("templates.t", ResourceState(
         "template", 7, {"env": {"TOKEN": "(sensitive)", "TZ": "UTC"}}, sensitive_paths=("env.TOKEN",)
     )).with_resource("templates.u", ResourceState(
-        "template", 7, {"env": {"TOKEN": "(sensitive)", "TZ": "UTC"}}, sensitive_paths=("env.TOKEN",)))
+        "template", 8, {"env": {"TOKEN": "(sensitive)", "TZ": "UTC"}}, sensitive_paths=("env.TOKEN",)))
     LocalStateFile(backend.path).write(second)  # the next command keeps the state it found
     assert json.loads(backend.backup_path.read_text())["serial"] == 2
 
@@ -41,7 +42,8 @@ def test_no_temp_files_are_left_behind(tmp_path: Path) -> None:
 @pytest.mark.parametrize("content, message", [
     ("[]", "is not a vastplan state file"),
     ('{"format": 9, "lineage": "x", "resources": {}}', "has state format 9"),
-    ('{"format": 1, "lineage": "x", "resources": {"a": {"id": 1}}}', "malformed resource entry"),
+    ('{"format": 1, "lineage": "x", "resources": {"instances.a": {"id": 1}}}',
+     r"""is damaged: resources\["instances.a"\]: 'kind' is a required property"""),
     ("\x00\x01", "is not valid JSON"),
 ])
 def test_foreign_or_broken_state_is_a_state_error(tmp_path: Path, content: str, message: str) -> None:

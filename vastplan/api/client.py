@@ -8,6 +8,7 @@ carries a JSON body (``{}`` by default). The key travels only in the ``Authoriza
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -16,6 +17,7 @@ import random
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus
@@ -27,6 +29,7 @@ from vastplan import __version__
 from vastplan.api.credentials import ApiKey
 from vastplan.api.errors import error_from_exception, error_from_response, never_sent
 from vastplan.api.pacing import Pacer, route_of
+from vastplan.api.waiting import Waits
 from vastplan.errors import ApiError, UsageError
 
 log = logging.getLogger("vastplan.api")
@@ -97,7 +100,9 @@ class VastClient:
         *,
         concurrency: int = 10,
         retry: RetryPolicy | None = None,
+        progress: Callable[[str], None] | None = None,
     ):
+        """``progress`` hears, at least every 10 s while calls are held up, what they wait for and why."""
         self.base_url = checked_base_url(base_url)
         self._key = key
         self._retry = retry or RetryPolicy.from_env()
@@ -105,6 +110,9 @@ class VastClient:
         self._session: aiohttp.ClientSession | None = None
         self.requests_sent: Counter[str] = Counter()
         self.pacer = Pacer()
+        self.waits = Waits(progress or _quiet)
+        self._ticker: asyncio.Task[None] | None = None
+        self._progress = progress
 
     def __repr__(self) -> str:
         return f"VastClient({self.base_url!r})"
@@ -124,9 +132,16 @@ class VastClient:
         # public switch for it (3.14).
         if hasattr(self._session, "_retry_connection"):
             self._session._retry_connection = False
+        if self._progress is not None:
+            self._ticker = asyncio.create_task(self.waits.run())
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -174,7 +189,9 @@ class VastClient:
             if delay is None or time.monotonic() - started + delay > self._retry.deadline:
                 raise outcome.error
             log.debug("%s %s: %s; retrying in %.2fs", method, path, outcome.error.message, delay)
-            await asyncio.sleep(delay)
+            if delay > 0:
+                with self.waits.waiting(f"{method} {path}", _why(outcome.error, attempt, self._retry), delay):
+                    await asyncio.sleep(delay)
 
     async def _attempt(
         self, method: str, url: URL, path: str, body: dict[str, Any] | None, idempotent: bool, attempt: int
@@ -227,16 +244,21 @@ class VastClient:
             raise RuntimeError("VastClient used outside 'async with'")
         payload = None if method == "GET" else json.dumps(body if body is not None else {})
         headers = {} if payload is None else {"Content-Type": "application/json"}
-        await self.pacer.wait_turn(route_of(method, path))
+        route = route_of(method, path)
+        turn = self.pacer.reserve(route)
+        if turn > 0:
+            with self.waits.waiting(f"{method} {path}", self.pacer.reason(route), turn):
+                await asyncio.sleep(turn)
         async with self._slots:
             self.requests_sent[f"{method} {path}"] += 1
             began = time.monotonic()
-            async with self._session.request(method, url, data=payload, headers=headers) as resp:
-                raw = await _read_capped(resp.content, MAX_BODY_BYTES + 1)
-                log.debug("%s %s -> %d (%.0f ms)", method, path, resp.status, (time.monotonic() - began) * 1e3)
-                text = self._scrub(raw[:MAX_BODY_BYTES].decode(resp.charset or "utf-8", errors="replace"))
-                return _Response(resp.status, text, _retry_after(resp.headers.get("Retry-After")), began,
-                                 truncated=len(raw) > MAX_BODY_BYTES)
+            with self.waits.waiting(f"{method} {path}"):
+                async with self._session.request(method, url, data=payload, headers=headers) as resp:
+                    raw = await _read_capped(resp.content, MAX_BODY_BYTES + 1)
+                    status, charset, retry_after = resp.status, resp.charset, resp.headers.get("Retry-After")
+        log.debug("%s %s -> %d (%.0f ms)", method, path, status, (time.monotonic() - began) * 1e3)
+        text = self._scrub(raw[:MAX_BODY_BYTES].decode(charset or "utf-8", errors="replace"))
+        return _Response(status, text, _retry_after(retry_after), began, truncated=len(raw) > MAX_BODY_BYTES)
 
     def _scrub(self, text: str) -> str:
         """The answer with the key taken out: a server (or a proxy) that echoes the request back
@@ -270,6 +292,16 @@ async def _read_capped(stream: aiohttp.StreamReader, limit: int) -> bytes:
         if size >= limit:
             break
     return b"".join(chunks)[:limit]
+
+
+def _why(error: ApiError, attempt: int, policy: RetryPolicy) -> str:
+    """Why a call is being retried, for the progress line."""
+    cause = f"it answered {error.status}" if error.status else f"no answer ({error.message[:80]})"
+    return f"{cause}; retry {attempt} of {policy.attempts - 1}"
+
+
+def _quiet(text: str) -> None:
+    pass
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from vastplan.errors import AuthError, UsageError
+from vastplan.files import UnreadableFile, expand_home, read_regular_file
+
+MAX_KEY_FILE_BYTES = 4096  # a Vast.ai key is 64 characters; /dev/zero or a log file is not a key
 
 
 class ApiKey:
@@ -27,9 +32,15 @@ class ApiKey:
     __str__ = __repr__
 
 
-def official_cli_key_file() -> Path:
-    """The key file the official `vastai` CLI writes (``vastai set api-key``)."""
-    config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+def official_cli_key_file() -> Path | None:
+    """The key file the official `vastai` CLI writes (``vastai set api-key``); None for a user
+    without a home directory (and no XDG_CONFIG_HOME), who cannot have one."""
+    config_home = os.environ.get("XDG_CONFIG_HOME")
+    if not config_home:
+        try:
+            config_home = str(expand_home("~/.config"))
+        except UnreadableFile:
+            return None
     return Path(config_home) / "vastai" / "vast_api_key"
 
 
@@ -44,26 +55,49 @@ class KeySources:
 SANDBOX_PLACEHOLDER_KEY = "sandbox-local-key"
 
 
-def find_api_key(sources: KeySources) -> ApiKey:
-    """VAST_API_KEY, else --api-key-file, else the official CLI's key file."""
+def find_api_key(sources: KeySources, warn: Callable[[str], None] = lambda text: None) -> ApiKey:
+    """VAST_API_KEY, else --api-key-file, else the official CLI's key file. ``warn`` hears about a
+    key file that others can read."""
     env = os.environ.get("VAST_API_KEY", "").strip()
     if env:
-        return ApiKey(env, "VAST_API_KEY")
+        return ApiKey(_checked_key(env, "VAST_API_KEY"), "VAST_API_KEY")
     if sources.api_key_file:
-        return ApiKey(_read_key_file(Path(sources.api_key_file)), "--api-key-file")
+        return ApiKey(_read_key_file(sources.api_key_file, warn), "--api-key-file")
     if sources.sandbox:
         return ApiKey(SANDBOX_PLACEHOLDER_KEY, "sandbox")
     official = official_cli_key_file()
-    if official.is_file():
-        return ApiKey(_read_key_file(official), str(official))
+    if official is not None and official.is_file():
+        return ApiKey(_read_key_file(str(official), warn), str(official))
     raise AuthError("no API key was given")
 
 
-def _read_key_file(path: Path) -> str:
+def _read_key_file(raw: str, warn: Callable[[str], None]) -> str:
     try:
-        value = path.expanduser().read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read the API key file {path}: {exc.__class__.__name__}") from exc
+        path = expand_home(raw)
+        data = read_regular_file(path, MAX_KEY_FILE_BYTES)
+    except UnreadableFile as exc:
+        raise UsageError(f"cannot read the API key file {raw}: it {exc.reason}"
+                         if exc.reason.startswith(("is ", "names ")) else
+                         f"cannot read the API key file {raw}: {exc.reason}") from exc
+    try:
+        value = data.decode("utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"the API key file {raw} is not UTF-8 text") from exc
     if not value:
-        raise UsageError(f"the API key file {path} is empty")
+        raise UsageError(f"the API key file {raw} is empty")
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        warn(f"the API key file {raw} can be read by others (mode {stat.S_IMODE(mode):04o}); "
+             f"restrict it with: chmod 600 {raw}")
+    return _checked_key(value, f"the API key file {raw}")
+
+
+def _checked_key(value: str, source: str) -> str:
+    """A key is one token: a newline or a control character inside would be sent as part of an HTTP
+    header (aiohttp refuses it deep inside a request), so say so here, without showing the key."""
+    if any(c in value for c in "\r\n"):
+        raise UsageError(f"{source} holds more than one line; it must hold the API key alone, on one line")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F or c.isspace() for c in value):
+        raise UsageError(f"{source} holds a space or a control character inside the key; "
+                         "it must hold the API key alone")
     return value

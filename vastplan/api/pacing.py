@@ -32,14 +32,24 @@ class Pacer:
 
     async def wait_turn(self, route: str) -> None:
         """Sleep until this call's slot on ``route`` (no wait for an endpoint never throttled)."""
+        delay = self.reserve(route)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def reserve(self, route: str) -> float:
+        """Take this call's slot on ``route``; returns the seconds until it (0 when it is now)."""
         interval = self.interval.get(route)
         if interval is None:
-            return
+            return 0.0
         now = time.monotonic()
         slot = max(now, self._next.get(route, now))
         self._next[route] = slot + interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        return slot - now
+
+    def reason(self, route: str) -> str:
+        """Why calls to ``route`` are held back, in a user's words."""
+        source = "as the API asked" if route in self._floor else "after the API refused faster ones (429)"
+        return f"one call every {self.interval.get(route, 0.0):.1f}s to this endpoint, {source}"
 
     def throttled_by(self, route: str, retry_after: float | None, body: str, sent_at: float) -> None:
         """Learn from a 429: the server's hint when it gives one, else double the current guess, but

@@ -22,6 +22,7 @@ from vastplan.errors import ApiError, StateError, StateWriteFailed, VastplanErro
 from vastplan.kinds.base import ApplyContext, Created, Planning, ResourceKind
 from vastplan.kinds.ownership import marker
 from vastplan.plan.model import Action, Plan, ResourceChange
+from vastplan.refresh.journal import recovery_advice
 from vastplan.state.model import ResourceState, State, StateBackend
 
 APPLY, DESTROY = "apply", "destroy"
@@ -250,4 +251,5 @@ class Executor:
                 self.outcome.state = self._backend.write(wanted)
         except StateError as exc:
             self.outcome.state = wanted
-            raise StateWriteFailed(exc, self._backend.save_errored(wanted), wanted) from exc
+            saved_to = self._backend.save_errored(wanted)
+            raise StateWriteFailed(exc, saved_to, wanted, recovery_advice(wanted, self._backend, saved_to)) from exc

@@ -4,6 +4,7 @@ accepted before or after a command's name, their merge into Options, and the com
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -182,10 +183,36 @@ def selection_options(func: F) -> F:
     return lock_timeout_option(func)
 
 
+class Seconds(click.ParamType):
+    """A finite number of seconds from 0 to ``most``: click's FLOAT takes nan, inf and -1."""
+
+    name = "seconds"
+
+    def __init__(self, most: float):
+        self.most = most
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            seconds = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            seconds = math.nan
+        if not (math.isfinite(seconds) and 0 <= seconds <= self.most):
+            self.fail(f"{value!r} is not a number of seconds from 0 to {self.most:g}", param, ctx)
+        return seconds
+
+
 def lock_timeout_option(func: F) -> F:
     """--lock-timeout, for every command that writes the state."""
-    return click.option("--lock-timeout", "lock_timeout", type=float, default=0.0, show_default=True,
+    return click.option("--lock-timeout", "lock_timeout", type=Seconds(86400), default=0.0, show_default=True,
                         metavar="SECONDS", help="Wait this long for another command's lock on the state.")(func)
+
+
+def stop_logging() -> None:
+    """Undo -v (``_log_to_stderr``)."""
+    logger = logging.getLogger("vastplan")
+    for handler in [h for h in logger.handlers if getattr(h, "vastplan_verbose", False)]:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
 
 
 def _log_to_stderr() -> None:
@@ -198,10 +225,3 @@ def _log_to_stderr() -> None:
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
 
-
-def stop_logging() -> None:
-    """Undo -v when a run ends (a run in-process, as in tests, must not log into the next one's stderr)."""
-    logger = logging.getLogger("vastplan")
-    for handler in [h for h in logger.handlers if getattr(h, "vastplan_verbose", False)]:
-        logger.removeHandler(handler)
-    logger.setLevel(logging.NOTSET)

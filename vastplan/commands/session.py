@@ -85,7 +85,7 @@ class Session:
         from vastplan.api.credentials import KeySources, find_api_key
 
         opts = self.opts
-        key = find_api_key(KeySources(opts.api_key_file, sandbox=opts.sandbox_dir is not None))
+        key = find_api_key(KeySources(opts.api_key_file, sandbox=opts.sandbox_dir is not None), self.view.warning)
         with contextlib.ExitStack() as stack:
             url = opts.api_url
             if opts.sandbox_dir is not None:
@@ -93,7 +93,8 @@ class Session:
 
                 url = stack.enter_context(start_in_thread(Path(opts.sandbox_dir))).url
             # --parallelism bounds operations (the walk); reads such as refresh pages may go wider.
-            async with VastClient(url, key, concurrency=max(32, opts.parallelism)) as client:
+            async with VastClient(url, key, concurrency=max(32, opts.parallelism),
+                                  progress=self.view.warning) as client:
                 self._client = client
                 try:
                     yield client

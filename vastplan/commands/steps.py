@@ -11,13 +11,14 @@ from vastplan.api.client import VastClient
 from vastplan.apply.executor import Executor
 from vastplan.apply.outcome import ApplyOutcome
 from vastplan.commands.session import Session
-from vastplan.errors import ApplyError, Cancelled, ConfirmationRequired, ProtectedError, UsageError
+from vastplan.diagnostics import Diagnostic
+from vastplan.errors import ApplyError, Cancelled, ConfirmationRequired, ProtectedError, StackError, UsageError
 from vastplan.kinds import KINDS
 from vastplan.kinds.base import LiveObjects, Planning
 from vastplan.kinds.placement import Placement, instance_disk
 from vastplan.plan.budget import check_budget
 from vastplan.plan.diff import diff
-from vastplan.plan.model import Plan
+from vastplan.plan.model import Action, Plan
 from vastplan.plan.outputs import evaluate
 from vastplan.plan.targeting import narrow
 from vastplan.refresh.journal import settle_pending
@@ -55,6 +56,7 @@ async def refresh_and_diff(session: Session, client: VastClient, stack: Stack, s
             await kind.prepare(client, planning)
     planned = narrow(diff(planning, live, KINDS, destroy=destroy, force_replace=_addresses(stack, opts.replace)),
                      opts.targets, opts.excludes)
+    _check_creations(planned, planning)
     if adopted:
         planned = replace(planned, drift=(*adopted, *planned.drift))
     if opts.refresh:
@@ -62,6 +64,17 @@ async def refresh_and_diff(session: Session, client: VastClient, stack: Stack, s
         planned = replace(planned, orphans=tuple(orphans))
     session.view.refreshed(planned, _counts(state))
     return planned, planning
+
+
+def _check_creations(planned: Plan, planning: Planning) -> None:
+    """Refuse, before anything is rented, a create the stack allows in general but not today."""
+    specs = planning.stack.by_address()
+    diags = [Diagnostic(problem, range=spec.range, address=spec.address)
+             for change in planned.changes if (change.action is Action.CREATE or change.action.replaces)
+             if (spec := specs.get(change.address)) is not None
+             for problem in KINDS[spec.kind].creation_problems(spec, planning)]
+    if diags:
+        raise StackError(diags)
 
 
 def _addresses(stack: Stack, patterns: tuple[str, ...]) -> frozenset[str]:

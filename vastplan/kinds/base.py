@@ -156,6 +156,11 @@ class ResourceKind(ABC):
         """Things about this resource that will cost money unexpectedly (shown with the plan)."""
         return []
 
+    def creation_problems(self, spec: ResourceSpec, planning: Planning) -> list[str]:
+        """Why this resource cannot be created as the stack says *now* (the stack itself was valid
+        when written, e.g. an expiry time that has passed); checked only when the plan creates it."""
+        return []
+
     def describe_drift(self, entry: ResourceState, live: Mapping[str, Any]) -> list[str]:
         """How the live object changed outside vastplan since state recorded it, in a user's words."""
         return [f"{name} was changed outside vastplan ({entry.attributes[name]!r} -> {live[name]!r})"

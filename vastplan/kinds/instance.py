@@ -16,7 +16,7 @@ from vastplan.errors import ApiError, StackError
 from vastplan.kinds import docker_options
 from vastplan.kinds import instance_config as cfg
 from vastplan.kinds.base import ApplyContext, Created, LiveObjects, Planning, ResourceKind
-from vastplan.kinds.instance_ops import InstanceOps
+from vastplan.kinds.instance_ops import InstanceOps, expiry
 from vastplan.kinds.ownership import strip_marker
 from vastplan.kinds.placement import Placement, instance_search, storage_dph
 from vastplan.kinds.placer import Placer, groups_of
@@ -170,6 +170,19 @@ class InstanceKind(ResourceKind):
         if isinstance(ends, (int, float)) and ends - planning.now < 86400:
             notes.append("its host's offer ends within a day: the price may rise or the machine leave")
         return notes
+
+    def creation_problems(self, spec: ResourceSpec, planning: Planning) -> list[str]:
+        when = spec.config.get("expires_at")
+        if not when:
+            return []
+        try:
+            moment = expiry(spec.config, planning.now).get("expires_at")
+        except ValueError:  # not a time at all: the stack check reported it
+            return []
+        if isinstance(moment, (int, float)) and moment <= planning.now:
+            return [f"expires_at {when} is in the past: the instance would be rented only to be destroyed "
+                    "by the next reap; set a later time or remove expires_at"]
+        return []
 
     def describe_drift(self, entry: ResourceState, live: Mapping[str, Any]) -> list[str]:
         recorded = entry.attributes

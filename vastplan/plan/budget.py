@@ -16,7 +16,9 @@ def check_budget(stack: Stack, plan: Plan) -> None:
         return
     problems: list[Diagnostic] = []
     cap = stack.budget.max_dph_total
-    if cap is not None and plan.dph_after > cap + 1e-9:
+    # "not <=" rather than ">": a price that is not a number (NaN from a broken answer) must fail the
+    # check, where every ">" comparison with NaN is false and would let the plan through.
+    if cap is not None and not plan.dph_after <= cap + 1e-9:
         problems.append(Diagnostic(
             f"the stack would run at ${plan.dph_after:.3f}/hr after apply, over its budget of ${cap:.2f}/hr "
             "(budget.max_dph_total); nothing was changed", address="budget"))
@@ -24,7 +26,7 @@ def check_budget(stack: Stack, plan: Plan) -> None:
     for change in plan.changes:
         spec = specs.get(change.address)
         own = ((spec.config.get("budget") or {}).get("max_dph_total") if spec else None)
-        if own is not None and change.action is not Action.DELETE and change.dph_after > float(own) + 1e-9:
+        if own is not None and change.action is not Action.DELETE and not change.dph_after <= float(own) + 1e-9:
             problems.append(Diagnostic(
                 f"would run at ${change.dph_after:.3f}/hr, over its budget of ${float(own):.2f}/hr; "
                 "nothing was changed", range=spec.range if spec else None, address=change.address))

@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from vastplan.api.client import VastClient
+from vastplan.errors import StateError
 from vastplan.kinds.base import LiveObjects, ResourceKind
 from vastplan.plan.model import Drift
 from vastplan.refresh.live import LiveSnapshot
-from vastplan.state.model import ResourceState, State
+from vastplan.state.model import ResourceState, State, StateBackend
 
 
 async def settle_pending(client: VastClient, kinds: Mapping[str, ResourceKind], state: State,
@@ -46,3 +47,41 @@ async def settle_pending(client: VastClient, kinds: Mapping[str, ResourceKind], 
                 notes.append(Drift(address, "an interrupted create left nothing behind; it will be created"))
     settled = LiveSnapshot(objects, live.requests + client.total_requests - before, live.seconds)
     return state, settled, notes
+
+
+def recovery_advice(wanted: State, backend: StateBackend, saved_to: str) -> str:
+    """What to do after a failed state write, matching what the next command will do with the state
+    file as it is on disk. Usually nothing: an object created since the last good write is still
+    journaled there (pending) and the next command adopts it by its marker; one destroyed or changed
+    is read afresh from the account. Copying the errored file back is right only for what the next
+    command cannot learn from the account, and only before it runs: afterwards, that copy would put
+    back a state older than the one the next command wrote."""
+    try:
+        on_disk = backend.read()
+    except StateError:
+        on_disk = None
+    if on_disk is None:
+        lacking = [a for a, e in sorted(wanted.resources.items()) if e.id is not None]
+    else:
+        lacking = [a for a, e in sorted(wanted.resources.items()) if not _heals(e, on_disk.resources.get(a))]
+    if not lacking:
+        adopted = [f"{a} (id {e.id})" for a, e in sorted(wanted.resources.items()) if e.id is not None and on_disk
+                   and (d := on_disk.resources.get(a)) is not None and d.pending]
+        found = (f"the next plan or apply finds {', '.join(adopted)} by its ownership marker and records it, "
+                 "so nothing is rented twice; " if adopted else "")
+        return (f"The state file needs no repair: once it can be written again, {found}the next command reads "
+                f"everything else from the account. Do not copy {saved_to} over it.")
+    return (f"{backend.describe()} lacks what the account cannot tell the next command: {', '.join(lacking)}. "
+            f"Once it can be written again, and before any other vastplan command, recover with: "
+            f"cp {saved_to} {backend.describe()}")
+
+
+def _heals(wanted: ResourceState, on_disk: ResourceState | None) -> bool:
+    """Whether the next command arrives at ``wanted`` by itself from ``on_disk`` and the account."""
+    if on_disk is None:
+        return wanted.id is None and not wanted.expired  # journaled, but the create never started
+    if wanted.expired != on_disk.expired or wanted.tainted != on_disk.tainted or wanted.kind != on_disk.kind:
+        return False  # an expiry tombstone or a taint exists nowhere but in state
+    if on_disk.pending:
+        return True  # adopted by its marker if it exists, dropped if not
+    return wanted.id is None or wanted.id == on_disk.id

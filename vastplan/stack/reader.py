@@ -20,6 +20,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from vastplan.diagnostics import Diagnostic, SourceRange
+from vastplan.files import UnreadableFile, read_regular_file
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_NODES = 50_000
@@ -122,19 +123,9 @@ def read_text(path: Path, display: str) -> tuple[str | None, list[Diagnostic]]:
 
 def _read_bytes(path: Path) -> tuple[bytes | None, str]:
     try:
-        with path.open("rb") as f:
-            raw = f.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        return None, "no such file"
-    except IsADirectoryError:
-        return None, "is a directory, not a file"
-    except PermissionError:
-        return None, "permission denied"
-    except (OSError, ValueError) as exc:
-        return None, f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
-    if len(raw) > MAX_BYTES:
-        return None, f"is larger than {MAX_BYTES // (1024 * 1024)} MB; refusing to read it"
-    return raw, ""
+        return read_regular_file(path, MAX_BYTES), ""
+    except UnreadableFile as exc:
+        return None, exc.reason
 
 
 def _byte_diag(display: str, raw: bytes, offset: int, summary: str) -> Diagnostic:
@@ -223,6 +214,11 @@ class _Builder:
             return self._scalar(node, path)
         if id(node) in self.active:
             raise _Abort(self._at(node, "an alias refers to the value that contains it", path))
+        plain = _TAG + ("seq" if isinstance(node, SequenceNode) else "map")
+        if node.tag != plain:
+            noun = "a list" if isinstance(node, SequenceNode) else "a mapping"
+            self.diags.append(self._at(node, f"unsupported YAML tag {_shown_tag(node.tag)} on {noun} "
+                                             "(write it without a tag)", path))
         self.active.add(id(node))
         try:
             if isinstance(node, SequenceNode):
@@ -301,8 +297,11 @@ def scalar_value(tag: str, text: str) -> tuple[Any, str]:
             return text, f"{text} is not a finite number"
     except ValueError:
         return text, f'"{text}" is not a valid {name}'
-    shown = "!!" + tag[len(_TAG) :] if name else tag
-    return text, f"unsupported YAML tag {shown} (write a plain value)"
+    return text, f"unsupported YAML tag {_shown_tag(tag)} (write a plain value)"
+
+
+def _shown_tag(tag: str) -> str:
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
 def _int(text: str) -> int:

@@ -54,17 +54,19 @@ def references(value: str) -> Iterator[Reference]:
             yield ref
 
 
-def output_problems(value: str, counts: Mapping[str, Mapping[str, int | None]]) -> list[str]:
+def output_problems(value: str, counts: Mapping[str, Mapping[str, int | None]],
+                    attributes: Mapping[str, frozenset[str]] | None = None) -> list[str]:
     """What is wrong with each ``${...}`` in an output value.
 
-    ``counts`` maps collection -> resource name -> its ``count`` (None when it has none).
+    ``counts`` maps collection -> resource name -> its ``count`` (None when it has none);
+    ``attributes``, when given, maps collection -> the attribute names a reference may use.
     """
     problems = []
     for m in EXPR.finditer(value):
         if m.group(1) is None:
             continue
         ref = parse_reference(m.group(1))
-        problem = _reference_problem(ref, counts) if ref else _shape_problem(m.group(1))
+        problem = _reference_problem(ref, counts, attributes or {}) if ref else _shape_problem(m.group(1))
         if problem:
             problems.append(problem)
     return problems
@@ -79,11 +81,16 @@ def _shape_problem(expr: str) -> str:
     )
 
 
-def _reference_problem(ref: Reference, counts: Mapping[str, Mapping[str, int | None]]) -> str:
+def _reference_problem(ref: Reference, counts: Mapping[str, Mapping[str, int | None]],
+                       attributes: Mapping[str, frozenset[str]]) -> str:
     names = counts.get(ref.collection, {})
+    noun = _NOUNS[ref.collection]
     if ref.name not in names:
-        noun = _NOUNS[ref.collection]
         return f'unknown reference {ref.text}: no {noun} named "{ref.name}"{did_you_mean(ref.name, names)}'
+    known = attributes.get(ref.collection)
+    if known is not None and ref.attr not in known:
+        hint = did_you_mean(ref.attr, sorted(known))
+        return f'unknown reference {ref.text}: {noun}s have no attribute "{ref.attr}"{hint}'
     count = names[ref.name]
     if count is None and ref.index is not None:
         return f"{ref.text}: {ref.base} has no count; write {ref.base}.{ref.attr}"

@@ -7,7 +7,9 @@ already reported it), so that one run reports reference and file problems alongs
 from __future__ import annotations
 
 import copy
+import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from vastplan.diagnostics import Diagnostic
+from vastplan.files import UnreadableFile, expand_home, read_regular_file
+from vastplan.kinds.ownership import PREFIX
 from vastplan.stack.model import COLLECTIONS, Budget, Lifecycle, OutputSpec, ResourceSpec, Stack, make_address
 from vastplan.stack.reader import Document, YPath, format_path
 from vastplan.stack.refs import find_cycle, output_problems
@@ -47,6 +51,18 @@ DEFAULTS: Mapping[str, Mapping[str, Any]] = {
 INSTANCE_IMAGE_DEFAULTS: Mapping[str, Any] = {"tag": "latest", "runtype": "ssh"}
 INSTANCE_DISK_GB = 10  # Vast.ai's own default when neither the instance nor its template says
 MAX_KEY_FILE_BYTES = 64 * 1024
+MAX_DURATION_DAYS = 366  # a ttl or timeout beyond a year is a typo, and 10**26 days overflows the clock
+DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Outside the stack's own fields, what refresh and apply record about each kind: what outputs may name.
+RECORDED_ATTRIBUTES = {
+    "ssh_keys": frozenset({"id", "preexisting"}),
+    "templates": frozenset({"id", "hash_id", "desc"}),
+    "volumes": frozenset({"id", "machine", "machine_id", "label", "storage_cost", "instances", "start_date"}),
+    "instances": frozenset({"id", "offer_id", "bid_dph", "expires_at", "ttl_rule", "full_label", "actual_status",
+                            "start_date", "end_date", "min_bid", "machine_row", "dph_total", "storage_hour",
+                            "ssh_host", "ssh_port", "public_ipaddr", "ports_map", "ssh_url"}),
+}
+_SCHEMA_DEFINITION = {"ssh_keys": "sshKey", "templates": "template", "volumes": "volume", "instances": "instance"}
 _NOT_CONFIG = ("count", "lifecycle")
 MAX_COUNT = 10_000  # as schemas/stack.schema.json says
 
@@ -56,9 +72,25 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 def _count(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None  # 1e2 is refused by the schema, not rounded into 100 rentals
+    return value if 0 <= value <= MAX_COUNT else None
+
+
+def _finite(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return int(value) if value == int(value) and 0 <= value <= MAX_COUNT else None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def output_attributes() -> dict[str, frozenset[str]]:
+    from vastplan.stack.schema import kind_fields
+
+    return {coll: RECORDED_ATTRIBUTES[coll] | kind_fields(_SCHEMA_DEFINITION[coll]) for coll in COLLECTIONS}
 
 
 def as_text(value: Any) -> str:
@@ -87,17 +119,29 @@ class _Resolver:
     def report(self, path: YPath, summary: str, *, key: bool = False) -> None:
         self.diags.append(self.doc.diag(path, summary, key=key))
 
+    def check_duration(self, path: YPath) -> None:
+        """A duration the schema let through (``90s``, ``2d``) must also be one the clock can add."""
+        node: Any = self.data
+        for part in path:
+            node = _mapping(node).get(str(part))
+        if not (isinstance(node, str) and re.fullmatch(r"[1-9][0-9]*[smhd]", node)):
+            return
+        if int(node[:-1]) * DURATION_SECONDS[node[-1]] > MAX_DURATION_DAYS * 86400:
+            self.report(path, f'"{node if len(node) <= 20 else node[:17] + "..."}" is longer than '
+                              f"{MAX_DURATION_DAYS} days, the longest duration allowed")
+
     def stack(self) -> Stack:
         specs = [spec for coll in COLLECTIONS for spec in self._collection(coll)]
         self._check_cycles(specs)
         budget = _mapping(self.data.get("budget")).get("max_dph_total")
         ttl = self.data.get("ttl")
+        self.check_duration(("ttl",))
         return Stack(
             path=self.doc.file,
             name=str(self.data.get("stack", "")),
             resources=tuple(specs),
             outputs=self._outputs(),
-            budget=Budget(float(budget) if isinstance(budget, (int, float)) else None),
+            budget=Budget(_finite(budget)),
             ttl=ttl if isinstance(ttl, str) else None,
         )
 
@@ -183,7 +227,7 @@ class _Resolver:
             if not isinstance(value, str):
                 continue
             where = ("outputs", name, "value")
-            for problem in output_problems(value, self.counts):
+            for problem in output_problems(value, self.counts, output_attributes()):
                 self.diags.append(self.doc.diag(where, problem, address=("outputs", name)))
             outputs.append(
                 OutputSpec(
@@ -230,24 +274,17 @@ def _ssh_key(r: _Resolver, name: str, body: dict[str, Any], path: YPath) -> tupl
 
 
 def _read_public_key(r: _Resolver, raw: str, where: YPath) -> str | None:
-    path = Path(os.path.expanduser(raw))
-    path = path if path.is_absolute() else r.base_dir / path
     try:
-        with path.open("rb") as f:
-            data = f.read(MAX_KEY_FILE_BYTES + 1)
-    except FileNotFoundError:
-        r.report(where, f'cannot read the public key file "{raw}": no such file')
-        return None
-    except IsADirectoryError:
-        r.report(where, f'cannot read the public key file "{raw}": it is a directory')
-        return None
-    except (OSError, ValueError) as exc:
-        r.report(where, f'cannot read the public key file "{raw}": {getattr(exc, "strerror", None) or exc}')
+        path = expand_home(raw)
+        data = read_regular_file(path if path.is_absolute() else r.base_dir / path, MAX_KEY_FILE_BYTES)
+    except UnreadableFile as exc:
+        reason = f"it {exc.reason}" if exc.reason.startswith(("is ", "names ")) else exc.reason
+        r.report(where, f'cannot read the public key file "{raw}": {reason}')
         return None
     text = data.decode("utf-8", errors="replace").strip()
     if "PRIVATE KEY" in text:
         r.report(where, f'"{raw}" looks like a private key; give the public key (usually the .pub file)')
-    elif len(data) > MAX_KEY_FILE_BYTES or not text.startswith(("ssh-", "ecdsa-", "sk-")):
+    elif not text.startswith(("ssh-", "ecdsa-", "sk-")):
         r.report(where, f'"{raw}" is not an SSH public key (it should start with ssh-, ecdsa- or sk-)')
     else:
         return text
@@ -297,7 +334,8 @@ def _instance_references(r: _Resolver, body: dict[str, Any], path: YPath) -> lis
 
 
 def _check_instance(r: _Resolver, body: dict[str, Any], path: YPath) -> None:
-    """What the schema cannot say: mount paths used twice, a time that does not exist."""
+    """What the schema cannot say: mount paths used twice, a time that does not exist, a duration
+    too long, a label that would corrupt the ownership marker vastplan puts in front of it."""
     volumes = body.get("volumes")
     seen: set[str] = set()
     for i, mount in enumerate(volumes if isinstance(volumes, list) else []):
@@ -311,6 +349,22 @@ def _check_instance(r: _Resolver, body: dict[str, Any], path: YPath) -> None:
             datetime.fromisoformat(expires.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
             r.report((*path, "expires_at"), f'"{expires}" is not a valid time')
+    for duration in (("ttl",), ("readiness", "timeout")):
+        r.check_duration((*path, *duration))
+    label = body.get("label")
+    if isinstance(label, str):
+        problem = _label_problem(label)
+        if problem:
+            r.report((*path, "label"), problem)
+
+
+def _label_problem(label: str) -> str:
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in label):
+        return "a label must be one line of text: no NUL, newline or other control character"
+    if re.search(r"(?:^|\s)" + re.escape(PREFIX), label):
+        return (f'a label must not contain "{PREFIX}": that is how vastplan marks the objects a stack owns, '
+                "and it adds its own marker in front of the label")
+    return ""
 
 
 _BUILDERS: Mapping[str, Builder] = {

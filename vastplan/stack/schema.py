@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
@@ -38,26 +39,55 @@ _TYPE_WORDS = {
 }
 
 
-def schema_text() -> str:
-    """The stack schema: shipped inside the wheel, or read from the source tree."""
+def schema_text(name: str = _SCHEMA_NAME) -> str:
+    """A schema (the stack's by default): shipped inside the wheel, or read from the source tree."""
     try:
-        return resources.files("vastplan").joinpath("schemas").joinpath(_SCHEMA_NAME).read_text("utf-8")
+        return resources.files("vastplan").joinpath("schemas").joinpath(name).read_text("utf-8")
     except (FileNotFoundError, NotADirectoryError):
-        return (Path(__file__).resolve().parents[2] / "schemas" / _SCHEMA_NAME).read_text("utf-8")
+        return (Path(__file__).resolve().parents[2] / "schemas" / name).read_text("utf-8")
 
 
 @functools.cache
-def _validator() -> Validator:
-    # Imported here: jsonschema is slow to import and only loading a stack needs it.
-    from jsonschema import Draft202012Validator
+def _schema(name: str = _SCHEMA_NAME) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(schema_text(name))
+    return loaded
 
-    return Draft202012Validator(json.loads(schema_text()))
+
+@functools.cache
+def strict_validator(name: str = _SCHEMA_NAME) -> Validator:
+    """A validator for one of ``schemas/``, where an integer is an ``int`` and a number is finite."""
+    # Imported here: jsonschema is slow to import and only loading a stack (or state) needs it.
+    from jsonschema import Draft202012Validator, validators
+
+    # JSON Schema counts 100.0 as an integer and NaN as a number; a stack must not (count: 1e2
+    # rented 100 instances, a NaN budget compared false against every limit).
+    checker = Draft202012Validator.TYPE_CHECKER.redefine_many({"integer": _is_integer, "number": _is_number})
+    strict = validators.extend(Draft202012Validator, type_checker=checker)
+    return strict(_schema(name))
+
+
+def _is_integer(checker: object, value: object) -> bool:
+    return isinstance(value, int) and _is_number(checker, value)
+
+
+def _is_number(_checker: object, value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer no float can hold: no price or size is that large
+        return False
+
+
+def kind_fields(definition: str) -> frozenset[str]:
+    """The fields the schema allows in one kind's block (``$defs.instance``), for output references."""
+    return frozenset(_schema()["$defs"][definition].get("properties", {}))
 
 
 def check_schema(doc: Document, hidden: frozenset[YPath] = frozenset()) -> list[Diagnostic]:
     """Every schema violation in ``doc.data``; values at ``hidden`` paths are never quoted."""
     explainer = _Explainer(doc, hidden)
-    return [d for error in _validator().iter_errors(doc.data) for d in explainer.explain(error)]
+    return [d for error in strict_validator().iter_errors(doc.data) for d in explainer.explain(error)]
 
 
 class _Explainer:

@@ -7,6 +7,7 @@ alone so shell in ``onstart`` keeps working; ``$${`` writes a literal ``${``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,15 +53,40 @@ def coerce(value: Any, type_: str) -> tuple[Any, str]:
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true", ""
         return None, f"{show(value)} is not true or false"
+    number: int | float | None = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value, ""
-    if isinstance(value, str):
+        number = value
+    elif isinstance(value, str):
         text = value.strip()
         try:
-            return (int(text) if re.fullmatch(r"[-+]?[0-9]+", text) else float(text)), ""
+            number = int(text) if re.fullmatch(r"[-+]?[0-9]+", text) else float(text)
         except ValueError:
-            pass
-    return None, f"{show(value)} is not a number"
+            number = None
+    if number is None:
+        return None, f"{show(value)} is not a number"
+    if not _finite(number):
+        return None, f"{show(value)} is not a finite number (at most about 1.8e308 either way)"
+    return number, ""
+
+
+def _finite(number: int | float) -> bool:
+    """NaN and infinity (``nan``, ``inf``, ``1e400``) compare false against every limit, and an integer
+    too large for a float breaks every price computation: neither is a usable number."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
+
+
+def interpolation_in(value: Any) -> str | None:
+    """The first ``${...}`` in ``value`` that vastplan would read as a reference, or None. Values of
+    variables are taken as written, so such text would reach the API literally."""
+    if not isinstance(value, str):
+        return None
+    for m in EXPR.finditer(value):
+        if m.group(1) is not None and m.group(1).strip().split(".", 1)[0].split("[", 1)[0] in _RESERVED_ROOTS:
+            return m.group(0)
+    return None
 
 
 @dataclass
@@ -79,6 +105,8 @@ class VariableSet:
             var = Variable(name, type_, sensitive=decl.get("sensitive") is True)
             if "default" in decl:
                 value, problem = coerce(decl["default"], type_)
+                if not problem and (ref := interpolation_in(decl["default"])):
+                    problem = f"refers to {ref}, but defaults are not interpolated; write the value itself"
                 if problem and not isinstance(decl["default"], (dict, list)):
                     where = ("variables", name, "default")
                     self.diags.append(self.doc.diag(where, f"the default {problem} (declared type {type_})"))
@@ -96,6 +124,8 @@ class VariableSet:
             return
         var = self.variables[name]
         coerced, problem = coerce(value, var.type)
+        if not problem and (ref := interpolation_in(value)):
+            problem = f"the value refers to {ref}, but values of variables are not interpolated"
         if problem:
             shown = "(sensitive value)" if var.sensitive else None
             text = f"{origin}{problem.replace(show(value), shown) if shown else problem}"

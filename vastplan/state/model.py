@@ -13,9 +13,11 @@ import uuid
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from vastplan.errors import StateError
+from vastplan.stack.model import COLLECTIONS
 
 if TYPE_CHECKING:
     from vastplan.state.lock import LockInfo
@@ -104,10 +106,13 @@ class State:
             raise StateError(f"{source} is not a vastplan state file")
         if raw.get("format") != STATE_FORMAT:
             raise StateError(f"{source} has state format {raw.get('format')!r}; this vastplan reads {STATE_FORMAT}")
-        try:
-            resources = {addr: ResourceState.from_json(r) for addr, r in raw["resources"].items()}
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise StateError(f"{source} has a malformed resource entry ({exc})") from exc
+        problems = damage(raw)
+        if problems:
+            more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            raise StateError(f"{source} is damaged: {problems[0]}{more}. Nothing was read from the account or "
+                             f"changed; restore {Path(source).name}.backup (the state before the last command, "
+                             "if there is one) or repair the file")
+        resources = {addr: ResourceState.from_json(r) for addr, r in raw["resources"].items()}
         return cls(
             lineage=str(raw["lineage"]),
             serial=int(raw.get("serial", 0)),
@@ -115,6 +120,62 @@ class State:
             resources=resources,
             outputs=dict(raw.get("outputs") or {}),
         )
+
+
+def damage(raw: Mapping[str, Any]) -> list[str]:
+    """What makes ``raw`` unusable as state: ``schemas/state.schema.json``, then what a schema cannot
+    say (an address of one kind holding another kind, one object recorded under two addresses)."""
+    from vastplan.stack.schema import strict_validator
+
+    errors = sorted(strict_validator("state.schema.json").iter_errors(raw), key=lambda e: list(map(str, e.path)))
+    if errors:
+        return [_explain(error) for error in errors]
+    problems = []
+    owners: dict[tuple[str, Any], str] = {}
+    for address, entry in sorted(raw["resources"].items()):
+        collection = address.split(".", 1)[0]
+        if COLLECTIONS.get(collection) != entry["kind"]:
+            problems.append(f'resources["{address}"] has kind "{entry["kind"]}", '
+                            f"but its address is one of {collection}")
+        if entry["id"] is None:
+            continue
+        first = owners.setdefault((entry["kind"], entry["id"]), address)
+        if first != address:
+            problems.append(f'resources["{first}"] and resources["{address}"] both record {entry["kind"]} '
+                            f"{entry['id']}; one object cannot be two resources")
+    return problems
+
+
+def _explain(error: Any) -> str:
+    where = _where(list(error.absolute_path))
+    shown = json.dumps(error.instance)[:60]
+    if error.validator == "type":
+        wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        text = f"{shown} is not {' or '.join(_TYPE_WORDS.get(str(t), str(t)) for t in wanted)}"
+    elif error.validator == "enum":
+        text = f"{shown} is not one of {', '.join(map(str, error.validator_value))}"
+    elif error.validator == "pattern" and "propertyNames" in error.absolute_schema_path:
+        text = f"{shown} is not a resource address such as instances.NAME or instances.NAME[0]"
+    else:
+        text = error.message[:120]
+    return f"{where}: {text}" if where else text
+
+
+def _where(path: list[str | int]) -> str:
+    """``["resources", "instances.a", "id"]`` -> ``resources["instances.a"].id``."""
+    text = ""
+    for i, part in enumerate(path):
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif i == 1 and path[0] in ("resources", "outputs"):
+            text += f'["{part}"]'
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+_TYPE_WORDS = {"integer": "an integer", "string": "a string", "null": "null", "object": "a mapping",
+               "array": "a list", "boolean": "true/false", "number": "a number"}
 
 
 def redact(attributes: Mapping[str, Any], paths: Iterable[str]) -> dict[str, Any]:

@@ -258,12 +258,12 @@ instances:
   web: {image: nginx, count: 2}
 outputs:
   port: {value: "${var.port}"}
-  url: {value: "http://${instances.web[0].public_ip}:${var.port}", description: first}
+  url: {value: "http://${instances.web[0].public_ipaddr}:${var.port}", description: first}
   key: {value: "${var.key}"}
 """
     )
     outputs = {o.name: o for o in load_stack(path).outputs}
     assert outputs["port"].value == "8000"
-    assert outputs["url"].value == "http://${instances.web[0].public_ip}:8000"
+    assert outputs["url"].value == "http://${instances.web[0].public_ipaddr}:8000"
     assert outputs["url"].description == "first" and not outputs["url"].sensitive
     assert outputs["key"].sensitive
