@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
-from vastplan.budget import BudgetExceeded, check_budget
 
-from vastplan.plan import Action, Plan, ResourceChange
+from vastplan.plan.budget import BudgetExceeded, check_budget
+from vastplan.plan.model import Action, Plan, ResourceChange
 from vastplan.stack.model import Budget, Stack
 
 
