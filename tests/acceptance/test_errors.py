@@ -160,7 +160,7 @@ def test_a_state_that_cannot_be_written_is_saved_beside_it_and_apply_stops(works
 
 
 def test_sandbox_serve_on_a_busy_port_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from vastplan.cli import run
+    from vastplan.cli.root import run
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
