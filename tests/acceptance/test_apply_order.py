@@ -43,8 +43,13 @@ def test_creation_goes_in_natural_order_and_destroy_in_reverse(workspace: Worksp
     assert workspace.state()["resources"] == {}
 
 
-def test_state_list_is_in_natural_order(workspace: Workspace) -> None:
+def test_the_state_commands_list_in_natural_order_and_match_like_target(workspace: Workspace) -> None:
     workspace.write(COUNTED.replace("count: 12", "count: 11"))
     assert workspace.vastplan("apply", "--auto-approve").code == 0
     listed = workspace.vastplan("state", "list")
     assert re.findall(r"^(\S+)  id=", listed.out, flags=re.MULTILINE) == workers(range(11))
+    whole = workspace.vastplan("state", "show", "instances.worker")
+    assert whole.code == 1 and f"(it has {', '.join(workers(range(11)))})" in whole.err, whole.text
+    malformed = workspace.vastplan("state", "rm", "worker[1]")
+    assert malformed.code == 1 and "worker[1] is not an address: expected COLLECTION.NAME" in malformed.err
+    assert len(workspace.state()["resources"]) == 11

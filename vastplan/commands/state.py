@@ -9,6 +9,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from vastplan.addresses import Address, matching, sort_key
 from vastplan.commands.steps import Options, connect
 from vastplan.errors import StateError, UsageError
 from vastplan.kinds import KINDS
@@ -30,13 +31,15 @@ def _read(opts: Options) -> tuple[LocalStateFile, State]:
 def _entry(state: State, address: str, opts: Options) -> ResourceState:
     entry = state.resources.get(address)
     if entry is None:
-        raise UsageError(f"{address} is not in the state {opts.state_path}")
+        named = sorted(matching(state.resources, address), key=sort_key)  # also refuses a malformed address
+        hint = f" (it has {', '.join(named)})" if named else ""
+        raise UsageError(f"{address} is not in the state {opts.state_path}{hint}")
     return entry
 
 
 def state_list(opts: Options, view: View) -> int:
     _, state = _read(opts)
-    for address, entry in sorted(state.resources.items()):
+    for address, entry in sorted(state.resources.items(), key=lambda item: sort_key(item[0])):
         flags = "".join([" (tainted)" if entry.tainted else "", " (protected)" if entry.protected else ""])
         view.line(f"{address}  id={entry.id}{flags}")
     return 0
@@ -62,7 +65,7 @@ def state_mv(opts: Options, view: View, source: str, target: str) -> int:
     entry = _entry(state, source, opts)
     if target in state.resources:
         raise UsageError(f"{target} is already in the state")
-    if source.split(".")[0] != target.split(".")[0]:
+    if Address.parse(source).collection != Address.parse(target).collection:
         raise UsageError(f"{source} and {target} are different kinds of resource")
     moved = state.with_resource(source, None).with_resource(target, entry)
     backend.write(moved)

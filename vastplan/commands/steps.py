@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from vastplan.addresses import matching
 from vastplan.api.client import VastClient
 from vastplan.api.credentials import KeySources, find_api_key
 from vastplan.apply.executor import Executor
@@ -89,10 +90,12 @@ async def refresh_and_diff(client: VastClient, stack: Stack, state: State, view:
 
 def _addresses(stack: Stack, patterns: tuple[str, ...]) -> frozenset[str]:
     """``--replace instances.server`` names every index of it."""
-    found = {a for a in stack.by_address() for p in patterns if a == p or a.startswith(p + "[")}
-    missing = [p for p in patterns if not any(a == p or a.startswith(p + "[") for a in found)]
-    if missing:
-        raise UsageError(f"--replace {missing[0]}: no such resource in the stack")
+    found: set[str] = set()
+    for pattern in patterns:
+        named = matching(stack.by_address(), pattern)
+        if not named:
+            raise UsageError(f"--replace {pattern}: no such resource in the stack")
+        found.update(named)
     return frozenset(found)
 
 
