@@ -1,5 +1,6 @@
-"""The suite's own layout: test modules share helpers through tests/harness.py (and a package's
-support module), never by importing each other, so moving or deleting a test breaks no other one."""
+"""The suite's own layout: test modules share helpers through tests/harness.py (the sandbox's tests
+through tests/sandbox/conftest.py, the stack's through tests/unit/stack/support.py), never by importing
+each other, so moving or deleting a test breaks no other one."""
 
 from __future__ import annotations
 
@@ -16,6 +17,6 @@ def test_no_test_module_imports_another_test_module() -> None:
             names = [node.module or ""] if isinstance(node, ast.ImportFrom) else (
                 [alias.name for alias in node.names] if isinstance(node, ast.Import) else [])
             crossing += [f"{path.relative_to(TESTS)} imports {name}" for name in names
-                         if name.startswith("tests.") and name.rpartition(".")[2].startswith("test_")]
+                         if name.rpartition(".")[2].startswith("test_")]
     assert len(list(TESTS.rglob("test_*.py"))) > 30  # the walk found the suite
     assert crossing == []
