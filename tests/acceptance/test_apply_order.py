@@ -53,3 +53,10 @@ def test_the_state_commands_list_in_natural_order_and_match_like_target(workspac
     malformed = workspace.vastplan("state", "rm", "worker[1]")
     assert malformed.code == 1 and "worker[1] is not an address: expected COLLECTION.NAME" in malformed.err
     assert len(workspace.state()["resources"]) == 11
+
+
+def test_graph_lists_the_nodes_in_natural_order(workspace: Workspace) -> None:
+    workspace.write(COUNTED)
+    drawn = workspace.vastplan("graph")
+    assert drawn.code == 0, drawn.text
+    assert re.findall(r'^  "(\S+)";$', drawn.out, flags=re.MULTILINE) == workers(range(12))
