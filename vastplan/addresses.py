@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from vastplan.errors import UsageError
 
@@ -63,9 +63,6 @@ class Address:
         indexed = self.base if self.index is None else f"{self.base}[{self.index}]"
         return indexed + (DEPOSED if self.deposed else "")
 
-    def with_index(self, index: int | None) -> Address:
-        return replace(self, index=index)
-
     @property
     def sort_key(self) -> SortKey:
         """Natural order: ``server[2]`` before ``server[10]``, the unindexed address before its indexes."""
@@ -83,8 +80,8 @@ def sort_key(text: str) -> SortKey:
     return address.sort_key if address is not None else (1, text, "", -1, False)
 
 
-def matching(addresses: Iterable[str], pattern: str | Address) -> list[str]:
+def matching(addresses: Iterable[str], pattern: str) -> list[str]:
     """The addresses ``pattern`` names, in the order given. A pattern that is not an address is a
     UsageError; an address string that is not one never matches."""
-    wanted = pattern if isinstance(pattern, Address) else Address.parse(pattern)
+    wanted = Address.parse(pattern)
     return [a for a in addresses if (found := Address.find(a)) is not None and found.matches(wanted)]
