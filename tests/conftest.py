@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.harness import Workspace
+from tests.harness import CANARY_API_KEY, Workspace
 from vastsandbox.server import RunningSandbox, start_in_thread
 
-# A canary key: the suite scans what it produced to prove this never leaks.
-CANARY_API_KEY = "canary-key-7f3a9c2e-DO-NOT-PRINT"
+
+@pytest.fixture(autouse=True)
+def _vastplan_logger_restored() -> Iterator[None]:
+    """`-v` hangs a handler on the stderr of the moment (a test's captured stream) and turns on
+    DEBUG; the CLI runs in-process here, so without this a later test in the same worker would log
+    into that closed stream ("--- Logging error ---" and a traceback in its output)."""
+    logger = logging.getLogger("vastplan")
+    handlers, level = list(logger.handlers), logger.level
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
 
 
 @pytest.fixture

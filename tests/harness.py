@@ -1,17 +1,24 @@
-"""Run the real vastplan command line in-process against a sandbox, in a scratch folder."""
+"""What the tests share: the real vastplan command line run in-process against a sandbox in a scratch
+folder, talking to the sandbox directly, the stacks several test modules use, and the reader of the
+malformed-stack corpus. Test modules import from here, never from each other."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from vastplan.cli.root import run
+
+# A canary key: the suite scans what it produced to prove this never leaks.
+CANARY_API_KEY = "canary-key-7f3a9c2e-DO-NOT-PRINT"
+CASES = Path(__file__).resolve().parent / "cases"
 
 
 @dataclass
@@ -81,3 +88,171 @@ def api_post(url: str, path: str, key: str, body: dict[str, Any]) -> Any:
 
 def api_delete(url: str, path: str, key: str, body: dict[str, Any]) -> Any:
     return api_call(url, "DELETE", path, key, body)
+
+
+def admin(ws: Workspace, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """The sandbox's admin API (faults, settings), which needs no key."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{ws.api_url}/_sandbox{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+# --- account contents, seen through the API ---------------------------------------------------------
+
+
+def templates_in_sandbox(ws: Workspace) -> list[dict[str, object]]:
+    """The account's own templates (the search also returns public ones)."""
+    me = api_get(ws.api_url, "/api/v0/users/current", CANARY_API_KEY)["id"]
+    rows: list[dict[str, object]] = api_get(ws.api_url, "/api/v0/template/", CANARY_API_KEY)["templates"]
+    return [row for row in rows if row.get("creator_id") == me]
+
+
+def keys_in_sandbox(ws: Workspace) -> list[str]:
+    return [row["key"] for row in api_get(ws.api_url, "/api/v0/ssh/", CANARY_API_KEY)]
+
+
+def instances(ws: Workspace) -> dict[int, dict[str, Any]]:
+    rows = api_get(ws.api_url, "/api/v1/instances/?limit=25", CANARY_API_KEY)["instances"]
+    return {row["id"]: row for row in rows}
+
+
+def state_id(ws: Workspace, address: str) -> Any:
+    return ws.state()["resources"][address]["id"]
+
+
+# --- stacks several test modules use ------------------------------------------------------------------
+
+# Two public keys the sandbox accepts (fake, but of the right shape).
+KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyNumberOneForTestsOnly0000000000000 a@test"
+KEY_B = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyNumberTwoForTestsOnly0000000000000 b@test"
+
+
+def skeleton_stack(image: str = "pytorch/pytorch", keys: tuple[str, ...] = ("laptop", "ci"),
+                   secret: str = "s3cr3t-v4lue") -> str:
+    """SSH keys and a template with a sensitive env value: no rental, so it applies in a moment."""
+    key_text = {"laptop": KEY_A, "ci": KEY_B}
+    key_block = "".join(f'  {name}: {{public_key: "{key_text[name]}"}}\n' for name in keys)
+    return f"""
+version: 1
+stack: skeleton
+ssh_keys:
+{key_block if keys else "  {}"}
+templates:
+  torch:
+    image: {image}
+    tag: latest
+    env:
+      TOKEN: {{value: "{secret}", sensitive: true}}
+      TZ: UTC
+    ports: [8888]
+    onstart: "echo hi"
+    disk_gb: 40
+"""
+
+
+def gpu_stack(*, label: str = "", disk: int = 40, state: str = "running", timeout: str = "60s") -> str:
+    """Every kind: a key, a template, a volume, an instance mounting it and one more instance."""
+    return f"""
+version: 1
+stack: gpus
+ssh_keys:
+  me: {{public_key: "{KEY_A}"}}
+templates:
+  torch: {{image: pytorch/pytorch, tag: latest, env: {{TZ: UTC}}, ports: [8888]}}
+volumes:
+  data: {{size_gb: 20, offer: {{geolocation: [US, CA]}}}}
+instances:
+  worker:
+    template: torch
+    offer: {{gpu_name: "RTX 4090", num_gpus: 1, dph_total: {{lte: 2.0}}}}
+    disk_gb: {disk}
+    ssh_keys: [me]
+    volumes: [{{volume: data, mount: /data}}]
+    readiness: {{timeout: {timeout}}}
+  helper:
+    image: ubuntu
+    tag: "22.04"
+    offer: {{num_gpus: 1, gpu_ram_gb: {{gte: 8}}}}
+    state: {state}
+    readiness: {{timeout: {timeout}}}
+    {f'label: "{label}"' if label else ""}
+"""
+
+
+def small_stack(*, image: str = "ubuntu", keys: str = "[me, ci]", bid: float | None = None) -> str:
+    """One instance with two SSH keys, optionally on a bid."""
+    interruptible = f"interruptible: {{bid_dph: {bid}}}" if bid is not None else ""
+    return f"""
+version: 1
+stack: small
+ssh_keys:
+  me: {{public_key: "{KEY_A}"}}
+  ci: {{public_key: "{KEY_A.replace('One', 'Six')}"}}
+instances:
+  box:
+    image: {image}
+    offer: {{num_gpus: 1, gpu_name: "RTX 3090"}}
+    ssh_keys: {keys}
+    readiness: {{timeout: 20s}}
+    {interruptible}
+"""
+
+
+def one_box(offer: str = '{gpu_name: "RTX 4090", num_gpus: 1}', secret: str = "pl4n-s3cret") -> str:
+    """One instance with a sensitive env value, on the given offer filters."""
+    return f"""
+version: 1
+stack: saved
+instances:
+  box:
+    image: pytorch/pytorch
+    env: {{TOKEN: {{value: "{secret}", sensitive: true}}}}
+    offer: {offer}
+    readiness: {{timeout: 30s}}
+"""
+
+
+def assert_clean_failure(result_text: str) -> None:
+    """A failure says something, and not as a traceback."""
+    assert "Traceback" not in result_text
+    assert result_text.strip(), "a failure must say something"
+
+
+# --- the malformed-stack corpus (tests/cases/malformed; format in tests/unit/stack/test_malformed_cases.py) --
+
+MALFORMED = CASES / "malformed"
+_EXPECT = re.compile(r"(?:(?P<file>[^:\s]+):)?(?P<line>\d+):(?P<col>\d+): (?P<text>.+)")
+
+
+@dataclass
+class Case:
+    path: Path
+    expect: list[tuple[str, int, int, str]] = field(default_factory=list)
+    variables: dict[str, str] = field(default_factory=dict)
+    var_files: list[Path] = field(default_factory=list)
+    unset_env: list[str] = field(default_factory=list)
+
+
+def read_case(path: Path) -> Case:
+    sidecar = path.with_suffix(".expect")
+    source = sidecar if sidecar.exists() else path
+    case = Case(path)
+    for line in source.read_bytes().decode("utf-8", errors="replace").splitlines():
+        if not line.startswith("# "):
+            break
+        key, _, rest = line[2:].partition(": ")
+        if key == "expect":
+            m = _EXPECT.fullmatch(rest.strip())
+            assert m, f"{source.name}: bad expectation {rest!r}"
+            file = str(MALFORMED / m["file"]) if m["file"] else str(path)
+            case.expect.append((file, int(m["line"]), int(m["col"]), m["text"]))
+        elif key == "vars":
+            case.variables.update(item.split("=", 1) for item in rest.split())  # type: ignore[misc]
+        elif key == "var-file":
+            case.var_files.append(MALFORMED / rest.strip())
+        elif key == "unset-env":
+            case.unset_env.append(rest.strip())
+    assert case.expect, f"{source.name} announces no expectation"
+    return case

@@ -13,9 +13,7 @@ from typing import Any
 import pytest
 
 import vastplan.cli.root
-from tests.acceptance.test_retries import admin
-from tests.conftest import CANARY_API_KEY
-from tests.harness import Workspace, api_get
+from tests.harness import CANARY_API_KEY, Workspace, admin, api_get
 from vastplan.api.billing import charges
 from vastplan.api.client import VastClient
 from vastplan.api.credentials import ApiKey

@@ -8,20 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.acceptance.test_lifecycle import stack
-from tests.conftest import CANARY_API_KEY
-from tests.harness import Workspace
-
-
-def assert_clean_failure(result_text: str) -> None:
-    assert "Traceback" not in result_text
-    assert result_text.strip(), "a failure must say something"
+from tests.harness import CANARY_API_KEY, Workspace, assert_clean_failure, one_box, skeleton_stack
 
 
 def test_a_rejected_key_is_one_line_naming_the_api_message(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     monkeypatch.setenv("VAST_API_KEY", "not-the-right-key")
     result = workspace.vastplan("apply", "--auto-approve")
     assert result.code == 4
@@ -31,7 +24,7 @@ def test_a_rejected_key_is_one_line_naming_the_api_message(
 
 
 def test_no_key_anywhere_says_where_to_put_one(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     monkeypatch.delenv("VAST_API_KEY")
     result = workspace.vastplan("plan")
     assert result.code == 4
@@ -40,7 +33,7 @@ def test_no_key_anywhere_says_where_to_put_one(workspace: Workspace, monkeypatch
 
 def test_api_key_file_is_read(workspace: Workspace, monkeypatch: pytest.MonkeyPatch,
                               tmp_path_factory: pytest.TempPathFactory) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     monkeypatch.delenv("VAST_API_KEY")
     key_file = tmp_path_factory.mktemp("secrets") / "key.txt"  # outside the folder scanned for leaks
     key_file.write_text(CANARY_API_KEY + "\n")
@@ -53,7 +46,7 @@ def test_an_unreachable_api_is_a_clear_error(workspace: Workspace, monkeypatch: 
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
     workspace.api_url = f"http://127.0.0.1:{closed_port}"
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     result = workspace.vastplan("plan")
     assert result.code == 1
     assert f"cannot connect to 127.0.0.1:{closed_port}" in result.err
@@ -61,7 +54,7 @@ def test_an_unreachable_api_is_a_clear_error(workspace: Workspace, monkeypatch: 
 
 
 def test_apply_without_a_terminal_needs_auto_approve(workspace: Workspace) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     result = workspace.vastplan("apply")
     assert result.code == 1
     assert "apply needs --auto-approve when not run from a terminal" in result.err
@@ -69,7 +62,7 @@ def test_apply_without_a_terminal_needs_auto_approve(workspace: Workspace) -> No
 
 
 def test_a_corrupted_state_file_is_reported_not_overwritten(workspace: Workspace) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     workspace.state_path.write_text("{ this is not json")
     result = workspace.vastplan("apply", "--auto-approve")
     assert result.code == 1
@@ -78,10 +71,10 @@ def test_a_corrupted_state_file_is_reported_not_overwritten(workspace: Workspace
 
 
 def test_a_state_file_of_another_stack_is_refused(workspace: Workspace) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     assert workspace.vastplan("apply", "--auto-approve").code == 0
     before = workspace.state_path.read_text()
-    workspace.write(stack().replace("stack: skeleton", "stack: other"))
+    workspace.write(skeleton_stack().replace("stack: skeleton", "stack: other"))
     result = workspace.vastplan("plan")
     assert result.code == 1
     assert "belongs to stack 'skeleton', not 'other'" in result.err
@@ -89,7 +82,7 @@ def test_a_state_file_of_another_stack_is_refused(workspace: Workspace) -> None:
 
 
 def test_bad_flags_exit_1_not_2(workspace: Workspace) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     result = workspace.vastplan("plan", "--no-such-flag")
     assert result.code == 1  # 2 would read as "changes" under --detailed-exitcode
     assert "No such option '--no-such-flag'" in result.err
@@ -104,7 +97,7 @@ def test_answering_anything_but_yes_at_the_prompt_cancels_with_exit_5(workspace:
     import subprocess
     import sys
 
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     master, slave = pty.openpty()
     env = {**os.environ, "VAST_API_KEY": CANARY_API_KEY, "NO_COLOR": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "vastplan", "apply", "-f", str(workspace.stack),
@@ -126,8 +119,6 @@ def test_a_state_that_cannot_be_written_is_saved_beside_it_and_apply_stops(works
     import os
     import threading
     import time
-
-    from tests.acceptance.test_saved_plans import one_box
 
     workspace.write(one_box())
     blocker = workspace.state_path.with_name(f".{workspace.state_path.name}.{os.getpid()}.tmp")

@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CANARY_API_KEY
-from tests.harness import Workspace, api_get
+from tests.harness import CANARY_API_KEY, Workspace, api_get
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -81,6 +80,7 @@ EXPECTED = {
     "training.yaml": Expected(6, 4, check_training),
     "ci-runner.yaml": Expected(2, 1, check_ci_runner),
 }
+
 
 def account_objects(ws: Workspace) -> dict[str, list[Any]]:
     """What the account holds, straight from the API (the search also returns public templates)."""

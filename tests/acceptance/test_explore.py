@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.acceptance.test_instances import gpu_stack
-from tests.harness import Workspace
+from tests.harness import Workspace, gpu_stack
 
 
 def test_offers_searches_with_the_stack_filter_syntax(workspace: Workspace) -> None:

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.acceptance.test_errors import assert_clean_failure
-from tests.acceptance.test_lifecycle import stack, templates_in_sandbox
-from tests.acceptance.test_retries import admin
-from tests.conftest import CANARY_API_KEY
-from tests.harness import Workspace
+from tests.harness import CANARY_API_KEY, Workspace, admin, assert_clean_failure, skeleton_stack, templates_in_sandbox
 
 
 @pytest.mark.parametrize("command", [("plan",), ("plan", "--json"), ("apply", "--auto-approve", "--json")])
 def test_a_server_echoing_the_request_headers_never_gets_the_key_printed(
         workspace: Workspace, command: tuple[str, ...]) -> None:
-    workspace.write(stack(keys=()))
+    workspace.write(skeleton_stack(keys=()))
     admin(workspace, "POST", "/faults", {"status": 400, "body": "echo", "route": "GET *"})
     result = workspace.vastplan(*command)
     assert result.code == 1
@@ -24,7 +20,7 @@ def test_a_server_echoing_the_request_headers_never_gets_the_key_printed(
 
 
 def test_an_answer_larger_than_the_cap_is_refused_not_buffered(workspace: Workspace) -> None:
-    workspace.write(stack(keys=()))
+    workspace.write(skeleton_stack(keys=()))
     admin(workspace, "POST", "/faults", {"status": 500, "body": "huge", "route": "GET *"})
     result = workspace.vastplan("plan")
     assert result.code == 1
@@ -34,7 +30,7 @@ def test_an_answer_larger_than_the_cap_is_refused_not_buffered(workspace: Worksp
 
 
 def test_transient_500s_on_reads_and_deletes_are_retried(workspace: Workspace) -> None:
-    workspace.write(stack(keys=()))
+    workspace.write(skeleton_stack(keys=()))
     admin(workspace, "POST", "/faults", {"status": 500, "count": 2, "route": "GET *"})
     applied = workspace.vastplan("apply", "--auto-approve")
     assert applied.code == 0, applied.text
@@ -47,7 +43,7 @@ def test_transient_500s_on_reads_and_deletes_are_retried(workspace: Workspace) -
 
 def test_a_500_on_a_create_is_not_repeated_blindly(workspace: Workspace) -> None:
     """A 500 may have made the object: the create is reconciled (adopted by its marker), never re-sent."""
-    workspace.write(stack(keys=()))
+    workspace.write(skeleton_stack(keys=()))
     admin(workspace, "POST", "/faults", {"kind": "lose_response", "status": 500, "count": 1,
                                         "route": "POST /api/v0/template/"})
     applied = workspace.vastplan("apply", "--auto-approve")
@@ -61,7 +57,7 @@ def test_a_500_on_a_create_is_not_repeated_blindly(workspace: Workspace) -> None
     ("https://user:pw@console.vast.ai", "must not carry a user name or password"),
 ])
 def test_an_unusable_api_url_is_refused_before_any_request(workspace: Workspace, url: str, words: str) -> None:
-    workspace.write(stack(keys=()))
+    workspace.write(skeleton_stack(keys=()))
     workspace.api_url = url
     result = workspace.vastplan("plan")
     assert result.code == 1
@@ -74,7 +70,7 @@ def test_an_unusable_api_url_is_refused_before_any_request(workspace: Workspace,
 
 def test_a_retry_deadline_from_the_environment_must_be_a_sane_number(
         workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    workspace.write(stack(keys=()))
+    workspace.write(skeleton_stack(keys=()))
     monkeypatch.setenv("VASTPLAN_RETRY_DEADLINE", "nan")
     result = workspace.vastplan("plan")
     assert result.code == 1

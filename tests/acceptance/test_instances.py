@@ -4,50 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
 
-from tests.acceptance.test_lifecycle import KEY_A
-from tests.acceptance.test_retries import admin
-from tests.conftest import CANARY_API_KEY
-from tests.harness import Workspace, api_get
+from tests.harness import CANARY_API_KEY, KEY_A, Workspace, admin, api_get, gpu_stack, instances, small_stack, state_id
 from vastplan.kinds.readiness import ssh_greets
-
-
-def gpu_stack(*, label: str = "", disk: int = 40, state: str = "running", timeout: str = "60s") -> str:
-    return f"""
-version: 1
-stack: gpus
-ssh_keys:
-  me: {{public_key: "{KEY_A}"}}
-templates:
-  torch: {{image: pytorch/pytorch, tag: latest, env: {{TZ: UTC}}, ports: [8888]}}
-volumes:
-  data: {{size_gb: 20, offer: {{geolocation: [US, CA]}}}}
-instances:
-  worker:
-    template: torch
-    offer: {{gpu_name: "RTX 4090", num_gpus: 1, dph_total: {{lte: 2.0}}}}
-    disk_gb: {disk}
-    ssh_keys: [me]
-    volumes: [{{volume: data, mount: /data}}]
-    readiness: {{timeout: {timeout}}}
-  helper:
-    image: ubuntu
-    tag: "22.04"
-    offer: {{num_gpus: 1, gpu_ram_gb: {{gte: 8}}}}
-    state: {state}
-    readiness: {{timeout: {timeout}}}
-    {f'label: "{label}"' if label else ""}
-"""
-
-
-def instances(ws: Workspace) -> dict[int, dict[str, Any]]:
-    rows = api_get(ws.api_url, "/api/v1/instances/?limit=25", CANARY_API_KEY)["instances"]
-    return {row["id"]: row for row in rows}
-
-
-def state_id(ws: Workspace, address: str) -> Any:
-    return ws.state()["resources"][address]["id"]
 
 
 def test_a_full_stack_plans_with_prices_applies_in_order_and_converges(workspace: Workspace) -> None:
@@ -150,24 +109,6 @@ def test_no_matching_offer_is_a_plan_error_naming_the_instance(workspace: Worksp
     assert result.code == 1
     assert "instances.worker: no GPU offer matches the filters" in result.err
     assert re.search(r"stack\.yaml:\d+:\d+: ", result.err)
-
-
-def small_stack(*, image: str = "ubuntu", keys: str = "[me, ci]", bid: float | None = None) -> str:
-    interruptible = f"interruptible: {{bid_dph: {bid}}}" if bid is not None else ""
-    return f"""
-version: 1
-stack: small
-ssh_keys:
-  me: {{public_key: "{KEY_A}"}}
-  ci: {{public_key: "{KEY_A.replace('One', 'Six')}"}}
-instances:
-  box:
-    image: {image}
-    offer: {{num_gpus: 1, gpu_name: "RTX 3090"}}
-    ssh_keys: {keys}
-    readiness: {{timeout: 20s}}
-    {interruptible}
-"""
 
 
 def attached_keys(ws: Workspace, instance_id: int) -> list[str]:

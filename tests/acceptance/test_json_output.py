@@ -6,10 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.acceptance.test_instances import small_stack
-from tests.acceptance.test_lifecycle import stack
-from tests.acceptance.test_retries import admin
-from tests.harness import Result, Workspace
+from tests.harness import Result, Workspace, admin, skeleton_stack, small_stack
 
 ADDRESSES = {"ssh_keys.laptop", "ssh_keys.ci", "templates.torch"}
 PLAN_KEYS = ("resource_changes", "resource_drift", "summary", "cost", "stack", "destroy")
@@ -36,7 +33,7 @@ def by_address(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_plan_json_is_one_document_with_actions_redaction_and_cost(workspace: Workspace) -> None:
-    workspace.write(stack(secret="js0n-s3cret"))
+    workspace.write(skeleton_stack(secret="js0n-s3cret"))
     planned = workspace.vastplan("plan", "--json", "--detailed-exitcode")
     assert planned.code == 2, planned.text
     assert "js0n-s3cret" not in planned.text
@@ -54,7 +51,7 @@ def test_plan_json_is_one_document_with_actions_redaction_and_cost(workspace: Wo
     assert doc["diagnostics"] == [] and doc["errors"] == 0
 
     assert workspace.vastplan("apply", "--auto-approve").code == 0
-    workspace.write(stack(image="vllm/vllm-openai", secret="js0n-s3cret-2"))
+    workspace.write(skeleton_stack(image="vllm/vllm-openai", secret="js0n-s3cret-2"))
     edited = document(workspace.vastplan("plan", "--json"))
     changes = by_address(edited)
     assert changes["templates.torch"]["change"]["actions"] == ["update"]
@@ -91,7 +88,7 @@ templates:
 
 
 def test_apply_and_destroy_json_stream_events(workspace: Workspace) -> None:
-    workspace.write(stack(secret="str3am-s3cret"))
+    workspace.write(skeleton_stack(secret="str3am-s3cret"))
     applied = workspace.vastplan("apply", "--json", "--auto-approve")
     assert applied.code == 0, applied.text
     assert "str3am-s3cret" not in applied.text and applied.err == ""
@@ -115,7 +112,7 @@ def test_apply_and_destroy_json_stream_events(workspace: Workspace) -> None:
 
 
 def test_a_failed_change_is_apply_errored_then_diagnostics(workspace: Workspace) -> None:
-    workspace.write(stack(keys=()))
+    workspace.write(skeleton_stack(keys=()))
     admin(workspace, "POST", "/faults", {"status": 400, "route": "POST /api/v0/template*", "count": 1})
     failed = workspace.vastplan("apply", "--json", "--auto-approve")
     assert failed.code == 1, failed.text
@@ -148,7 +145,7 @@ templates:
 
 
 def test_flag_errors_come_out_as_json(workspace: Workspace) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     planned = workspace.vastplan("plan", "--json", "--bogus")
     assert planned.code == 1 and planned.err == ""
     assert "--bogus" in document(planned)["diagnostics"][0]["summary"]
@@ -164,7 +161,7 @@ def test_flag_errors_come_out_as_json(workspace: Workspace) -> None:
 
 
 def test_show_json_of_a_saved_plan_is_the_saved_plan(workspace: Workspace) -> None:
-    workspace.write(stack(secret="sh0w-s3cret"))
+    workspace.write(skeleton_stack(secret="sh0w-s3cret"))
     assert workspace.vastplan("plan", "--out", "stack.plan").code == 0
     saved = json.loads((workspace.root / "stack.plan").read_text())
 

@@ -5,48 +5,21 @@ from __future__ import annotations
 import json
 import stat
 
-from tests.conftest import CANARY_API_KEY
-from tests.harness import Workspace, api_delete, api_get, api_post
-
-KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyNumberOneForTestsOnly0000000000000 a@test"
-KEY_B = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyNumberTwoForTestsOnly0000000000000 b@test"
-
-
-def stack(image: str = "pytorch/pytorch", keys: tuple[str, ...] = ("laptop", "ci"),
-          secret: str = "s3cr3t-v4lue") -> str:
-    key_text = {"laptop": KEY_A, "ci": KEY_B}
-    key_block = "".join(f'  {name}: {{public_key: "{key_text[name]}"}}\n' for name in keys)
-    return f"""
-version: 1
-stack: skeleton
-ssh_keys:
-{key_block if keys else "  {}"}
-templates:
-  torch:
-    image: {image}
-    tag: latest
-    env:
-      TOKEN: {{value: "{secret}", sensitive: true}}
-      TZ: UTC
-    ports: [8888]
-    onstart: "echo hi"
-    disk_gb: 40
-"""
-
-
-def templates_in_sandbox(ws: Workspace) -> list[dict[str, object]]:
-    """The account's own templates (the search also returns public ones)."""
-    me = api_get(ws.api_url, "/api/v0/users/current", CANARY_API_KEY)["id"]
-    rows: list[dict[str, object]] = api_get(ws.api_url, "/api/v0/template/", CANARY_API_KEY)["templates"]
-    return [row for row in rows if row.get("creator_id") == me]
-
-
-def keys_in_sandbox(ws: Workspace) -> list[str]:
-    return [row["key"] for row in api_get(ws.api_url, "/api/v0/ssh/", CANARY_API_KEY)]
+from tests.harness import (
+    CANARY_API_KEY,
+    KEY_A,
+    KEY_B,
+    Workspace,
+    api_delete,
+    api_post,
+    keys_in_sandbox,
+    skeleton_stack,
+    templates_in_sandbox,
+)
 
 
 def test_apply_then_plan_shows_no_changes(workspace: Workspace) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     first = workspace.vastplan("plan", "--detailed-exitcode")
     assert first.code == 2, first.text
     assert "Plan: 3 to add, 0 to change, 0 to destroy." in first.out
@@ -63,11 +36,11 @@ def test_apply_then_plan_shows_no_changes(workspace: Workspace) -> None:
 
 
 def test_editing_a_template_image_is_one_in_place_update(workspace: Workspace) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     assert workspace.vastplan("apply", "--auto-approve").code == 0
     before = templates_in_sandbox(workspace)[0]
 
-    workspace.write(stack(image="vllm/vllm-openai"))
+    workspace.write(skeleton_stack(image="vllm/vllm-openai"))
     planned = workspace.vastplan("plan", "--detailed-exitcode")
     assert planned.code == 2, planned.text
     assert planned.out.count("~ template") == 1
@@ -82,10 +55,10 @@ def test_editing_a_template_image_is_one_in_place_update(workspace: Workspace) -
 
 
 def test_removing_a_key_from_the_stack_plans_its_destroy(workspace: Workspace) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     assert workspace.vastplan("apply", "--auto-approve").code == 0
 
-    workspace.write(stack(keys=("laptop",)))
+    workspace.write(skeleton_stack(keys=("laptop",)))
     planned = workspace.vastplan("plan")
     assert '- ssh_key "ci"' in planned.out
     assert "# ssh_keys.ci will be destroyed" in planned.out
@@ -97,7 +70,7 @@ def test_removing_a_key_from_the_stack_plans_its_destroy(workspace: Workspace) -
 
 
 def test_destroy_removes_everything_the_stack_made(workspace: Workspace) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     assert workspace.vastplan("apply", "--auto-approve").code == 0
 
     destroyed = workspace.vastplan("destroy", "--auto-approve")
@@ -109,7 +82,7 @@ def test_destroy_removes_everything_the_stack_made(workspace: Workspace) -> None
 
 
 def test_a_key_that_existed_before_is_adopted_and_left_behind_by_destroy(workspace: Workspace) -> None:
-    workspace.write(stack(keys=("laptop",)))
+    workspace.write(skeleton_stack(keys=("laptop",)))
     api_post(workspace.api_url, "/api/v0/ssh/", CANARY_API_KEY, {"ssh_key": KEY_A})
     applied = workspace.vastplan("apply", "--auto-approve")
     assert "adopted" in applied.out
@@ -120,21 +93,21 @@ def test_a_key_that_existed_before_is_adopted_and_left_behind_by_destroy(workspa
 
 
 def test_sensitive_values_are_hidden_and_never_stored(workspace: Workspace) -> None:
-    workspace.write(stack(secret="hunter2-sensitive"))
+    workspace.write(skeleton_stack(secret="hunter2-sensitive"))
     planned = workspace.vastplan("plan")
     assert "+ env.TOKEN = (sensitive)" in planned.out
     applied = workspace.vastplan("apply", "--auto-approve")
     assert "hunter2-sensitive" not in applied.text
     assert "hunter2-sensitive" not in workspace.state_path.read_text()
 
-    workspace.write(stack(secret="hunter3-sensitive"))
+    workspace.write(skeleton_stack(secret="hunter3-sensitive"))
     changed = workspace.vastplan("plan")
     assert "~ env.TOKEN = (sensitive) -> (sensitive)" in changed.out
     assert "hunter" not in changed.text
 
 
 def test_state_is_private_and_backed_up(workspace: Workspace) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     assert workspace.vastplan("apply", "--auto-approve").code == 0
     state = workspace.state()
     assert stat.S_IMODE(workspace.state_path.stat().st_mode) == 0o600
@@ -143,14 +116,14 @@ def test_state_is_private_and_backed_up(workspace: Workspace) -> None:
     backup = workspace.state_path.with_name(workspace.state_path.name + ".backup")
     assert not backup.exists()  # .backup is the state before the command; the first one had none
 
-    workspace.write(stack(keys=("laptop",)))
+    workspace.write(skeleton_stack(keys=("laptop",)))
     assert workspace.vastplan("apply", "--auto-approve").code == 0
     assert json.loads(backup.read_text())["serial"] == 6  # the state as this apply found it
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
 
 
 def test_an_object_deleted_outside_vastplan_is_reported_and_recreated(workspace: Workspace) -> None:
-    workspace.write(stack(keys=()))
+    workspace.write(skeleton_stack(keys=()))
     assert workspace.vastplan("apply", "--auto-approve").code == 0
     template_id = workspace.state()["resources"]["templates.torch"]["id"]
     api_delete(workspace.api_url, "/api/v0/template/", CANARY_API_KEY, {"template_id": template_id})

@@ -3,9 +3,7 @@ and drift worded for a Vast.ai user."""
 
 from __future__ import annotations
 
-from tests.acceptance.test_instances import instances, state_id
-from tests.conftest import CANARY_API_KEY
-from tests.harness import Workspace, api_call
+from tests.harness import CANARY_API_KEY, Workspace, api_call, instances, state_id
 
 
 def box_stack(*, count: int = 1, disk: int = 20, lifecycle: str = "{}", with_box: bool = True) -> str:

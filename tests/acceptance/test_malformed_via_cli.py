@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import Workspace
-from tests.unit.stack.test_malformed_cases import MALFORMED, read_case
+from tests.harness import MALFORMED, Workspace, read_case
 
 CASE_FILES = sorted(p for p in MALFORMED.iterdir() if p.suffix in (".yaml", ".bin", ".txt"))
 POSITIONED = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): \S")

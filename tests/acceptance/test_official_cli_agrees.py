@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.acceptance.test_lifecycle import KEY_A, KEY_B, stack
-from tests.conftest import CANARY_API_KEY
-from tests.harness import Workspace
+from tests.harness import CANARY_API_KEY, KEY_A, KEY_B, Workspace, gpu_stack, skeleton_stack
 from tests.vastai_cli import run_vastai
 
 
 def test_vastai_lists_the_keys_and_templates_vastplan_created(workspace: Workspace, tmp_path: Path) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     assert workspace.vastplan("apply", "--auto-approve").code == 0
     state = workspace.state()["resources"]
 
@@ -35,7 +33,7 @@ def test_objects_the_vastai_cli_creates_are_not_touched_by_vastplan(workspace: W
     made = run_vastai(workspace.api_url, CANARY_API_KEY, "create", "template", "--name", "hand-made", "--image",
                       "vastai/pytorch", "--image_tag", "latest", "--ssh", "--direct", config_dir=tmp_path / "cli")
     assert made.returncode == 0 and "New Template" in made.stdout, made.stderr
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     assert workspace.vastplan("apply", "--auto-approve").code == 0
     assert workspace.vastplan("destroy", "--auto-approve").code == 0
 
@@ -46,8 +44,6 @@ def test_objects_the_vastai_cli_creates_are_not_touched_by_vastplan(workspace: W
 
 
 def test_vastai_sees_the_instances_and_volume_vastplan_rented(workspace: Workspace, tmp_path: Path) -> None:
-    from tests.acceptance.test_instances import gpu_stack
-
     workspace.write(gpu_stack())
     assert workspace.vastplan("apply", "--auto-approve").code == 0
     state = workspace.state()["resources"]

@@ -7,9 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from tests.acceptance.test_instances import instances
-from tests.conftest import CANARY_API_KEY
-from tests.harness import Workspace
+from tests.harness import CANARY_API_KEY, Workspace, instances
 from tests.vastai_cli import run_vastai
 
 STACK = """

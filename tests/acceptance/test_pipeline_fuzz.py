@@ -9,9 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.acceptance.test_instances import gpu_stack
-from tests.conftest import CANARY_API_KEY
-from tests.harness import Workspace
+from tests.harness import CANARY_API_KEY, Workspace, gpu_stack
 
 BASE = gpu_stack().splitlines()
 JUNK = st.one_of(st.text(max_size=12), st.integers(-10**6, 10**6).map(str),

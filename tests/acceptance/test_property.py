@@ -10,8 +10,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import CANARY_API_KEY, assert_no_canary
-from tests.harness import api_get
+from tests.conftest import assert_no_canary
+from tests.harness import CANARY_API_KEY, api_get
 from vastplan.cli.root import run
 from vastsandbox.server import start_in_thread
 

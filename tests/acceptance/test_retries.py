@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import json
-import urllib.request
-from typing import Any
 
-from tests.acceptance.test_lifecycle import keys_in_sandbox, stack, templates_in_sandbox
-from tests.harness import Workspace
-
-
-def admin(ws: Workspace, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{ws.api_url}/_sandbox{path}", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+from tests.harness import (
+    CANARY_API_KEY,
+    Workspace,
+    admin,
+    api_call,
+    instances,
+    keys_in_sandbox,
+    one_box,
+    skeleton_stack,
+    templates_in_sandbox,
+)
 
 
 def test_429_with_and_without_retry_after_and_503s_are_retried(workspace: Workspace) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     admin(workspace, "POST", "/faults", {"status": 429, "count": 2, "retry_after": 0.1})
     admin(workspace, "POST", "/faults", {"status": 429, "count": 2, "body": "text"})
     admin(workspace, "POST", "/faults", {"status": 503, "count": 2, "route": "GET *"})
@@ -30,7 +29,7 @@ def test_429_with_and_without_retry_after_and_503s_are_retried(workspace: Worksp
 
 
 def test_a_502_after_a_template_was_made_is_reconciled_not_repeated(workspace: Workspace) -> None:
-    workspace.write(stack(keys=()))
+    workspace.write(skeleton_stack(keys=()))
     admin(workspace, "POST", "/faults", {"kind": "lose_response", "status": 502, "count": 1,
                                         "route": "POST /api/v0/template/"})
     applied = workspace.vastplan("apply", "--auto-approve")
@@ -41,9 +40,6 @@ def test_a_502_after_a_template_was_made_is_reconciled_not_repeated(workspace: W
 
 
 def test_a_dropped_connection_on_a_rental_never_rents_twice(workspace: Workspace) -> None:
-    from tests.acceptance.test_instances import instances
-    from tests.acceptance.test_saved_plans import one_box
-
     workspace.write(one_box())
     admin(workspace, "POST", "/faults", {"kind": "lose_response", "drop": True, "count": 1,
                                         "route": "PUT /api/v0/asks/*"})
@@ -56,13 +52,6 @@ def test_a_dropped_connection_on_a_rental_never_rents_twice(workspace: Workspace
 
 def test_a_journaled_create_interrupted_by_a_crash_is_adopted_on_the_next_run(workspace: Workspace) -> None:
     """A crash between the create request and recording its answer leaves a pending entry."""
-    import json
-
-    from tests.acceptance.test_instances import instances
-    from tests.acceptance.test_saved_plans import one_box
-    from tests.conftest import CANARY_API_KEY
-    from tests.harness import api_call
-
     workspace.write(one_box())
     assert workspace.vastplan("plan", "--out", "p.plan").code == 0
     offer = json.loads((workspace.root / "p.plan").read_text())["pinned"]["placements"]["instances.box"]["offer"]
@@ -76,18 +65,14 @@ def test_a_journaled_create_interrupted_by_a_crash_is_adopted_on_the_next_run(wo
 
     planned = workspace.vastplan("plan")
     assert "was created by an interrupted apply and has been adopted" in planned.out
-    assert "to add" not in planned.out or "Plan: 0 to add" in planned.out
+    # adopted, not rented again: only the env the crashed create never set is left to change
+    assert "Plan: 0 to add, 1 to change, 0 to destroy." in planned.out, planned.out
     assert workspace.vastplan("apply", "--auto-approve").code == 0
     assert len(instances(workspace)) == 1
     assert workspace.state()["resources"]["instances.box"]["pending"] is False
 
 
 def test_a_journaled_create_that_made_nothing_is_dropped_and_created(workspace: Workspace) -> None:
-    import json
-
-    from tests.acceptance.test_instances import instances
-    from tests.acceptance.test_saved_plans import one_box
-
     workspace.write(one_box())
     label = "vp:saved/instances.box"
     workspace.state_path.write_text(json.dumps({
@@ -102,7 +87,7 @@ def test_a_journaled_create_that_made_nothing_is_dropped_and_created(workspace: 
 
 
 def test_a_listing_that_keeps_failing_stops_the_plan_instead_of_reading_as_empty(workspace: Workspace) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     assert workspace.vastplan("apply", "--auto-approve").code == 0
     admin(workspace, "POST", "/faults", {"status": 500, "route": "GET /api/v0/template/"})
     planned = workspace.vastplan("plan", "--detailed-exitcode")
@@ -112,7 +97,7 @@ def test_a_listing_that_keeps_failing_stops_the_plan_instead_of_reading_as_empty
 
 
 def test_verbose_logs_requests_but_never_the_key(workspace: Workspace) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     result = workspace.vastplan("plan", "-v")
     assert result.code == 0
     assert "vastplan.api: GET /ssh/ -> 200" in result.err  # the fixture checks the canary key is absent

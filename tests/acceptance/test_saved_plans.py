@@ -6,22 +6,7 @@ import json
 import stat
 from typing import Any
 
-from tests.acceptance.test_instances import instances, state_id
-from tests.acceptance.test_retries import admin
-from tests.harness import Workspace
-
-
-def one_box(offer: str = '{gpu_name: "RTX 4090", num_gpus: 1}', secret: str = "pl4n-s3cret") -> str:
-    return f"""
-version: 1
-stack: saved
-instances:
-  box:
-    image: pytorch/pytorch
-    env: {{TOKEN: {{value: "{secret}", sensitive: true}}}}
-    offer: {offer}
-    readiness: {{timeout: 30s}}
-"""
+from tests.harness import Workspace, admin, instances, one_box, state_id
 
 
 def saved_offer(ws: Workspace, plan_file: str) -> dict[str, Any]:

@@ -12,9 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.acceptance.test_instances import instances, state_id
-from tests.conftest import CANARY_API_KEY
-from tests.harness import Workspace, api_get
+from tests.harness import CANARY_API_KEY, Workspace, api_get, instances, state_id
 from tests.vastai_cli import run_vastai
 
 CASES = Path(__file__).parent.parent / "cases" / "json"

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import time
 
-from tests.acceptance.test_instances import instances, state_id
-from tests.harness import Workspace
+from tests.harness import Workspace, instances, state_id
 
 
 def ttl_stack(ttl: str = "1s") -> str:

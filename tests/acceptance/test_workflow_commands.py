@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import json
 
-from tests.acceptance.test_instances import instances, state_id
-from tests.acceptance.test_lifecycle import KEY_A, keys_in_sandbox, templates_in_sandbox
-from tests.conftest import CANARY_API_KEY
-from tests.harness import Workspace, api_call, api_post
+from tests.harness import (
+    CANARY_API_KEY,
+    KEY_A,
+    Workspace,
+    api_call,
+    api_post,
+    instances,
+    keys_in_sandbox,
+    state_id,
+    templates_in_sandbox,
+)
 
 STACK = f"""
 version: 1

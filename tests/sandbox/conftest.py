@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -84,3 +85,44 @@ def api(sb: RunningSandbox) -> Api:
 @pytest.fixture
 def admin(sb: RunningSandbox) -> Api:
     return Api(sb.url, key=None)
+
+
+# --- renting, as the official CLI does it (vast-api.md 4.1) ---------------------------------------------
+
+DEFAULTS: dict[str, Any] = {"verified": {"eq": True}, "external": {"eq": False}, "rentable": {"eq": True}}
+CLI_BODY: dict[str, Any] = {
+    "client_id": "me", "image": "pytorch/pytorch:latest", "env": {"-p 8080:8080": "1", "KEY": "VAL"},
+    "price": None, "disk": 20.0, "label": "job1", "extra": None, "onstart": "echo hi", "image_login": None,
+    "python_utf8": False, "lang_utf8": False, "use_jupyter_lab": False, "jupyter_dir": None, "force": False,
+    "cancel_unavail": False, "template_hash_id": None, "user": None, "runtype": "ssh_direc ssh_proxy",
+}
+
+
+def cheapest(api: Api, **query: Any) -> dict[str, Any]:
+    body = {**DEFAULTS, "num_gpus": {"eq": "1"}, **query, "order": [["dph_total", "asc"]], "limit": 1}
+    offers: list[dict[str, Any]] = api.post("/api/v0/bundles/", body).json["offers"]
+    return offers[0]
+
+
+def rent(api: Api, offer_id: int, **body: Any) -> int:
+    answer = api.put(f"/api/v0/asks/{offer_id}/", {**CLI_BODY, **body})
+    assert answer.status == 200, answer.raw
+    assert answer.json["success"] is True
+    instance_id: int = answer.json["new_contract"]
+    return instance_id
+
+
+def show(api: Api, instance_id: int) -> Any:
+    return api.get(f"/api/v0/instances/{instance_id}/", query={"owner": "me"}).json["instances"]
+
+
+def wait_status(api: Api, instance_id: int, status: str, timeout: float = 5.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        row = show(api, instance_id)
+        seen.append(row["actual_status"])
+        if row["actual_status"] == status:
+            return dict(row)
+        time.sleep(0.03)
+    raise AssertionError(f"never reached {status}: {seen[-5:]}")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from pathlib import Path
 from typing import Any
 
-from conftest import Api
-from test_sandbox_instances import CLI_BODY, cheapest, rent, show, wait_status
+import pytest
+from conftest import CLI_BODY, Api, cheapest, rent, show, wait_status
 
 from vastsandbox.server import start_in_thread
 
@@ -142,21 +143,28 @@ def test_lost_create_response_still_makes_the_instance(api: Api, admin: Api) -> 
     assert [r["label"] for r in rows] == ["stack/web"]
 
 
-def test_instances_and_listeners_survive_a_restart(tmp_path: Path) -> None:
+@pytest.mark.parametrize("taken", [False, True], ids=["port-free", "port-taken"])
+def test_instances_and_listeners_survive_a_restart(tmp_path: Path, taken: bool) -> None:
+    """The listener comes back on its port, or on a new one (reported) if something else took it."""
     data = tmp_path / "d"
     with start_in_thread(data, boot_seconds=0.1) as first:
         api = Api(first.url)
         instance_id = rent(api, cheapest(api)["id"])
         port = wait_status(api, instance_id, "running")["ssh_port"]
         offer_count = len(api.post("/api/v0/bundles/", {}).json["offers"])
-    with start_in_thread(data, boot_seconds=0.1) as second:
-        api = Api(second.url)
-        row = show(api, instance_id)
-        assert row["actual_status"] == "running"
-        assert len(api.post("/api/v0/bundles/", {}).json["offers"]) == offer_count
-        with socket.create_connection(("127.0.0.1", row["ssh_port"]), timeout=2) as conn:
-            assert conn.recv(64).startswith(b"SSH-2.0-")
-        assert row["ssh_port"] == port or row["ssh_port"] > 0
+    with contextlib.ExitStack() as held:
+        if taken:
+            squatter = held.enter_context(socket.socket())
+            squatter.bind(("127.0.0.1", port))
+            squatter.listen()
+        with start_in_thread(data, boot_seconds=0.1) as second:
+            api = Api(second.url)
+            row = show(api, instance_id)
+            assert row["actual_status"] == "running"
+            assert len(api.post("/api/v0/bundles/", {}).json["offers"]) == offer_count
+            with socket.create_connection(("127.0.0.1", row["ssh_port"]), timeout=2) as conn:
+                assert conn.recv(64).startswith(b"SSH-2.0-")
+            assert (row["ssh_port"] != port) if taken else (row["ssh_port"] == port)
 
 
 def test_without_listeners_ports_are_still_reported(tmp_path: Path) -> None:

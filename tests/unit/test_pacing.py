@@ -6,7 +6,7 @@ import asyncio
 import json
 import urllib.request
 
-from tests.conftest import CANARY_API_KEY
+from tests.harness import CANARY_API_KEY
 from vastplan.api.client import RetryPolicy, VastClient
 from vastplan.api.credentials import ApiKey
 from vastplan.api.pacing import Pacer, route_of

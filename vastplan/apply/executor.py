@@ -9,10 +9,11 @@ hears typed ``ApplyEvent``s.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from vastplan.addresses import DEPOSED, sort_key
 from vastplan.api.client import VastClient
 from vastplan.apply.dag.graph import Graph
 from vastplan.apply.dag.walk import walk
@@ -44,7 +45,7 @@ _STEPS = {
 
 def build_graph(plan: Plan, state: State) -> Graph:
     changes = {c.address: c for c in plan.actionable}
-    graph = Graph()
+    graph = Graph(key=_node_order(changes))
     for change in changes.values():
         for phase in _phases(change):
             graph.add_node(f"{change.address}:{phase}")
@@ -64,6 +65,18 @@ def build_graph(plan: Plan, state: State) -> Graph:
     return graph
 
 
+def _node_order(addresses: Iterable[str]) -> Callable[[str], tuple[int, int]]:
+    """Of the nodes ready together, destroys go first, last address first (``[11]`` before ``[10]``
+    before ``[1]``), then creates and updates in natural order."""
+    rank = {address: i for i, address in enumerate(sorted(addresses, key=sort_key))}
+
+    def key(node: str) -> tuple[int, int]:
+        address, _, phase = node.rpartition(":")
+        return (0, -rank[address]) if phase == DESTROY else (1, rank[address])
+
+    return key
+
+
 def _tombstone(entry: ResourceState) -> ResourceState:
     """What state keeps of an expired object: when, and under which ttl rule (see diff.expiry_action)."""
     return ResourceState(entry.kind, None, {"expired_at": time.time(), "ttl_rule": entry.attributes.get("ttl_rule")},
@@ -73,7 +86,7 @@ def _tombstone(entry: ResourceState) -> ResourceState:
 def deposed(address: str) -> str:
     """Where state keeps an object being replaced create-before-destroy until it is gone. No stack
     declares this address, so should apply stop half-way, the next plan destroys it."""
-    return f"{address}~deposed"
+    return address + DEPOSED
 
 
 def _phases(change: ResourceChange) -> tuple[str, ...]:

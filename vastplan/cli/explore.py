@@ -20,12 +20,13 @@ if TYPE_CHECKING:
 @click.pass_context
 def graph_command(ctx: click.Context, **flags: Any) -> None:
     """The stack's dependency graph, in DOT (pipe it to `dot -Tpng`)."""
+    from vastplan.addresses import sort_key
     from vastplan.apply.dag.graph import Graph
     from vastplan.commands.pipeline import load
 
     session = open_session(ctx, **flags)
     stack = load(session.opts)
-    graph = Graph(r.address for r in stack.resources)
+    graph = Graph((r.address for r in stack.resources), key=sort_key)
     for spec in stack.resources:
         for dep in spec.depends_on:
             graph.add_edge(dep, spec.address)

@@ -9,6 +9,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from vastplan.addresses import Address, matching, sort_key
 from vastplan.commands.session import Session
 from vastplan.errors import StateError, UsageError
 from vastplan.kinds import KINDS
@@ -27,13 +28,15 @@ def _read(session: Session) -> State:
 def _entry(session: Session, state: State, address: str) -> ResourceState:
     entry = state.resources.get(address)
     if entry is None:
-        raise UsageError(f"{address} is not in the state {session.backend.describe()}")
+        named = sorted(matching(state.resources, address), key=sort_key)  # also refuses a malformed address
+        hint = f" (it has {', '.join(named)})" if named else ""
+        raise UsageError(f"{address} is not in the state {session.backend.describe()}{hint}")
     return entry
 
 
 def state_list(session: Session) -> int:
     state = _read(session)
-    entries = sorted(state.resources.items())
+    entries = sorted(state.resources.items(), key=lambda item: sort_key(item[0]))
     lines = [f"{address}  id={entry.id}" + (" (tainted)" if entry.tainted else "")
              + (" (protected)" if entry.protected else "") for address, entry in entries]
     session.view.result([{"address": address, "id": entry.id, "tainted": entry.tainted, "protected": entry.protected}
@@ -61,7 +64,7 @@ def state_mv(session: Session, source: str, target: str) -> int:
     entry = _entry(session, state, source)
     if target in state.resources:
         raise UsageError(f"{target} is already in the state")
-    if source.split(".")[0] != target.split(".")[0]:
+    if Address.parse(source).collection != Address.parse(target).collection:
         raise UsageError(f"{source} and {target} are different kinds of resource")
     moved = state.with_resource(source, None).with_resource(target, entry)
     session.backend.write(moved)

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
 
+from vastplan.addresses import matching
 from vastplan.api.client import VastClient
 from vastplan.apply.executor import Executor
 from vastplan.apply.outcome import ApplyOutcome
@@ -79,10 +80,12 @@ def _check_creations(planned: Plan, planning: Planning) -> None:
 
 def _addresses(stack: Stack, patterns: tuple[str, ...]) -> frozenset[str]:
     """``--replace instances.server`` names every index of it."""
-    found = {a for a in stack.by_address() for p in patterns if a == p or a.startswith(p + "[")}
-    missing = [p for p in patterns if not any(a == p or a.startswith(p + "[") for a in found)]
-    if missing:
-        raise UsageError(f"--replace {missing[0]}: no such resource in the stack")
+    found: set[str] = set()
+    for pattern in patterns:
+        named = matching(stack.by_address(), pattern)
+        if not named:
+            raise UsageError(f"--replace {pattern}: no such resource in the stack")
+        found.update(named)
     return frozenset(found)
 
 

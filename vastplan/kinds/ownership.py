@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 
+from vastplan.addresses import PATTERN
+
 PREFIX = "vp:"
-_MARKER = re.compile(r"^vp:(?P<stack>[a-z0-9][a-z0-9-]*)/(?P<address>[a-z_]+\.[A-Za-z0-9_-]+(\[\d+\])?)")
+_MARKER = re.compile(rf"^vp:(?P<stack>[a-z0-9][a-z0-9-]*)/(?P<address>{PATTERN})")
 
 
 def marker(stack: str, address: str) -> str:

@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from vastplan.addresses import Address
+from vastplan.state.model import SENSITIVE, redact
+
 
 def is_sensitive(path: str, sensitive: frozenset[str]) -> bool:
     """Whether showing ``path`` would show a sensitive value: it is one, or holds one (``args`` holds
@@ -223,22 +226,19 @@ def action_from_json(actions: list[str], create_before_destroy: bool = False) ->
 
 
 def change_to_json(change: ResourceChange) -> dict[str, Any]:
-    from vastplan.state.model import SENSITIVE, redact
-
-    name, _, index = change.address.partition(".")[2].partition("[")
+    address = Address.find(change.address)
     return {
         "address": change.address,
         "kind": change.kind,
-        "name": name,
-        "index": int(index.rstrip("]")) if index else None,
+        "name": address.name if address else change.address,
+        "index": address.index if address else None,
         "resource_id": change.resource_id,
         "change": {
             "actions": actions_json(change.action),
             "before": redact(change.before, change.sensitive_paths) if change.before is not None else None,
             "after": redact(change.after, change.sensitive_paths) if change.after is not None else None,
-            "fields": [{"path": f.path, "before": SENSITIVE if f.sensitive else f.before,
-                        "after": SENSITIVE if f.sensitive else f.after, "sensitive": f.sensitive,
-                        "forces_replacement": f.forces_replacement} for f in change.fields],
+            "fields": [_field_json(f, f.sensitive or is_sensitive(f.path, change.sensitive_paths))
+                       for f in change.fields],
         },
         "action_reason": change.explanation,
         "action_reason_code": change.reason.value,
@@ -249,6 +249,12 @@ def change_to_json(change: ResourceChange) -> dict[str, Any]:
         "dph_after": round(change.dph_after, 6),
         "create_before_destroy": change.create_before_destroy,
     }
+
+
+def _field_json(field: FieldChange, hidden: bool) -> dict[str, Any]:
+    return {"path": field.path, "before": SENSITIVE if hidden else field.before,
+            "after": SENSITIVE if hidden else field.after, "sensitive": hidden,
+            "forces_replacement": field.forces_replacement}
 
 
 def change_from_json(raw: Mapping[str, Any]) -> ResourceChange:

@@ -11,11 +11,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from vastplan.addresses import Address, matching, sort_key
 from vastplan.stack.model import OutputSpec
 from vastplan.stack.refs import EXPR, Reference, parse_reference
 from vastplan.state.model import ResourceState, State
-
-_INDEXED = re.compile(r"^(?P<base>[a-z_]+\.[A-Za-z0-9_-]+)\[(?P<index>\d+)\]$")
 
 
 def evaluate(outputs: tuple[OutputSpec, ...], state: State) -> dict[str, dict[str, Any]]:
@@ -42,12 +41,9 @@ def _value(text: str, state: State) -> Any:
 
 def resolve(ref: Reference, state: State) -> Any:
     if ref.index == "*":
-        members = sorted(
-            ((int(m["index"]), entry) for address, entry in state.resources.items()
-             if (m := _INDEXED.match(address)) and m["base"] == ref.base),
-            key=lambda pair: pair[0],
-        )
-        return [_attribute(entry, ref.attr) for _, entry in members]
+        members = sorted(matching(state.resources, ref.base), key=sort_key)
+        return [_attribute(state.resources[address], ref.attr) for address in members
+                if (found := Address.find(address)) and found.index is not None and not found.deposed]
     address = ref.base if ref.index is None else f"{ref.base}[{ref.index}]"
     entry = state.resources.get(address)
     return _attribute(entry, ref.attr) if entry else None

@@ -7,12 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
+from vastplan.addresses import matching
 from vastplan.errors import UsageError
 from vastplan.plan.model import Action, ActionReason, Plan, ResourceChange
-
-
-def _matches(address: str, pattern: str) -> bool:
-    return address == pattern or address.startswith(pattern + "[")
 
 
 def _dependency_map(changes: Iterable[ResourceChange]) -> dict[str, set[str]]:
@@ -34,19 +31,20 @@ def narrow(plan: Plan, targets: Iterable[str] = (), excludes: Iterable[str] = ()
     if not targets and not excludes:
         return plan
     addresses = [c.address for c in plan.changes]
-    for pattern in targets + excludes:
-        if not any(_matches(a, pattern) for a in addresses):
+    named = {pattern: set(matching(addresses, pattern)) for pattern in targets + excludes}
+    for pattern, found in named.items():
+        if not found:
             raise UsageError(f"{pattern} is not an address of this stack or its state")
     depends = _dependency_map(plan.changes)
     keep = set(addresses)
     if targets:
-        keep = _closure({a for a in addresses if any(_matches(a, t) for t in targets)}, depends)
+        keep = _closure(set().union(*(named[t] for t in targets)), depends)
     if excludes:
         dependents: dict[str, set[str]] = {}
         for address, deps in depends.items():
             for dep in deps:
                 dependents.setdefault(dep, set()).add(address)
-        keep -= _closure({a for a in addresses if any(_matches(a, x) for x in excludes)}, dependents)
+        keep -= _closure(set().union(*(named[x] for x in excludes)), dependents)
     changes = tuple(c if c.address in keep else
                     replace(c, action=Action.NOOP, reason=ActionReason.NOT_TARGETED, reason_note="",
                             dph_after=c.dph_before)

@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 import click
 
+from vastplan.addresses import Address
 from vastplan.apply.events import ApplyEvent, Phase
 from vastplan.apply.outcome import ApplyOutcome
 from vastplan.diagnostics import Diagnostic
@@ -27,7 +28,8 @@ _KIND_PLURAL = {"ssh_key": "ssh keys", "template": "templates", "volume": "volum
 
 def display_name(address: str) -> str:
     """``instances.server[0]`` -> ``server[0]``."""
-    return address.partition(".")[2]
+    parsed = Address.find(address)
+    return parsed.short if parsed else address
 
 
 def money(dph: float) -> str:

@@ -9,13 +9,13 @@ Everything goes to stdout, errors included, as ``diagnostic`` objects. Plans are
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from vastplan import __version__
+from vastplan.addresses import Address
 from vastplan.apply.events import ApplyEvent, Phase
 from vastplan.apply.outcome import ApplyOutcome
 from vastplan.diagnostics import Diagnostic, Severity
@@ -24,51 +24,18 @@ from vastplan.plan.model import Action, Plan, ResourceChange, actions_json, chan
 from vastplan.plan.outputs import shown
 from vastplan.render.base import completion_detail, event_text
 from vastplan.render.human import HumanView
-from vastplan.state.model import SENSITIVE
 
 FORMAT_VERSION = "1.0"
 
 # A step's action -> the ``action`` word of apply_* events.
 _STEP_WORDS = {Action.CREATE: "create", Action.UPDATE: "update", Action.DELETE: "delete", Action.FORGET: "forget",
                Action.EXPIRE: "expire"}
-_PATH_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
-
-
-def safe_change_json(change: ResourceChange) -> dict[str, Any]:
-    """``change_to_json``, then every sensitive path redacted again, list items included: a sensitive
-    variable inside a list (``args: ["--token", "${var.token}"]``) has a path like ``args[1]``, which
-    the dotted redaction of ``change_to_json`` does not reach."""
-    doc = change_to_json(change)
-    body = doc["change"]
-    for path in doc["sensitive_paths"]:
-        parts = [int(i) if i else key for i, key in _PATH_PART.findall(path)]
-        for side in ("before", "after"):
-            _redact_at(body[side], parts)
-        for item in body["fields"]:
-            top = item["path"]
-            if path == top or path.startswith((top + ".", top + "[")):
-                item.update(before=SENSITIVE, after=SENSITIVE, sensitive=True)
-    return doc
-
-
-def _redact_at(node: Any, parts: list[Any]) -> None:
-    for part in parts[:-1]:
-        node = _child(node, part)
-    if parts and _child(node, parts[-1]) is not None:
-        node[parts[-1]] = SENSITIVE
-
-
-def _child(node: Any, part: Any) -> Any:
-    if isinstance(part, int):
-        return node[part] if isinstance(node, list) and 0 <= part < len(node) else None
-    return node.get(part) if isinstance(node, dict) else None
 
 
 def safe_plan_json(plan: Plan) -> dict[str, Any]:
-    """``plan_to_json`` with the changes passed through ``safe_change_json`` and the ``ADDRESS``
-    placeholder of a blocked change's message filled in, as the human view does."""
+    """``plan_to_json`` with the ``ADDRESS`` placeholder of a blocked change's message filled in, as
+    the human view does."""
     doc = plan_to_json(plan)
-    doc["resource_changes"] = [safe_change_json(c) for c in plan.changes]
     for blocked in doc.get("blocked", []):
         blocked["message"] = blocked["message"].replace("ADDRESS", blocked["address"])
     return doc
@@ -98,9 +65,9 @@ def error_diagnostics(error: VastplanError) -> list[Diagnostic]:
 
 def resource_json(address: str, change: ResourceChange | None) -> dict[str, Any]:
     """``{"address", "kind", "name", "index"}`` of the resource an apply_* event is about."""
-    name, _, index = address.partition(".")[2].partition("[")
-    return {"address": address, "kind": change.kind if change else None, "name": name,
-            "index": int(index.rstrip("]")) if index.rstrip("]").isdigit() else None}
+    parsed = Address.find(address)
+    return {"address": address, "kind": change.kind if change else None, "name": parsed.name if parsed else address,
+            "index": parsed.index if parsed else None}
 
 
 class JsonPlanView:
@@ -220,7 +187,7 @@ class JsonStreamView:
         for change in plan.actionable:
             self._changes[change.address] = change
             self.emit("planned_change", f"{change.address}: Plan to {'/'.join(actions_json(change.action))}",
-                      change=safe_change_json(change))
+                      change=change_to_json(change))
         self.diagnostics(note_diagnostics(plan))
         self._summary("plan", plan.to_add, plan.to_change, plan.to_destroy, plan.dph_before, plan.dph_after,
                       f"Plan: {plan.to_add} to add, {plan.to_change} to change, {plan.to_destroy} to destroy.")

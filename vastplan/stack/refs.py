@@ -1,10 +1,10 @@
 """References between the parts of a stack: the ``${...}`` grammar outputs use to name resource
-attributes, and a cycle check over ``depends_on`` that knows nothing about kinds."""
+attributes. (Cycles in ``depends_on`` are found by ``vastplan.apply.dag.graph.find_cycle``.)"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -99,26 +99,3 @@ def _reference_problem(ref: Reference, counts: Mapping[str, Mapping[str, int | N
     if isinstance(ref.index, int) and count is not None and ref.index >= count:
         return f"{ref.text}: index {ref.index} is out of range ({ref.base} has count {count})"
     return ""
-
-
-def find_cycle(edges: Mapping[str, Sequence[str]]) -> list[str] | None:
-    """One dependency cycle as ``[a, b, a]``, or None. Iterative, so long chains cannot overflow."""
-    state: dict[str, int] = {}  # 1: on the current path, 2: finished
-    for start in edges:
-        if start in state:
-            continue
-        state[start] = 1
-        trail = [start]
-        stack = [iter(edges.get(start, ()))]
-        while stack:
-            nxt = next(stack[-1], None)
-            if nxt is None:
-                state[trail.pop()] = 2
-                stack.pop()
-            elif state.get(nxt) == 1:
-                return [*trail[trail.index(nxt) :], nxt]
-            elif nxt not in state:
-                state[nxt] = 1
-                trail.append(nxt)
-                stack.append(iter(edges.get(nxt, ())))
-    return None

@@ -16,12 +16,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from vastplan.apply.dag.graph import find_cycle
 from vastplan.diagnostics import Diagnostic
 from vastplan.files import UnreadableFile, expand_home, read_regular_file
 from vastplan.kinds.ownership import PREFIX
 from vastplan.stack.model import COLLECTIONS, Budget, Lifecycle, OutputSpec, ResourceSpec, Stack, make_address
 from vastplan.stack.reader import Document, YPath, format_path
-from vastplan.stack.refs import find_cycle, output_problems
+from vastplan.stack.refs import output_problems
 from vastplan.stack.words import did_you_mean
 
 # Fields every spec of a kind has, when the stack leaves them out.

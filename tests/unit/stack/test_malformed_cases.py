@@ -15,52 +15,16 @@ Files that cannot hold comments (binary, not UTF-8) keep the same lines in a sid
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.unit.stack.support import CASES
+from tests.harness import MALFORMED, Case, read_case
 from vastplan.diagnostics import Diagnostic
 from vastplan.errors import StackError
 from vastplan.stack import load_stack
 
-MALFORMED = CASES / "malformed"
-_EXPECT = re.compile(r"(?:(?P<file>[^:\s]+):)?(?P<line>\d+):(?P<col>\d+): (?P<text>.+)")
 _CASE_SUFFIXES = (".yaml", ".bin", ".txt")
-
-
-@dataclass
-class Case:
-    path: Path
-    expect: list[tuple[str, int, int, str]] = field(default_factory=list)
-    variables: dict[str, str] = field(default_factory=dict)
-    var_files: list[Path] = field(default_factory=list)
-    unset_env: list[str] = field(default_factory=list)
-
-
-def read_case(path: Path) -> Case:
-    sidecar = path.with_suffix(".expect")
-    source = sidecar if sidecar.exists() else path
-    case = Case(path)
-    for line in source.read_bytes().decode("utf-8", errors="replace").splitlines():
-        if not line.startswith("# "):
-            break
-        key, _, rest = line[2:].partition(": ")
-        if key == "expect":
-            m = _EXPECT.fullmatch(rest.strip())
-            assert m, f"{source.name}: bad expectation {rest!r}"
-            file = str(MALFORMED / m["file"]) if m["file"] else str(path)
-            case.expect.append((file, int(m["line"]), int(m["col"]), m["text"]))
-        elif key == "vars":
-            case.variables.update(item.split("=", 1) for item in rest.split())  # type: ignore[misc]
-        elif key == "var-file":
-            case.var_files.append(MALFORMED / rest.strip())
-        elif key == "unset-env":
-            case.unset_env.append(rest.strip())
-    assert case.expect, f"{source.name} announces no expectation"
-    return case
 
 
 def _where(d: Diagnostic) -> str:

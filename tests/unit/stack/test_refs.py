@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from vastplan.stack.refs import Reference, find_cycle, output_problems, parse_reference, references
+from vastplan.apply.dag.graph import find_cycle
+from vastplan.stack.refs import Reference, output_problems, parse_reference, references
 
 COUNTS: dict[str, dict[str, int | None]] = {
     "ssh_keys": {},

@@ -1,20 +1,39 @@
-"""A directed acyclic graph of named nodes. Knows nothing about Vast.ai or resources."""
+"""A directed acyclic graph of named nodes on the standard library's ``graphlib``, and the one cycle
+finder of vastplan. Knows nothing about Vast.ai or resources: whoever builds a graph gives the sort
+key that orders nodes ready at the same time (natural address order, for the executor)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import graphlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from vastplan.errors import CycleError
 
 __all__ = ["CycleError", "Graph"]
 
 
-class Graph:
-    """``add_edge(a, b)`` means a must finish before b starts."""
+def find_cycle(edges: Mapping[str, Iterable[str]]) -> list[str] | None:
+    """One cycle of ``edges`` (node -> the nodes it points to) as ``[a, b, ..., a]``, following the
+    edges and starting at the cycle's least node; None when there is none."""
+    try:
+        graphlib.TopologicalSorter(edges).prepare()
+    except graphlib.CycleError as exc:
+        # graphlib reads ``edges`` as predecessors, so it lists the cycle against their direction.
+        ring = list(reversed(exc.args[1]))[:-1]
+        start = ring.index(min(ring))
+        return [*ring[start:], *ring[:start], ring[start]]
+    return None
 
-    def __init__(self, nodes: Iterable[str] = ()):
+
+class Graph:
+    """``add_edge(a, b)`` means a must finish before b starts. ``key`` orders nodes that are ready
+    together (and the listing of nodes); by default their text."""
+
+    def __init__(self, nodes: Iterable[str] = (), key: Callable[[str], Any] | None = None):
         self._after: dict[str, set[str]] = {}
         self._before: dict[str, set[str]] = {}
+        self._key: Callable[[str], Any] = key or str
         for node in nodes:
             self.add_node(node)
 
@@ -30,9 +49,12 @@ class Graph:
         self._after[first].add(then)
         self._before[then].add(first)
 
+    def ordered(self, nodes: Iterable[str]) -> list[str]:
+        return sorted(nodes, key=self._key)
+
     @property
     def nodes(self) -> list[str]:
-        return sorted(self._after)
+        return self.ordered(self._after)
 
     def predecessors(self, node: str) -> set[str]:
         return set(self._before[node])
@@ -50,33 +72,27 @@ class Graph:
                     stack.append(nxt)
         return seen
 
-    def topological_order(self) -> list[str]:
-        """Nodes in an order that respects every edge; raises CycleError naming one cycle."""
-        waiting = {n: len(p) for n, p in self._before.items()}
-        ready = sorted(n for n, count in waiting.items() if count == 0)
-        order: list[str] = []
-        while ready:
-            node = ready.pop(0)
-            order.append(node)
-            for nxt in sorted(self._after[node]):
-                waiting[nxt] -= 1
-                if waiting[nxt] == 0:
-                    ready.append(nxt)
-        if len(order) != len(waiting):
-            raise CycleError(self._find_cycle({n for n, c in waiting.items() if c > 0}))
-        return order
+    def sorter(self) -> graphlib.TopologicalSorter[str]:
+        """A prepared ``graphlib.TopologicalSorter`` over this graph; raises CycleError naming one cycle."""
+        sorter = graphlib.TopologicalSorter(self._before)
+        try:
+            sorter.prepare()
+        except graphlib.CycleError:
+            raise CycleError(find_cycle(self._after) or []) from None
+        return sorter
 
-    def _find_cycle(self, candidates: set[str]) -> list[str]:
-        node = min(candidates)
-        path: list[str] = []
-        while node not in path:
-            path.append(node)
-            node = min(p for p in self._before[node] if p in candidates)
-        cycle = path[path.index(node):] + [node]
-        return list(reversed(cycle))
+    def topological_order(self) -> list[str]:
+        """Nodes in an order that respects every edge, those ready together by ``key``."""
+        sorter = self.sorter()
+        order: list[str] = []
+        while sorter.is_active():
+            ready = self.ordered(sorter.get_ready())
+            order += ready
+            sorter.done(*ready)
+        return order
 
     def to_dot(self) -> str:
         lines = ["digraph vastplan {", "  rankdir=LR;"]
         lines += [f'  "{n}";' for n in self.nodes]
-        lines += [f'  "{a}" -> "{b}";' for a in self.nodes for b in sorted(self._after[a])]
+        lines += [f'  "{a}" -> "{b}";' for a in self.nodes for b in self.ordered(self._after[a])]
         return "\n".join(lines + ["}"]) + "\n"

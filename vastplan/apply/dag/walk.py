@@ -37,39 +37,35 @@ class WalkResult:
 
 
 async def walk(graph: Graph, run: Callable[[str], Awaitable[None]], parallelism: int) -> WalkResult:
-    graph.topological_order()  # raises CycleError before anything runs
+    """Run every node once its predecessors succeeded, those ready together in the graph's order."""
+    sorter = graph.sorter()  # raises CycleError before anything runs
     result = WalkResult()
-    waiting = {n: len(graph.predecessors(n)) for n in graph.nodes}
     slots = asyncio.Semaphore(max(1, parallelism))
     running: dict[asyncio.Task[None], str] = {}
 
     async def guarded(node: str) -> None:
-        async with slots:
+        async with slots:  # waiters take the slots first come, first served: in the order started
             _SLOT.set(slots)
             await run(node)
 
     def start_ready() -> None:
-        for node in sorted(n for n, count in waiting.items() if count == 0):
-            del waiting[node]
+        for node in graph.ordered(sorter.get_ready()):
             running[asyncio.ensure_future(guarded(node))] = node
 
     start_ready()
     try:
         while running:
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                node = running.pop(task)
-                error = task.exception()
+            finished = {running.pop(task): task for task in done}
+            for node in graph.ordered(finished):
+                error = finished[node].exception()
                 if error is None:
                     result.succeeded.append(node)
-                    for nxt in graph.successors(node):
-                        if nxt in waiting:
-                            waiting[nxt] -= 1
-                else:
+                    sorter.done(node)
+                else:  # never marked done, so what depends on it never becomes ready
                     result.failed[node] = error
                     for blocked in graph.descendants(node):
-                        if waiting.pop(blocked, None) is not None:
-                            result.skipped[blocked] = node
+                        result.skipped.setdefault(blocked, node)
             start_ready()
     finally:
         for task in running:
