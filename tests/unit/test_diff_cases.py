@@ -4,7 +4,8 @@ A case's keys: ``kind``; ``config`` (the resource's block as written); ``sensiti
 ``ignore_changes``; ``state`` (null, or the entry: ``id``, ``tainted``, and ``attributes`` for what the
 API does not report, such as an instance's ``ssh_keys`` and ``bid_dph``); ``live`` (null, or the API
 row); ``placement`` (the offer row chosen for it at plan time: an instance's or volume's machine);
-``expect`` (``action``, and optionally ``fields``, ``sensitive``, ``replace`` and ``reason``).
+``expect`` (``action``, and optionally ``fields``, ``sensitive``, ``replace``, ``reason`` (an
+``ActionReason`` name) and ``explanation`` (the reason in the words the plan prints)).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def test_diff_case(case_file: Path) -> None:
     expect = case["expect"]
     actual = {"action": change.action.name, "fields": [f.path for f in change.fields],
               "sensitive": [f.path for f in change.fields if f.sensitive], "reason": change.reason.name,
-              "replace": list(change.replace_paths)}
+              "replace": list(change.replace_paths), "explanation": change.explanation}
     assert actual["action"] == expect["action"], actual
     assert change.action is Action[expect["action"]]
     if "fields" in expect:
@@ -63,3 +64,5 @@ def test_diff_case(case_file: Path) -> None:
         assert actual["replace"] == expect["replace"], actual
     if "reason" in expect:
         assert actual["reason"] == expect["reason"], actual
+    if "explanation" in expect:
+        assert actual["explanation"] == expect["explanation"], actual
