@@ -214,10 +214,47 @@ instances:
 """
 
 
+def ttl_stack(ttl: str = "1s") -> str:
+    """Two instances, one with a ttl."""
+    return f"""
+version: 1
+stack: ttl
+instances:
+  short:
+    image: ubuntu
+    ttl: {ttl}
+    offer: {{num_gpus: 1, gpu_name: "RTX 3090"}}
+    readiness: {{timeout: 20s}}
+  long:
+    image: ubuntu
+    offer: {{num_gpus: 1, gpu_name: "RTX 3060"}}
+    readiness: {{timeout: 20s}}
+"""
+
+
 def assert_clean_failure(result_text: str) -> None:
     """A failure says something, and not as a traceback."""
     assert "Traceback" not in result_text
     assert result_text.strip(), "a failure must say something"
+
+
+# --- machine output (docs/json-format.md) ---------------------------------------------------------------
+
+
+def document(result: Result) -> dict[str, Any]:
+    """The one JSON document a plan view prints, and nothing else on stdout."""
+    doc: dict[str, Any] = json.loads(result.out)
+    assert doc["format_version"] == "1.0" and doc["vastplan_version"]
+    return doc
+
+
+def events(result: Result) -> list[dict[str, Any]]:
+    """Every stdout line is one JSON event with the common fields; the first is `version`."""
+    lines = [json.loads(line) for line in result.out.splitlines()]
+    for event in lines:
+        assert {"@level", "@message", "@timestamp", "type"} <= event.keys(), event
+    assert lines and lines[0]["type"] == "version" and lines[0]["format_version"] == "1.0"
+    return lines
 
 
 # --- the malformed-stack corpus (tests/cases/malformed; format in tests/unit/stack/test_malformed_cases.py) --

@@ -9,10 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.test_errors import assert_clean_failure
-from tests.acceptance.test_instances import instances
-from tests.acceptance.test_saved_plans import one_box
-from tests.harness import Workspace
+from tests.harness import Workspace, assert_clean_failure, instances, one_box
 
 Damage = Callable[[dict[str, Any]], None]
 

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.acceptance.test_instances import instances
-from tests.acceptance.test_lifecycle import stack
-from tests.acceptance.test_retries import admin
-from tests.conftest import CANARY_API_KEY
-from tests.harness import Workspace
+from tests.harness import CANARY_API_KEY, Workspace, admin, instances, skeleton_stack
 from vastsandbox.server import start_in_thread
 
 
 def test_a_long_wait_on_a_rate_limited_endpoint_says_what_it_waits_for_and_why(workspace: Workspace) -> None:
     """The one slow test here: the API asks for 12 s between calls, so vastplan waits 12.6 s."""
-    workspace.write(stack(keys=()))
+    workspace.write(skeleton_stack(keys=()))
     admin(workspace, "POST", "/faults", {"status": 429, "count": 1, "retry_after": 12,
                                         "route": "POST /api/v0/template/"})
     result = workspace.vastplan("apply", "--auto-approve")

@@ -7,9 +7,7 @@ import re
 
 import pytest
 
-from tests.acceptance.test_errors import assert_clean_failure
-from tests.acceptance.test_instances import instances
-from tests.harness import Result, Workspace
+from tests.harness import Result, Workspace, assert_clean_failure, instances
 
 KEPT_STATE = '{"format": 1, "lineage": "l", "serial": 4, "stack": "hostile", "resources": {}}\n'
 

@@ -6,26 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.harness import Result, Workspace, admin, skeleton_stack, small_stack
+from tests.harness import Workspace, admin, document, events, skeleton_stack, small_stack
 
 ADDRESSES = {"ssh_keys.laptop", "ssh_keys.ci", "templates.torch"}
 PLAN_KEYS = ("resource_changes", "resource_drift", "summary", "cost", "stack", "destroy")
-
-
-def document(result: Result) -> dict[str, Any]:
-    """The one JSON document a plan view prints, and nothing else on stdout."""
-    doc: dict[str, Any] = json.loads(result.out)
-    assert doc["format_version"] == "1.0" and doc["vastplan_version"]
-    return doc
-
-
-def events(result: Result) -> list[dict[str, Any]]:
-    """Every stdout line is one JSON event with the common fields; the first is `version`."""
-    lines = [json.loads(line) for line in result.out.splitlines()]
-    for event in lines:
-        assert {"@level", "@message", "@timestamp", "type"} <= event.keys(), event
-    assert lines and lines[0]["type"] == "version" and lines[0]["format_version"] == "1.0"
-    return lines
 
 
 def by_address(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:

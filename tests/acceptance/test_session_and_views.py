@@ -10,9 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.test_json_output import document, events
-from tests.acceptance.test_lifecycle import stack
-from tests.harness import Workspace
+from tests.harness import Workspace, document, events, skeleton_stack
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -45,7 +43,7 @@ def test_sandbox_flag_before_the_command_still_gives_one_plan_document(
 
     monkeypatch.delenv("VASTPLAN_API_URL", raising=False)
     stack_file = tmp_path / "stack.yaml"
-    stack_file.write_text(stack())
+    stack_file.write_text(skeleton_stack())
     capsys.readouterr()
     code = run(["--sandbox", str(tmp_path / "cloud"), "plan", "--json", "-f", str(stack_file)])
     out = capsys.readouterr().out
@@ -56,7 +54,7 @@ def test_sandbox_flag_before_the_command_still_gives_one_plan_document(
 
 
 def test_apply_events_carry_the_executors_resource_id(workspace: Workspace) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     applied = workspace.vastplan("apply", "--json", "--auto-approve")
     assert applied.code == 0, applied.text
     ids = {address: entry["id"] for address, entry in workspace.state()["resources"].items()}
@@ -71,7 +69,7 @@ def test_apply_events_carry_the_executors_resource_id(workspace: Workspace) -> N
 
 
 def test_flag_errors_answer_in_the_format_the_parsed_flags_ask_for(workspace: Workspace) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     before = workspace.vastplan("plan", "--bogus", "--json")  # --json after the bad flag counts too
     assert before.code == 1 and before.err == ""
     assert "--bogus" in document(before)["diagnostics"][0]["summary"]
@@ -88,7 +86,7 @@ def test_flag_errors_answer_in_the_format_the_parsed_flags_ask_for(workspace: Wo
 
 
 def test_query_commands_print_their_json_through_the_view(workspace: Workspace) -> None:
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     assert workspace.vastplan("apply", "--auto-approve").code == 0
     shown = workspace.vastplan("output", "--json")
     assert shown.code == 0 and json.loads(shown.out) == {}
@@ -105,7 +103,7 @@ def test_an_internal_error_is_one_line_and_its_traceback_only_with_verbose(
         raise RuntimeError("a bug in the loader")
 
     monkeypatch.setattr(vastplan.stack, "load_stack", broken)
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     quiet = workspace.vastplan("validate")
     assert quiet.code == 1
     assert quiet.err.strip().splitlines() == [
@@ -130,6 +128,6 @@ def test_an_apply_builds_one_state_backend_and_one_client(workspace: Workspace,
             _original(self, *args, **kwargs)
 
         monkeypatch.setattr(cls, "__init__", counting)
-    workspace.write(stack())
+    workspace.write(skeleton_stack())
     assert workspace.vastplan("apply", "--auto-approve").code == 0
     assert sorted(built) == ["LocalStateFile", "VastClient"]

@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.acceptance.test_errors import assert_clean_failure
-from tests.acceptance.test_lifecycle import KEY_A, stack
-from tests.conftest import CANARY_API_KEY
-from tests.harness import Result, Workspace
+from tests.harness import CANARY_API_KEY, KEY_A, Result, Workspace, assert_clean_failure, skeleton_stack
 
 # A FIFO with no writer blocks open() forever: each test here must end well inside this.
 pytestmark = pytest.mark.timeout(30)
@@ -46,7 +43,7 @@ def test_a_fifo_as_the_stack_file_is_refused_without_reading(workspace: Workspac
 
 
 def test_a_fifo_as_a_var_file_is_refused_with_its_name(workspace: Workspace) -> None:
-    workspace.write(stack(keys=()))
+    workspace.write(skeleton_stack(keys=()))
     pipe = fifo(workspace, "values.vars")
     clean_refusal(workspace.vastplan("plan", "--var-file", str(pipe)),
                   f"{pipe}:1:1: is a FIFO (named pipe), not a regular file")
@@ -69,7 +66,7 @@ def test_a_fifo_as_a_public_key_file_is_refused_at_its_position(workspace: Works
 def test_an_api_key_file_that_is_not_a_small_regular_file_is_refused(
         workspace: Workspace, monkeypatch: pytest.MonkeyPatch, special: str, words: str) -> None:
     monkeypatch.delenv("VAST_API_KEY")
-    workspace.write(stack(keys=()))
+    workspace.write(skeleton_stack(keys=()))
     path = {"fifo": lambda: fifo(workspace, "key"), "/dev/zero": lambda: Path("/dev/zero"),
             "dir": lambda: workspace.root, "big": lambda: workspace.write("k" * 5000, "key")}[special]()
     result = workspace.vastplan("plan", "--api-key-file", str(path))
@@ -85,7 +82,7 @@ def secret_file(factory: pytest.TempPathFactory, text: str) -> Path:
 def test_a_key_file_with_a_second_line_is_refused_without_showing_it(
         workspace: Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     monkeypatch.delenv("VAST_API_KEY")
-    workspace.write(stack(keys=()))
+    workspace.write(skeleton_stack(keys=()))
     key_file = secret_file(tmp_path_factory, f"{CANARY_API_KEY}\nsecond line\n")
     key_file.chmod(0o600)
     result = workspace.vastplan("plan", "--api-key-file", str(key_file))
@@ -96,7 +93,7 @@ def test_a_key_file_with_a_second_line_is_refused_without_showing_it(
 def test_a_key_file_others_can_read_gets_a_warning_like_ssh_gives(
         workspace: Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     monkeypatch.delenv("VAST_API_KEY")
-    workspace.write(stack(keys=()))
+    workspace.write(skeleton_stack(keys=()))
     key_file = secret_file(tmp_path_factory, CANARY_API_KEY + "\n")
     key_file.chmod(0o644)
     loose = workspace.vastplan("plan", "--api-key-file", str(key_file))
@@ -119,7 +116,7 @@ def test_a_user_without_a_home_directory_gets_clear_answers(
     monkeypatch.setattr(pwd, "getpwuid", unknown_user)
     with pytest.raises(RuntimeError):
         Path.home()  # the situation is real: this is what used to end in "internal error"
-    workspace.write(stack(keys=()))
+    workspace.write(skeleton_stack(keys=()))
     no_key = workspace.vastplan("plan")
     assert no_key.code == 4, no_key.text
     assert "no API key was given" in no_key.err and "internal error" not in no_key.text

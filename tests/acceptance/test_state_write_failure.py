@@ -11,11 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from tests.acceptance.test_instances import instances
-from tests.acceptance.test_retries import admin
-from tests.acceptance.test_saved_plans import one_box
-from tests.acceptance.test_ttl import ttl_stack
-from tests.harness import Result, Workspace
+from tests.harness import Result, Workspace, admin, instances, one_box, ttl_stack
 
 
 @contextmanager

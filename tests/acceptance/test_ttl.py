@@ -5,24 +5,7 @@ from __future__ import annotations
 
 import time
 
-from tests.harness import Workspace, instances, state_id
-
-
-def ttl_stack(ttl: str = "1s") -> str:
-    return f"""
-version: 1
-stack: ttl
-instances:
-  short:
-    image: ubuntu
-    ttl: {ttl}
-    offer: {{num_gpus: 1, gpu_name: "RTX 3090"}}
-    readiness: {{timeout: 20s}}
-  long:
-    image: ubuntu
-    offer: {{num_gpus: 1, gpu_name: "RTX 3060"}}
-    readiness: {{timeout: 20s}}
-"""
+from tests.harness import Workspace, instances, state_id, ttl_stack
 
 
 def test_reap_destroys_only_what_expired_and_it_stays_gone(workspace: Workspace) -> None:

@@ -126,3 +126,34 @@ def wait_status(api: Api, instance_id: int, status: str, timeout: float = 5.0) -
             return dict(row)
         time.sleep(0.03)
     raise AssertionError(f"never reached {status}: {seen[-5:]}")
+
+
+def fetch(url: str, timeout: float = 5.0) -> tuple[int, str, str]:
+    """Poll a result URL without any key until it answers 200; (status, content type, text)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                return resp.status, resp.headers["Content-Type"], resp.read().decode()
+        except urllib.error.HTTPError as err:
+            assert err.code == 404 and b"NoSuchKey" in err.read()
+        assert time.monotonic() < deadline, f"{url} never became ready"
+        time.sleep(0.05)
+
+
+def running(api: Api, **body: object) -> int:
+    """Rent the cheapest offer and wait until the instance runs."""
+    instance_id = rent(api, cheapest(api)["id"], **body)
+    wait_status(api, instance_id, "running")
+    return instance_id
+
+
+# --- storage ----------------------------------------------------------------------------------------
+
+VOLUME_DEFAULTS: dict[str, Any] = {"verified": {"eq": True}, "external": {"eq": False}, "disk_space": {"gte": 1}}
+
+
+def volume_offers(api: Api, **query: Any) -> list[dict[str, Any]]:
+    body = {**VOLUME_DEFAULTS, **query, "order": [["score", "desc"]], "allocated_storage": 1.0}
+    offers: list[dict[str, Any]] = api.post("/api/v0/volumes/search/", body).json["offers"]
+    return offers

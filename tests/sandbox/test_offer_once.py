@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Api
-from test_sandbox_instances import CLI_BODY, cheapest, rent
+from conftest import CLI_BODY, Api, cheapest, rent
 
 from vastsandbox.server import RunningSandbox, start_in_thread
 

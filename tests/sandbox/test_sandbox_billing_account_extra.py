@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import KEY, Api
-from test_sandbox_logs_execute import running
+from conftest import KEY, Api, running
 
 
 def test_prepay_buys_a_discount_and_locks_credit(api: Api) -> None:

@@ -11,8 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from conftest import Api
-from test_sandbox_logs_execute import running
+from conftest import Api, running
 
 # Vast.ai's published spec: in the repository if it was copied there, else in the shared folder.
 SPEC = next(p for p in (Path(__file__).resolve().parents[2] / "reference" / "vast-openapi.yaml",

@@ -3,31 +3,10 @@ the instance's history, and the constrained command set."""
 
 from __future__ import annotations
 
-import time
 import urllib.error
 import urllib.request
 
-from conftest import OTHER_KEY, Api
-from test_sandbox_instances import cheapest, rent, wait_status
-
-
-def fetch(url: str, timeout: float = 5.0) -> tuple[int, str, str]:
-    """Poll a result URL without any key until it answers 200; (status, content type, text)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as resp:
-                return resp.status, resp.headers["Content-Type"], resp.read().decode()
-        except urllib.error.HTTPError as err:
-            assert err.code == 404 and b"NoSuchKey" in err.read()
-        assert time.monotonic() < deadline, f"{url} never became ready"
-        time.sleep(0.05)
-
-
-def running(api: Api, **body: object) -> int:
-    instance_id = rent(api, cheapest(api)["id"], **body)
-    wait_status(api, instance_id, "running")
-    return instance_id
+from conftest import OTHER_KEY, Api, cheapest, fetch, rent, running
 
 
 def test_logs_url_is_missing_at_first_then_holds_the_container_log(api: Api) -> None:

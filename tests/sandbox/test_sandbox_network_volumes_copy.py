@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Api
-from test_sandbox_instances import cheapest, rent, show, wait_status
-from test_sandbox_logs_execute import fetch, running
-from test_sandbox_volumes_billing import volume_offers
+from conftest import Api, cheapest, fetch, rent, running, show, volume_offers, wait_status
 
 
 def network_offers(api: Api, **query: Any) -> list[dict[str, Any]]:

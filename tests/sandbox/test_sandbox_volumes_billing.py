@@ -6,20 +6,11 @@ import contextlib
 import socket
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import CLI_BODY, Api, cheapest, rent, show, wait_status
+from conftest import CLI_BODY, Api, cheapest, rent, show, volume_offers, wait_status
 
 from vastsandbox.server import start_in_thread
-
-VOLUME_DEFAULTS: dict[str, Any] = {"verified": {"eq": True}, "external": {"eq": False}, "disk_space": {"gte": 1}}
-
-
-def volume_offers(api: Api, **query: Any) -> list[dict[str, Any]]:
-    body = {**VOLUME_DEFAULTS, **query, "order": [["score", "desc"]], "allocated_storage": 1.0}
-    offers: list[dict[str, Any]] = api.post("/api/v0/volumes/search/", body).json["offers"]
-    return offers
 
 
 def test_volume_create_list_delete(api: Api) -> None:
