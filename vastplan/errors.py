@@ -13,6 +13,8 @@
      ├── ApplyError               some changes failed; the state holds what was done
      ├── NotReady                 an instance exists but never became usable (it is recorded as tainted)
      ├── CycleError               a dependency cycle among graph nodes; carries the cycle
+     ├── UnreadableFile           a file the user named is no regular file, too large, or unreadable;
+     │                            each reader catches it and names the file in its own error
      ├── ConfirmationRequired     apply/destroy without a TTY and without --auto-approve
      │    └── Cancelled            the user did not answer 'yes' (exit 5)
      └── UsageError               a flag or argument that makes no sense
@@ -161,6 +163,14 @@ class CycleError(VastplanError):
     def __init__(self, cycle: list[str]):
         self.cycle = cycle
         super().__init__("dependency cycle: " + " -> ".join(cycle))
+
+
+class UnreadableFile(VastplanError):
+    """Why a file cannot be read; ``reason`` completes "FILE ..." (``is a directory, not a file``)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 class ConfirmationRequired(VastplanError):

@@ -11,6 +11,8 @@ import os
 import stat
 from pathlib import Path
 
+from vastplan.errors import UnreadableFile
+
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -18,14 +20,6 @@ _KINDS = (
     (stat.S_ISBLK, "a block device"),
     (stat.S_ISSOCK, "a socket"),
 )
-
-
-class UnreadableFile(Exception):
-    """Why a file cannot be read; ``reason`` completes "FILE ..." (``is a directory, not a file``)."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 def size_text(limit: int) -> str:

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vastplan.errors import AuthError, UsageError
-from vastplan.files import UnreadableFile, expand_home, read_regular_file
+from vastplan.errors import AuthError, UnreadableFile, UsageError
+from vastplan.files import expand_home, read_regular_file
 
 MAX_KEY_FILE_BYTES = 4096  # a Vast.ai key is 64 characters; /dev/zero or a log file is not a key
 

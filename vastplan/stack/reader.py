@@ -20,7 +20,8 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from vastplan.diagnostics import Diagnostic, SourceRange
-from vastplan.files import UnreadableFile, read_regular_file
+from vastplan.errors import UnreadableFile
+from vastplan.files import read_regular_file
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_NODES = 50_000

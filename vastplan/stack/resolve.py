@@ -18,7 +18,8 @@ from typing import Any
 
 from vastplan.apply.dag.graph import find_cycle
 from vastplan.diagnostics import Diagnostic
-from vastplan.files import UnreadableFile, expand_home, read_regular_file
+from vastplan.errors import UnreadableFile
+from vastplan.files import expand_home, read_regular_file
 from vastplan.kinds.ownership import PREFIX
 from vastplan.stack.model import COLLECTIONS, Budget, Lifecycle, OutputSpec, ResourceSpec, Stack, make_address
 from vastplan.stack.reader import Document, YPath, format_path
