@@ -164,6 +164,8 @@ class Dispatcher:
             if lost.drop:
                 return _drop(request)
             return denial_response(Denial(lost.status, lost.body, lost.retry_after), now)
+        if isinstance(response.body, bytes):
+            control.count_bytes(key, len(response.body))
         return self._finish(response)
 
     async def _run(self, route: Route, request: web.Request, params: dict[str, str],

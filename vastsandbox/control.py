@@ -116,6 +116,7 @@ class Control:
         self.total = 0
         self.by_route: Counter[str] = Counter()
         self.by_status: Counter[str] = Counter()
+        self.bytes_by_route: Counter[str] = Counter()
         self.injected = 0
 
     # ---- faults ------------------------------------------------------------------------------
@@ -198,14 +199,19 @@ class Control:
     def count_status(self, status: int) -> None:
         self.by_status[str(status)] += 1
 
+    def count_bytes(self, route_key: str, size: int) -> None:
+        self.bytes_by_route[route_key] += size
+
     def counters(self) -> dict[str, JSON]:
         return {"total": self.total, "routes": dict(sorted(self.by_route.items())),
-                "statuses": dict(sorted(self.by_status.items())), "faults_injected": self.injected}
+                "statuses": dict(sorted(self.by_status.items())), "faults_injected": self.injected,
+                "bytes": dict(sorted(self.bytes_by_route.items()))}
 
     def reset_counters(self) -> None:
         self.total = 0
         self.by_route.clear()
         self.by_status.clear()
+        self.bytes_by_route.clear()
         self.injected = 0
 
     def settings(self) -> dict[str, JSON]:

@@ -8,7 +8,6 @@ import binascii
 import json
 
 from vastsandbox import billing, instances, volumes
-from vastsandbox.envflags import env_as_dict
 from vastsandbox.query import matches, parse_filters, parse_order, select_columns, sort_records
 from vastsandbox.router import JSON, ApiFailure, Call, Reply, Route
 
@@ -75,29 +74,40 @@ def _by_id_only(filters: JSON, order: JSON) -> bool:
     return not filters and parse_order(order) in ([], [("id", False)])
 
 
+def _label_counts(rows: list[Record]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        label = str(row.get("label") or "")
+        counts[label] = counts.get(label, 0) + 1
+    return counts
+
+
 def list_v1(call: Call) -> Reply:
+    """One page. ``label_counts`` tallies the instances the filters match, as ``total_instances``
+    counts them (docs/sandbox.md): a page filtered by ids carries a tally of those ids only, and
+    the unfiltered tally is cached per world version, so a page costs the same in any account."""
     filters, order = call.query_json("select_filters", {}), call.query_json("order_by")
     limit = call.query_json("limit", PAGE)
     limit = max(1, min(int(limit), PAGE)) if isinstance(limit, (int, float, str)) and str(limit).isdigit() \
         else PAGE
     start = _offset(call.query_raw("after_token"))
-    owned = call.sb.world.owned("instances", call.uid)
+    world = call.sb.world
     if _by_id_only(filters, order):
-        found = len(owned)
-        page = [instances.render(call, r) for r in owned[start:start + limit]]
+        ids = world.owned_ids("instances", call.uid)
+        found = len(ids)
+        table = world.tables["instances"]
+        page = [instances.render(call, table[i]) for i in ids[start:start + limit]]
+        labels = world.tally("instances", call.uid, "label")
     else:
         rows = _rows(call, filters, order)
         found = len(rows)
         page = rows[start:start + limit]
+        labels = _label_counts(rows)
     more = start + limit < found
-    labels: dict[str, int] = {}
-    for record in owned:
-        label = str(record.get("label") or "")
-        labels[label] = labels.get(label, 0) + 1
     cols = call.query_json("select_cols")
     return Reply({"success": True, "instances": [select_columns(r, cols) for r in page],
-                  "instances_found": found, "total_instances": len(owned), "label_counts": labels,
-                  "next_token": _token(start + limit) if more else None})
+                  "instances_found": found, "total_instances": world.count_owned("instances", call.uid),
+                  "label_counts": labels, "next_token": _token(start + limit) if more else None})
 
 
 def list_legacy(call: Call) -> Reply:
@@ -204,10 +214,7 @@ def bid_price(call: Call) -> Reply:
 
 def update_template(call: Call) -> Reply:
     record = _own(call, call.param_int("id"))
-    body = call.body_dict()
-    settings = instances.launch_settings(call, {"image": record["image"], **body,
-                                                "env": {**env_as_dict(record.get("env")),
-                                                        **env_as_dict(body.get("env"))}})
+    settings = instances.update_settings(call, record, call.body_dict())
     for key in ("image", "env", "onstart", "args"):
         record[key] = settings[key]
     template = settings["template"]

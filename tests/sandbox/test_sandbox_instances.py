@@ -202,8 +202,8 @@ def test_update_template_recreates_the_container(api: Api) -> None:
                      {"id": instance_id, "image": "nginx:latest", "env": {"X": "1"}})
     assert answer.json["success"] is True
     row = show(api, instance_id)
-    assert row["image_uuid"] == "nginx:latest" and ["X", "1"] in row["extra_env"]
-    assert ["KEY", "VAL"] in row["extra_env"]
+    assert row["image_uuid"] == "nginx:latest" and row["extra_env"] == [["X", "1"]]  # replaced, not merged
+    assert row["onstart"] == "echo hi"  # left out: kept
     assert row["actual_status"] == "loading"
     wait_status(api, instance_id, "running")
 
