@@ -18,6 +18,7 @@ from vastsandbox import (
     admin,
     admin_market,
     billing,
+    contention,
     routes_account,
     routes_instances,
     routes_offers,
@@ -48,6 +49,7 @@ def admin_router() -> Router:
     router = Router()
     router.add(admin.ROUTES)
     router.add(admin_market.ROUTES)
+    router.add(contention.ROUTES)
     return router
 
 

@@ -107,6 +107,8 @@ class Control:
         # A fault for readiness tests: what becomes of instances created from now on instead of running:
         # None (they run), "loading" (they never leave it), "exited" or "offline" (they die while booting).
         self.new_instance_fate: str | None = None
+        # Other renters' bid on every machine, as a multiple of its min_bid (None: no competition).
+        self.competing_bid_factor: float | None = None
         self.clock_offset = 0.0
         self.rng = random.Random(seed)
         self.faults: list[FaultRule] = []
@@ -217,4 +219,5 @@ class Control:
     def settings(self) -> dict[str, JSON]:
         return {"latency_ms": self.latency_ms, "boot_seconds": self.boot_seconds,
                 "new_instance_fate": self.new_instance_fate, "clock_offset": self.clock_offset,
+                "competing_bid_factor": self.competing_bid_factor,
                 "rate_limit": asdict(self.rate_limit) if self.rate_limit else None}

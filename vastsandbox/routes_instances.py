@@ -7,7 +7,7 @@ import base64
 import binascii
 import json
 
-from vastsandbox import billing, instances, volumes
+from vastsandbox import billing, contention, instances, volumes
 from vastsandbox.query import matches, parse_filters, parse_order, select_columns, sort_records
 from vastsandbox.router import JSON, ApiFailure, Call, Reply, Route
 
@@ -136,8 +136,9 @@ def _manage(call: Call, record: Record, body: Record) -> None:
         record["label"] = label
     state = body.get("state")
     if state == "running":
-        sb.lifecycle.start(record, call.now, boot)
+        contention.start(sb, record, call.now)
     elif state == "stopped":
+        record["waiting_gpus"] = False
         sb.lifecycle.stop(record, call.now, boot)
     elif state is not None:
         raise ApiFailure(400, "invalid_args", f"state must be running or stopped, not {state!r}.")
@@ -168,6 +169,7 @@ def _destroy(call: Call, record: Record) -> None:
     sb.market.release(int(record["machine_id"]), [int(s) for s in record["gpu_slots"]])
     sb.market.use_disk(int(record["machine_id"]), -float(record["disk_space"]))
     sb.world.remove("instances", int(record["id"]))
+    contention.resume_waiting(sb, int(record["machine_id"]), call.now)
     sb.changed()
 
 
@@ -204,10 +206,12 @@ def bid_price(call: Call) -> Reply:
     price = call.body_dict().get("price")
     machine = call.sb.market.by_id[int(record["machine_id"])]
     prices = call.sb.market.prices(machine, int(record["num_gpus"]), float(record["disk_space"]))
-    new = instances.check_price(price, prices["min_bid"])
+    # No price: the winning bid (the CLI's help), never a switch to on-demand.
+    new = instances.check_price(price, prices["min_bid"]) if price is not None else \
+        contention.winning_bid(call.sb, record, prices["min_bid"])
     billing.accrue_now(call, record)
-    record["is_bid"], record["bid_price"] = new is not None, new
-    record["dph_base"] = new if new is not None else prices["dph_base"]
+    record["is_bid"], record["bid_price"], record["dph_base"] = True, new, new
+    contention.check_bid(call.sb, record, call.now)
     call.sb.changed()
     return Reply({"success": True})
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vastsandbox import instances
+from vastsandbox import contention, instances
 from vastsandbox.query import parse_filters, parse_order
 from vastsandbox.router import JSON, ApiFailure, Call, Reply, Route
 
@@ -21,8 +21,28 @@ def _search(call: Call, query: JSON) -> list[dict[str, JSON]]:
         limit = int(query["limit"]) if query.get("limit") not in (None, "") else None
     except (TypeError, ValueError) as exc:
         raise ApiFailure(400, "invalid_args", "allocated_storage and limit must be numbers.") from exc
-    return call.sb.market.search(parse_filters(query, what="query"), parse_order(query.get("order")),
-                                 limit, call.now, storage, kind)
+    filters = parse_filters(query, what="query")
+    _check_numbers(call, filters, storage, kind)
+    return call.sb.market.search(filters, parse_order(query.get("order")), limit, call.now, storage, kind)
+
+
+def _check_numbers(call: Call, filters: dict[str, dict[str, JSON]], storage: float, kind: str) -> None:
+    """A value that is not a number for a numeric offer field is a 400, not an empty answer."""
+    market = call.sb.market
+    sample = market.offer(market.machines[0], 1, call.now, storage, kind) if market.machines else {}
+    for name, terms in filters.items():
+        like = sample.get(name)
+        if isinstance(like, bool) or not isinstance(like, (int, float)):
+            continue
+        for op, value in terms.items():
+            for item in value if isinstance(value, list) else [value]:
+                if item is None or (isinstance(item, (int, float)) and not isinstance(item, bool)):
+                    continue
+                try:
+                    float(str(item))
+                except ValueError:
+                    raise ApiFailure(400, "invalid_request",
+                                     f"Invalid value {item!r} for {name} {op}: not a number.") from None
 
 
 def bundles(call: Call) -> Reply:
@@ -39,6 +59,7 @@ def search_asks(call: Call) -> Reply:
 
 def create_instance(call: Call) -> Reply:
     record = instances.rent(call, call.param_int("id"))
+    contention.check_bid(call.sb, record, call.now)
     return Reply({"success": True, "new_contract": record["id"]})
 
 
