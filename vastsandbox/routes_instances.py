@@ -28,27 +28,37 @@ def _rows(call: Call, filters: JSON, order: JSON) -> list[Record]:
     bad = sorted(COMPUTED & set(parsed))
     if bad:
         raise ApiFailure(400, "invalid_request", f"Cannot filter on computed field(s): {', '.join(bad)}.")
-    rows = [instances.render(call, r) for r in _candidates(call, parsed)]
-    return [dict(r) for r in sort_records([r for r in rows if matches(r, parsed)], parse_order(order))]
+    candidates, used = _candidates(call, parsed)
+    if used is not None:  # the id lookup already applied that term: do not test it again per row
+        parsed = {**parsed, "id": {op: v for op, v in parsed["id"].items() if op != used}}
+    rest = {name: terms for name, terms in parsed.items() if terms}
+    rows = [instances.render(call, r) for r in candidates]
+    matching = [r for r in rows if matches(r, rest)] if rest else rows
+    terms = parse_order(order)
+    if terms in ([], [("id", False)]):  # the usual order: no need for the general sort key
+        return sorted(matching, key=lambda r: int(r["id"]))
+    return [dict(r) for r in sort_records(matching, terms)]
 
 
-def _candidates(call: Call, parsed: dict[str, dict[str, JSON]]) -> list[Record]:
-    """The caller's instances a filter can match: looked up by id when it names ids (a refresh of
-    known instances), so that rendering is not paid for every instance in the account."""
+def _candidates(call: Call, parsed: dict[str, dict[str, JSON]]) -> tuple[list[Record], str | None]:
+    """The caller's instances a filter can match, and the id term that chose them: looked up by id
+    when the filter names ids (a refresh of known instances), so that rendering is not paid for every
+    instance in the account."""
     world, wanted = call.sb.world, parsed.get("id", {})
-    ids = wanted.get("in") if isinstance(wanted.get("in"), list) else [wanted["eq"]] if "eq" in wanted else None
-    if ids is None:
-        return world.owned("instances", call.uid)
+    used = "in" if isinstance(wanted.get("in"), list) else "eq" if "eq" in wanted else None
+    if used is None:
+        return world.owned("instances", call.uid), None
+    ids = wanted["in"] if used == "in" else [wanted["eq"]]
     table = world.tables["instances"]
-    found = []
-    for raw in ids:
+    found: dict[int, Record] = {}
+    for raw in ids if isinstance(ids, list) else []:
         try:
             key = int(str(raw))
         except ValueError:
             continue
         if key in table and world.owner_of("instances", key) == call.uid:
-            found.append(table[key])
-    return found
+            found[key] = table[key]
+    return list(found.values()), used
 
 
 def _token(offset: int) -> str:
