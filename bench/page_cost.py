@@ -98,7 +98,7 @@ def measure(ctx: Context) -> list[Row]:
     load = os.getloadavg()[0]
     table = ["| N | instance pages per plan | bytes, first (unfiltered) page | bytes per other page (mean) |",
              "| --- | --- | --- | --- |"]
-    table += [f"| {p.n:,} | {p.pages} | {p.first:,} | {p.other_pages_mean:,.0f} |" for p in measured.values()]
+    table += [f"| {p.n:,} | {p.pages} | {p.first_page:,} | {p.other_pages_mean:,.0f} |" for p in measured.values()]
     ctx.detail(f"6. Plan of {big.n:,} unchanged resources, no latency", f"""
 Stack of figure 1 at N = {big.n:,}; `{big.command}`. Plan wall (s):
 {', '.join(f'{s:.2f}' for s in big.walls)}; the plan process's own CPU (s, user + system from `wait4`):
@@ -120,6 +120,6 @@ instance here, each having its own label), which the orphan scan reads instead o
                 + (f", {len(big.failed)} failed" if big.failed else ""),
                 (wall <= WALL_TARGET and not big.failed) if big.n == N else None, COMMAND, len(big.walls))]
     rows += [Row(f"6b. bytes per filtered instance page vastplan downloads, N = {p.n:,}", "independent of N",
-                 f"{p.other_pages_mean:,.0f} B (first, unfiltered page: {p.first:,} B)", None, COMMAND, 1)
+                 f"{p.other_pages_mean:,.0f} B (first, unfiltered page: {p.first_page:,} B)", None, COMMAND, 1)
              for p in measured.values()]
     return rows
