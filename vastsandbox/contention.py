@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 Record = dict[str, JSON]
 TAKEN = "taken"  # world.extra: machine id -> GPU slots another renter holds (see admin_market)
+WAITERS = "gpu_waiters"  # world.extra: machine id -> ids of instances whose start waits for GPUs there
 SCHEDULING_MSG = ("scheduling: the required resources on the machine to run your instance are currently "
                   "unavailable")
 OUTBID_MSG = "outbid: a higher bid is running on this machine's GPUs; raise your bid to resume"
@@ -50,6 +51,9 @@ def start(sb: Sandbox, record: Record, now: float) -> None:
             _intend_running(record)
             record["waiting_gpus"] = True
             record["status_msg"] = SCHEDULING_MSG
+            waiting = sb.world.extra.setdefault(WAITERS, {}).setdefault(str(machine.machine_id), [])
+            if int(record["id"]) not in waiting:
+                waiting.append(int(record["id"]))
             return
         record["gpu_slots"] = sb.market.take(machine, int(record["num_gpus"]), f"instance:{record['id']}")
     record["waiting_gpus"] = False
@@ -57,9 +61,13 @@ def start(sb: Sandbox, record: Record, now: float) -> None:
 
 
 def resume_waiting(sb: Sandbox, machine_id: int, now: float) -> None:
-    """GPUs came free on a machine: start the instances that were waiting for them, oldest first."""
-    for record in sorted(sb.world.all("instances"), key=lambda r: int(r["id"])):
-        if record.get("waiting_gpus") and int(record["machine_id"]) == machine_id:
+    """GPUs came free on a machine: start the instances that were waiting for them, oldest first
+    (those still short of GPUs stay in the list)."""
+    waiters = sb.world.extra.get(WAITERS, {})
+    ids = waiters.pop(str(machine_id), [])
+    for instance_id in sorted(ids):
+        record = sb.world.tables["instances"].get(instance_id)
+        if record is not None and record.get("waiting_gpus"):
             start(sb, record, now)
 
 
