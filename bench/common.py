@@ -53,6 +53,7 @@ class Run:
     out: str
     err: str
     maxrss_mb: float
+    cpu: float = 0.0  # the child's user + system CPU seconds (wall minus this is waiting, or other load)
 
 
 def client_env(home: Path, url: str | None = None) -> dict[str, str]:
@@ -86,7 +87,8 @@ def run(argv: Sequence[str], env: dict[str, str], cwd: Path | None = None, check
         out.seek(0)
         err.seek(0)
         result = Run(seconds, proc.returncode, out.read().decode(errors="replace"),
-                     err.read().decode(errors="replace"), usage.ru_maxrss / 1024.0)
+                     err.read().decode(errors="replace"), usage.ru_maxrss / 1024.0,
+                     usage.ru_utime + usage.ru_stime)
     if check and result.code not in (0, 2):
         raise RuntimeError(f"{shown(argv)} exited {result.code}:\n{result.out[-2000:]}\n{result.err[-2000:]}")
     return result

@@ -5,6 +5,7 @@ No authentication and never counted. Bodies and answers are JSON; see docs/sandb
 
 from __future__ import annotations
 
+from vastsandbox import contention
 from vastsandbox.router import JSON, ApiFailure, Call, Reply, Route
 from vastsandbox.store import key_hash
 
@@ -39,6 +40,10 @@ def put_settings(call: Call) -> Reply:
         if fate not in (None, "loading", "exited", "offline"):
             raise ApiFailure(400, "invalid_args", "new_instance_fate must be null, loading, exited or offline")
         control.new_instance_fate = str(fate) if fate else None
+    if "competing_bid_factor" in body:
+        control.competing_bid_factor = _number(body, "competing_bid_factor", 1.0)
+        contention.check_all_bids(call.sb, call.now)
+        call.sb.changed()
     return Reply(control.settings())
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from vastsandbox import contention
 from vastsandbox.router import ApiFailure, Call, Reply, Route
 
 FORCEABLE = ("exited", "offline", "unknown", "running", "stopped", "loading")
@@ -28,6 +29,7 @@ def release_machine(call: Call) -> Reply:
     machine_id = call.param_int("id")
     slots = sb.world.extra.get("taken", {}).pop(str(machine_id), [])
     sb.market.release(machine_id, [int(s) for s in slots])
+    contention.resume_waiting(sb, machine_id, call.now)
     sb.changed()
     return Reply({"success": True, "machine_id": machine_id, "gpus_released": len(slots)})
 

@@ -19,6 +19,7 @@ from vastsandbox import (
     admin,
     admin_market,
     billing,
+    contention,
     routes_account,
     routes_account_extra,
     routes_billing_extra,
@@ -64,6 +65,7 @@ def admin_router() -> Router:
     router = Router()
     router.add(admin.ROUTES)
     router.add(admin_market.ROUTES)
+    router.add(contention.ROUTES)
     return router
 
 
@@ -213,6 +215,8 @@ class Dispatcher:
             if lost.drop:
                 return _drop(request)
             return denial_response(Denial(lost.status, lost.body, lost.retry_after), now, request)
+        if isinstance(response.body, bytes):
+            control.count_bytes(key, len(response.body))
         return self._finish(response)
 
     async def _run(self, route: Route, request: web.Request, params: dict[str, str],

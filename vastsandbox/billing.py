@@ -6,6 +6,8 @@ final row is kept in the world. Credit starts at the signup credit and goes down
 
 from __future__ import annotations
 
+import math
+
 from vastsandbox import netvolumes
 from vastsandbox.lifecycle import accrue
 from vastsandbox.router import JSON, ApiFailure, Call, Reply, Route
@@ -18,28 +20,42 @@ def accrue_now(call: Call, record: Record) -> None:
     accrue(record, call.now)
 
 
+def _span(record: Record, end: float) -> dict[str, JSON]:
+    """Whole epoch seconds covering the contract (the spec's charge ``start``/``end`` are integers)."""
+    return {"start": math.floor(float(record["created_at"])), "end": math.ceil(end)}
+
+
+def _item(span: dict[str, JSON], kind: str, description: str, amount: float) -> Record:
+    return {**span, "type": kind, "source": None, "description": description, "amount": amount,
+            "metadata": {}, "items": []}
+
+
 def _instance_row(call: Call, record: Record, end: float) -> Record:
+    """A charge as the CLI parses it: ``source`` ``instance-<id>`` (split into type and id for its
+    table), ``amount`` in dollars rounded to 3 decimals, items typed gpu/disk (docs/sandbox.md)."""
     machine = call.sb.market.by_id[int(record["machine_id"])]
     gpu, storage = round(float(record["cost_gpu"]), 6), round(float(record["cost_storage"]), 6)
-    metadata = {"instance_id": record["id"], "machine_id": machine.machine_id, "label": record.get("label")}
+    span = _span(record, end)
+    metadata: Record = {"instance_id": record["id"], "machine_id": machine.machine_id}
+    for key in ("template_id", "label"):
+        if record.get(key) is not None:  # the spec: keys present only when non-null
+            metadata[key] = record[key]
     return {
-        "start": int(record["created_at"]), "end": int(end), "type": "instance", "source": "instance",
+        **span, "type": "instance", "source": f"instance-{record['id']}",
         "description": f"Instance {record['id']}: {record['num_gpus']}x {machine.gpu.name}",
-        "amount": round(gpu + storage, 6),
-        # The spec: metadata keys are "present only when non-null on the contract".
-        "metadata": {k: v for k, v in metadata.items() if v is not None},
-        "items": [{"type": "gpu", "description": "GPU time", "amount": gpu},
-                  {"type": "disk", "description": "Disk storage", "amount": storage}],
+        "amount": round(gpu + storage, 3), "metadata": metadata,
+        "items": [_item(span, "gpu", "GPU time", gpu), _item(span, "disk", "Disk storage", storage)],
     }
 
 
 def _volume_row(record: Record, end: float) -> Record:
     cost = round(float(record["cost_storage"]), 6)
+    span = _span(record, end)
     return {
-        "start": int(record["created_at"]), "end": int(end), "type": "volume", "source": "volume",
-        "description": f"Volume {record['id']} ({record['disk_space']:g} GB)", "amount": cost,
+        **span, "type": "volume", "source": f"volume-{record['id']}",
+        "description": f"Volume {record['id']} ({record['disk_space']:g} GB)", "amount": round(cost, 3),
         "metadata": {"volume_id": record["id"], "machine_id": record["machine_id"]},
-        "items": [{"type": "disk", "description": "Volume storage", "amount": cost}],
+        "items": [_item(span, "disk", "Volume storage", cost)],
     }
 
 
@@ -118,8 +134,10 @@ def list_invoices(call: Call) -> Reply:
     user = call.sb.world.users_by_id[call.uid]
     low, high = _window(call.query_json("select_filters", {}), "when")
     created = float(user.get("created_at") or 0.0)
+    # Credits are negative on the wire: the CLI negates every invoice but transfers and payouts for
+    # display (and the spec's example credit is -25.0), so a credit shows as +$100.00.
     rows: list[Record] = [{"start": created, "end": created, "type": "credit", "source": "signup",
-             "description": "Sandbox signup credit", "amount": float(user.get("credit", 0.0)),
+             "description": "Sandbox signup credit", "amount": -float(user.get("credit", 0.0)),
              "metadata": {"invoice_id": int(user["id"]) * 10, "service": "credit"}, "items": []}]
     return _page(call, [r for r in rows if low <= float(r["start"]) <= high])
 

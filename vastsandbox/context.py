@@ -75,6 +75,7 @@ class Sandbox:
         return not self.accepted_keys or key_hash(api_key) in self.accepted_keys
 
     def changed(self) -> None:
+        self.world.version += 1
         self.store.mark_dirty()
         self.on_change()
 

@@ -110,6 +110,8 @@ class Control:
         # A fault for readiness tests: what becomes of instances created from now on instead of running:
         # None (they run), "loading" (they never leave it), "exited" or "offline" (they die while booting).
         self.new_instance_fate: str | None = None
+        # Other renters' bid on every machine, as a multiple of its min_bid (None: no competition).
+        self.competing_bid_factor: float | None = None
         self.clock_offset = 0.0
         self.rng = random.Random(seed)
         self.faults: list[FaultRule] = []
@@ -119,6 +121,7 @@ class Control:
         self.total = 0
         self.by_route: Counter[str] = Counter()
         self.by_status: Counter[str] = Counter()
+        self.bytes_by_route: Counter[str] = Counter()
         self.injected = 0
 
     # ---- faults ------------------------------------------------------------------------------
@@ -201,17 +204,23 @@ class Control:
     def count_status(self, status: int) -> None:
         self.by_status[str(status)] += 1
 
+    def count_bytes(self, route_key: str, size: int) -> None:
+        self.bytes_by_route[route_key] += size
+
     def counters(self) -> dict[str, JSON]:
         return {"total": self.total, "routes": dict(sorted(self.by_route.items())),
-                "statuses": dict(sorted(self.by_status.items())), "faults_injected": self.injected}
+                "statuses": dict(sorted(self.by_status.items())), "faults_injected": self.injected,
+                "bytes": dict(sorted(self.bytes_by_route.items()))}
 
     def reset_counters(self) -> None:
         self.total = 0
         self.by_route.clear()
         self.by_status.clear()
+        self.bytes_by_route.clear()
         self.injected = 0
 
     def settings(self) -> dict[str, JSON]:
         return {"latency_ms": self.latency_ms, "boot_seconds": self.boot_seconds,
                 "new_instance_fate": self.new_instance_fate, "clock_offset": self.clock_offset,
+                "competing_bid_factor": self.competing_bid_factor,
                 "rate_limit": asdict(self.rate_limit) if self.rate_limit else None}

@@ -86,6 +86,43 @@ def launch_settings(call: Call, body: Record) -> Record:
     }
 
 
+def args_list(args: JSON) -> list[str] | None:
+    """``image_args`` is a list; the CLI's ``update instance --args`` sends one string."""
+    if args is None:
+        return None
+    if isinstance(args, list):
+        return [str(a) for a in args]
+    try:
+        return shlex.split(str(args))
+    except ValueError as exc:
+        raise ApiFailure(400, "invalid_args", f"error 400/3467: Invalid args: args: {exc}.") from exc
+
+
+def update_settings(call: Call, record: Record, body: Record) -> Record:
+    """What ``update_template`` recreates the container with (docs/sandbox.md, "In-place update").
+
+    A field sent replaces the instance's value whole (``env`` is not merged with the old env); with a
+    template, its image, env, onstart and args are used for what the request leaves out, as at create;
+    without one, what the request leaves out stays as it was."""
+    template = _template(call, body)
+    if template is not None:
+        base = launch_settings(call, body)
+        base["args"] = args_list(base["args"])
+        return base
+    current: Record = {"image": record["image"], "env": record.get("env"), "onstart": record.get("onstart"),
+                       "args": record.get("args")}
+    for key in ("image", "onstart"):
+        if body.get(key) is not None:
+            current[key] = body[key]
+    if body.get("env") is not None:
+        current["env"] = env_as_dict(body["env"])
+    if body.get("args") is not None:
+        current["args"] = args_list(body["args"])
+    if not current["image"]:
+        raise ApiFailure(400, "invalid_args", "error 400/3467: Invalid args: image is required.")
+    return {**current, "template": None, "runtype": record.get("runtype")}
+
+
 def check_price(price: JSON, min_bid: float) -> float | None:
     if price is None:
         return None
@@ -129,7 +166,7 @@ def rent(call: Call, offer_id: int) -> Record:
         "id": instance_id, "machine_id": machine.machine_id, "offer_id": offer_id,
         "gpu_slots": market.take(machine, size, f"instance:{instance_id}"), "num_gpus": size,
         "disk_space": disk, "image": settings["image"], "env": settings["env"],
-        "onstart": settings["onstart"], "args": settings["args"], "runtype": settings["runtype"],
+        "onstart": settings["onstart"], "args": args_list(settings["args"]), "runtype": settings["runtype"],
         "label": label, "template_id": template["id"] if template else None,
         "template_hash_id": template["hash_id"] if template else None,
         "template_name": template["name"] if template else None,

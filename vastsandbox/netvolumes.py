@@ -9,6 +9,7 @@ volumes are kept in the world's ``network_volumes`` section with their owner.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -177,14 +178,17 @@ def render(record: Record, now: float) -> Record:
 
 
 def charge_row(record: Record, now: float) -> Record:
-    """The charge row of a network volume, shaped like a local volume's."""
+    """The charge row of a network volume, shaped like a local volume's (billing.py): whole-second
+    span, ``source`` ``volume-<id>``, the amount in dollars to 3 decimals, one ``disk`` item."""
     accrue(record, now)
-    cost = round(float(record["cost_storage"]), 6)
+    cost = float(record["cost_storage"])
+    span = {"start": math.floor(float(record["created_at"])), "end": math.ceil(now)}
     return {
-        "start": record["created_at"], "end": now, "type": "volume", "source": "volume",
-        "description": f"Network volume {record['id']} ({float(record['disk_space']):g} GB)", "amount": cost,
-        "metadata": {"volume_id": record["id"], "cluster_id": record["cluster_id"]},
-        "items": [{"type": "storage", "description": "Network volume storage", "amount": cost}],
+        **span, "type": "volume", "source": f"volume-{record['id']}",
+        "description": f"Network volume {record['id']} ({float(record['disk_space']):g} GB)",
+        "amount": round(cost, 3), "metadata": {"volume_id": record["id"], "cluster_id": record["cluster_id"]},
+        "items": [{**span, "type": "disk", "source": None, "description": "Network volume storage",
+                   "amount": cost, "metadata": {}, "items": []}],
     }
 
 

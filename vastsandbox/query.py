@@ -73,7 +73,8 @@ def _coerce(value: JSON, like: JSON) -> JSON:
 
 
 def _not_a_number(value: JSON) -> ApiFailure:
-    return ApiFailure(400, "invalid_args", f"Invalid args: {json.dumps(value)} is not a number.")
+    # The spec's 400 for /bundles names invalid_request, where other routes' bad numbers are invalid_args.
+    return ApiFailure(400, "invalid_request", f"Invalid args: {json.dumps(value)} is not a number.")
 
 
 def _normalise_text(field: str, value: JSON) -> JSON:

@@ -7,8 +7,7 @@ import base64
 import binascii
 import json
 
-from vastsandbox import billing, instances, volumes
-from vastsandbox.envflags import env_as_dict
+from vastsandbox import billing, contention, instances, volumes
 from vastsandbox.query import matches, parse_filters, parse_order, select_columns, sort_records
 from vastsandbox.router import JSON, ApiFailure, Call, Reply, Route
 
@@ -29,27 +28,37 @@ def _rows(call: Call, filters: JSON, order: JSON) -> list[Record]:
     bad = sorted(COMPUTED & set(parsed))
     if bad:
         raise ApiFailure(400, "invalid_request", f"Cannot filter on computed field(s): {', '.join(bad)}.")
-    rows = [instances.render(call, r) for r in _candidates(call, parsed)]
-    return [dict(r) for r in sort_records([r for r in rows if matches(r, parsed)], parse_order(order))]
+    candidates, used = _candidates(call, parsed)
+    if used is not None:  # the id lookup already applied that term: do not test it again per row
+        parsed = {**parsed, "id": {op: v for op, v in parsed["id"].items() if op != used}}
+    rest = {name: terms for name, terms in parsed.items() if terms}
+    rows = [instances.render(call, r) for r in candidates]
+    matching = [r for r in rows if matches(r, rest)] if rest else rows
+    terms = parse_order(order)
+    if terms in ([], [("id", False)]):  # the usual order: no need for the general sort key
+        return sorted(matching, key=lambda r: int(r["id"]))
+    return [dict(r) for r in sort_records(matching, terms)]
 
 
-def _candidates(call: Call, parsed: dict[str, dict[str, JSON]]) -> list[Record]:
-    """The caller's instances a filter can match: looked up by id when it names ids (a refresh of
-    known instances), so that rendering is not paid for every instance in the account."""
+def _candidates(call: Call, parsed: dict[str, dict[str, JSON]]) -> tuple[list[Record], str | None]:
+    """The caller's instances a filter can match, and the id term that chose them: looked up by id
+    when the filter names ids (a refresh of known instances), so that rendering is not paid for every
+    instance in the account."""
     world, wanted = call.sb.world, parsed.get("id", {})
-    ids = wanted.get("in") if isinstance(wanted.get("in"), list) else [wanted["eq"]] if "eq" in wanted else None
-    if ids is None:
-        return world.owned("instances", call.uid)
+    used = "in" if isinstance(wanted.get("in"), list) else "eq" if "eq" in wanted else None
+    if used is None:
+        return world.owned("instances", call.uid), None
+    ids = wanted["in"] if used == "in" else [wanted["eq"]]
     table = world.tables["instances"]
-    found = []
-    for raw in ids:
+    found: dict[int, Record] = {}
+    for raw in ids if isinstance(ids, list) else []:
         try:
             key = int(str(raw))
         except ValueError:
             continue
         if key in table and world.owner_of("instances", key) == call.uid:
-            found.append(table[key])
-    return found
+            found[key] = table[key]
+    return list(found.values()), used
 
 
 def _token(offset: int) -> str:
@@ -75,29 +84,40 @@ def _by_id_only(filters: JSON, order: JSON) -> bool:
     return not filters and parse_order(order) in ([], [("id", False)])
 
 
+def _label_counts(rows: list[Record]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        label = str(row.get("label") or "")
+        counts[label] = counts.get(label, 0) + 1
+    return counts
+
+
 def list_v1(call: Call) -> Reply:
+    """One page. ``label_counts`` tallies the instances the filters match, as ``total_instances``
+    counts them (docs/sandbox.md): a page filtered by ids carries a tally of those ids only, and
+    the unfiltered tally is cached per world version, so a page costs the same in any account."""
     filters, order = call.query_json("select_filters", {}), call.query_json("order_by")
     limit = call.query_json("limit", PAGE)
     limit = max(1, min(int(limit), PAGE)) if isinstance(limit, (int, float, str)) and str(limit).isdigit() \
         else PAGE
     start = _offset(call.query_raw("after_token"))
-    owned = call.sb.world.owned("instances", call.uid)
+    world = call.sb.world
     if _by_id_only(filters, order):
-        found = len(owned)
-        page = [instances.render(call, r) for r in owned[start:start + limit]]
+        ids = world.owned_ids("instances", call.uid)
+        found = len(ids)
+        table = world.tables["instances"]
+        page = [instances.render(call, table[i]) for i in ids[start:start + limit]]
+        labels = world.tally("instances", call.uid, "label")
     else:
         rows = _rows(call, filters, order)
         found = len(rows)
         page = rows[start:start + limit]
+        labels = _label_counts(rows)
     more = start + limit < found
-    labels: dict[str, int] = {}
-    for record in owned:
-        label = str(record.get("label") or "")
-        labels[label] = labels.get(label, 0) + 1
     cols = call.query_json("select_cols")
     return Reply({"success": True, "instances": [select_columns(r, cols) for r in page],
-                  "instances_found": found, "total_instances": len(owned), "label_counts": labels,
-                  "next_token": _token(start + limit) if more else None})
+                  "instances_found": found, "total_instances": world.count_owned("instances", call.uid),
+                  "label_counts": labels, "next_token": _token(start + limit) if more else None})
 
 
 def list_legacy(call: Call) -> Reply:
@@ -126,8 +146,9 @@ def _manage(call: Call, record: Record, body: Record) -> None:
         record["label"] = label
     state = body.get("state")
     if state == "running":
-        sb.lifecycle.start(record, call.now, boot)
+        contention.start(sb, record, call.now)
     elif state == "stopped":
+        record["waiting_gpus"] = False
         sb.lifecycle.stop(record, call.now, boot)
     elif state is not None:
         raise ApiFailure(400, "invalid_args", f"state must be running or stopped, not {state!r}.")
@@ -158,6 +179,7 @@ def _destroy(call: Call, record: Record) -> None:
     sb.market.release(int(record["machine_id"]), [int(s) for s in record["gpu_slots"]])
     sb.market.use_disk(int(record["machine_id"]), -float(record["disk_space"]))
     sb.world.remove("instances", int(record["id"]))
+    contention.resume_waiting(sb, int(record["machine_id"]), call.now)
     sb.changed()
 
 
@@ -202,23 +224,22 @@ def bid_price(call: Call) -> Reply:
     price = call.body_dict().get("price")
     machine = call.sb.market.by_id[int(record["machine_id"])]
     prices = call.sb.market.prices(machine, int(record["num_gpus"]), float(record["disk_space"]))
+    # No price: the winning bid (the CLI's help), never a switch to on-demand.
     try:
-        new = instances.check_price(price, prices["min_bid"])
+        new = instances.check_price(price, prices["min_bid"]) if price is not None else \
+            contention.winning_bid(call.sb, record, prices["min_bid"])
     except ApiFailure as failure:  # the spec gives this route's 400 the code invalid_args
         raise ApiFailure(400, "invalid_args", str(failure.body["msg"])) from failure
     billing.accrue_now(call, record)
-    record["is_bid"], record["bid_price"] = new is not None, new
-    record["dph_base"] = new if new is not None else prices["dph_base"]
+    record["is_bid"], record["bid_price"], record["dph_base"] = True, new, new
+    contention.check_bid(call.sb, record, call.now)
     call.sb.changed()
     return Reply({"success": True})
 
 
 def update_template(call: Call) -> Reply:
     record = _own(call, call.param_int("id"))
-    body = call.body_dict()
-    settings = instances.launch_settings(call, {"image": record["image"], **body,
-                                                "env": {**env_as_dict(record.get("env")),
-                                                        **env_as_dict(body.get("env"))}})
+    settings = instances.update_settings(call, record, call.body_dict())
     for key in ("image", "env", "onstart", "args"):
         record[key] = settings[key]
     template = settings["template"]

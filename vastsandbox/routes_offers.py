@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vastsandbox import instances
+from vastsandbox import contention, instances
 from vastsandbox.query import parse_filters, parse_order
 from vastsandbox.router import JSON, ApiFailure, Call, Reply, Route
 
@@ -21,8 +21,8 @@ def _search(call: Call, query: JSON) -> list[dict[str, JSON]]:
         limit = int(query["limit"]) if query.get("limit") not in (None, "") else None
     except (TypeError, ValueError) as exc:
         raise ApiFailure(400, "invalid_args", "allocated_storage and limit must be numbers.") from exc
-    return call.sb.market.search(parse_filters(query, what="query"), parse_order(query.get("order")),
-                                 limit, call.now, storage, kind)
+    filters = parse_filters(query, what="query")
+    return call.sb.market.search(filters, parse_order(query.get("order")), limit, call.now, storage, kind)
 
 
 def bundles(call: Call) -> Reply:
@@ -39,6 +39,7 @@ def search_asks(call: Call) -> Reply:
 
 def create_instance(call: Call) -> Reply:
     record = instances.rent(call, call.param_int("id"))
+    contention.check_bid(call.sb, record, call.now)
     return Reply({"success": True, "new_contract": record["id"]})
 
 

@@ -24,6 +24,7 @@ EDITABLE: dict[str, JSON] = {
     "private": True, "args_str": None, "volume_info": None,
 }
 SYSTEM_CREATOR = 0
+VERSIONS = "template_versions"  # world.extra: hash_id -> the template as it was at that hash
 
 
 def _public_seed() -> list[dict[str, JSON]]:
@@ -80,11 +81,23 @@ def visible(call: Call) -> list[dict[str, JSON]]:
 
 
 def find_by_hash(call: Call, hash_id: str) -> dict[str, JSON] | None:
-    """A template visible to the caller with this hash_id, preferring the caller's own."""
+    """A template visible to the caller with this hash_id, preferring the caller's own; else an
+    earlier version of one (an edit leaves the original hash valid, as it was then)."""
     found = [t for t in visible(call) if t.get("hash_id") == hash_id]
     own = [t for t in found if t.get("creator_id") == call.uid]
     best = own or found
-    return best[0] if best else None
+    if best:
+        return best[0]
+    old = call.sb.world.extra.get(VERSIONS, {}).get(hash_id)
+    if old is not None and (old.get("creator_id") == call.uid or not old.get("private")) \
+            and call.sb.world.get("templates", int(old["id"])) is not None:
+        return dict(old)
+    return None
+
+
+def _keep_version(call: Call, record: dict[str, JSON]) -> None:
+    """Remember a template as it is before an edit, under its hash_id (persisted with the world)."""
+    call.sb.world.extra.setdefault(VERSIONS, {})[str(record["hash_id"])] = dict(record)
 
 
 def search(call: Call) -> Reply:
@@ -144,6 +157,7 @@ def update(call: Call) -> Reply:
     changes = _normalise({k: body[k] for k in EDITABLE if k in body})
     if "name" in changes and not (isinstance(changes["name"], str) and changes["name"].strip()):
         raise ApiFailure(400, "invalid_args", "Template name is required")
+    _keep_version(call, record)
     record.update(changes)
     record["version"] = int(record.get("version", 1)) + 1
     record["hash_id"] = content_hash(record)
@@ -159,6 +173,9 @@ def delete(call: Call) -> Reply:
             body[name] = raw
     record = _own_target(call, body)
     call.sb.world.remove("templates", int(record["id"]))
+    versions = call.sb.world.extra.get(VERSIONS, {})
+    for old in [h for h, v in versions.items() if v.get("id") == record["id"]]:
+        del versions[old]
     call.sb.changed()
     return Reply({"success": True, "msg": f"Template {record['id']} deleted."})
 

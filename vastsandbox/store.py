@@ -43,6 +43,11 @@ class World:
         self._owner: dict[str, dict[int, int]] = {kind: {} for kind in KINDS}
         # Free-form sections other modules own (market rentals by others, closed charges...).
         self.extra: dict[str, Any] = {}
+        # Bumped by every insert/remove and by every API change (Sandbox.changed): derived views
+        # such as an account's label tally are cached per version, so a page does not rebuild them.
+        self.version = 0
+        self._sorted: dict[tuple[str, int], list[int]] = {}
+        self._tallies: dict[tuple[str, int, str], tuple[int, dict[str, int]]] = {}
 
     # ---- ids and users -------------------------------------------------------------------
     def new_id(self, kind: str) -> int:
@@ -66,6 +71,8 @@ class World:
         self.tables[kind][int(record["id"])] = record
         self._owned[kind].setdefault(owner, {})[int(record["id"])] = None
         self._owner[kind][int(record["id"])] = owner
+        self._sorted.pop((kind, owner), None)
+        self.version += 1
         return record
 
     def get(self, kind: str, obj_id: int, owner: int | None = None) -> dict[str, JSON] | None:
@@ -80,12 +87,37 @@ class World:
         owner = self._owner[kind].pop(obj_id, None)
         if owner is not None:
             self._owned[kind].get(owner, {}).pop(obj_id, None)
+            self._sorted.pop((kind, owner), None)
+        self.version += 1
         return record
+
+    def owned_ids(self, kind: str, owner: int) -> list[int]:
+        """A user's ids of one kind in order, sorted once per insert/remove (not per listing page)."""
+        ids = self._sorted.get((kind, owner))
+        if ids is None:
+            ids = self._sorted[(kind, owner)] = sorted(self._owned[kind].get(owner, {}))
+        return ids
+
+    def tally(self, kind: str, owner: int, field: str) -> dict[str, int]:
+        """How many of a user's records carry each value of ``field`` (null as ""), rebuilt only
+        when the world changed since the last call. Callers must not modify the answer."""
+        cached = self._tallies.get((kind, owner, field))
+        if cached is not None and cached[0] == self.version:
+            return cached[1]
+        counts: dict[str, int] = {}
+        for record in self.owned(kind, owner):
+            value = str(record.get(field) or "")
+            counts[value] = counts.get(value, 0) + 1
+        self._tallies[(kind, owner, field)] = (self.version, counts)
+        return counts
+
+    def count_owned(self, kind: str, owner: int) -> int:
+        return len(self._owned[kind].get(owner, {}))
 
     def owned(self, kind: str, owner: int) -> list[dict[str, JSON]]:
         """A user's records of one kind in id order, without scanning other users' objects."""
         table = self.tables[kind]
-        return [table[i] for i in sorted(self._owned[kind].get(owner, {})) if i in table]
+        return [table[i] for i in self.owned_ids(kind, owner) if i in table]
 
     def all(self, kind: str) -> Iterator[dict[str, JSON]]:
         return iter(self.tables[kind].values())

@@ -62,7 +62,8 @@ def test_unknown_operator_is_400() -> None:
 def test_a_malformed_number_in_an_offer_query_is_400(api: Api, query: dict[str, Any], shown: str) -> None:
     answer = api.post("/api/v0/bundles/", query)
     assert answer.status == 400
-    assert answer.json == {"success": False, "error": "invalid_args", "msg": f"Invalid args: {shown} is not a number."}
+    assert answer.json == {"success": False, "error": "invalid_request",
+                           "msg": f"Invalid args: {shown} is not a number."}
 
 
 def test_order_both_spellings_and_null_last() -> None:

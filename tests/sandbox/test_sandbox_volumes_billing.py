@@ -85,7 +85,7 @@ def test_billing_accrues_running_then_storage_only(api: Api, admin: Api) -> None
     assert after["disk"] > gpu_at_stop["disk"]                  # but storage still accrues
     api.delete(f"/api/v0/instances/{instance_id}/")
     final = api.get("/api/v0/charges/").json
-    assert final["count"] == 1 and final["total"] == 1          # the spec: total counts contracts
+    assert final["count"] == 1 and final["total"] == 1  # total counts rows (the spec), not dollars
     invoices = api.get("/api/v1/invoices/").json
     assert invoices["results"][0]["metadata"]["service"] == "credit"
 

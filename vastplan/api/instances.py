@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from vastplan.api.client import VastClient
@@ -12,7 +12,9 @@ from vastplan.api.errors import expect_dict
 from vastplan.errors import ApiError
 
 PAGE = 25  # the v1 listing's largest page
-# The label_counts of the last listing page each client read (for one command's orphan scan).
+# The account-wide label_counts an unfiltered listing page gave each client (for one command's orphan scan).
+# A filtered page's label_counts covers only what its filters match (docs/sandbox.md), so only an
+# unfiltered page's is kept.
 _LABEL_COUNTS: weakref.WeakKeyDictionary[VastClient, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
@@ -28,13 +30,17 @@ async def search_offers(client: VastClient, query: dict[str, Any], *, order: lis
     return [o for o in offers if isinstance(o, dict)]
 
 
-async def list_instances(client: VastClient, select_filters: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every instance matching ``select_filters``, following ``next_token`` page by page."""
+async def list_instances(client: VastClient, select_filters: dict[str, Any],
+                         cols: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Every instance matching ``select_filters``, following ``next_token`` page by page; only the
+    columns ``cols`` when given (a page then weighs a fraction of the full rows)."""
     rows: list[dict[str, Any]] = []
     token: str | None = None
     while True:
         query: dict[str, Any] = {"select_filters": select_filters,
                                  "order_by": [{"col": "id", "dir": "asc"}], "limit": PAGE}
+        if cols:
+            query["select_cols"] = list(cols)
         if token:
             query["after_token"] = token
         page = expect_dict(await client.call("GET", "/api/v1/instances/", query=query), "GET", "/api/v1/instances/")
@@ -42,19 +48,50 @@ async def list_instances(client: VastClient, select_filters: dict[str, Any]) -> 
         if not isinstance(found, list):
             raise ApiError("the instance listing has no 'instances' list", method="GET", path="/api/v1/instances/")
         rows += [r for r in found if isinstance(r, dict)]
-        if isinstance(page.get("label_counts"), dict):
+        if not select_filters and isinstance(page.get("label_counts"), dict):
             _LABEL_COUNTS[client] = page["label_counts"]
         token = page.get("next_token")
         if not token or not found:
             return rows
 
 
-async def instances_by_id(client: VastClient, ids: Iterable[int]) -> list[dict[str, Any]]:
-    """Known instances, fetched as concurrent pages of at most 25 ids each (never one GET per id)."""
+async def instances_by_id(client: VastClient, ids: Iterable[int], cols: Sequence[str] | None = None, *,
+                          with_tally: bool = False) -> list[dict[str, Any]]:
+    """Known instances, fetched as concurrent pages of at most 25 ids each (never one GET per id).
+
+    ``with_tally``: the lowest 25 ids come from one unfiltered page instead, whose label_counts is
+    the account's (for the orphan scan, which then needs no request of its own). In an account holding
+    other instances with lower ids, the ones that page missed take one more request."""
     wanted = sorted(set(ids))
-    chunks = [wanted[i:i + PAGE] for i in range(0, len(wanted), PAGE)]
-    pages = await asyncio.gather(*(list_instances(client, {"id": {"in": chunk}}) for chunk in chunks))
-    return [row for page in pages for row in page]
+    if not wanted:
+        return []
+    head, rest = (wanted[:PAGE], wanted[PAGE:]) if with_tally else ([], wanted)
+    chunks = [rest[i:i + PAGE] for i in range(0, len(rest), PAGE)]
+    first, *pages = await asyncio.gather(_first_page(client, cols) if head else _nothing(),
+                                         *(list_instances(client, {"id": {"in": chunk}}, cols) for chunk in chunks))
+    head_ids = set(head)
+    rows = [row for row in first if row.get("id") in head_ids]
+    missing = sorted(head_ids - {row.get("id") for row in rows})
+    if missing:
+        rows += await list_instances(client, {"id": {"in": missing}}, cols)
+    return rows + [row for page in pages for row in page]
+
+
+async def _nothing() -> list[dict[str, Any]]:
+    return []
+
+
+async def _first_page(client: VastClient, cols: Sequence[str] | None) -> list[dict[str, Any]]:
+    query: dict[str, Any] = {"select_filters": {}, "order_by": [{"col": "id", "dir": "asc"}], "limit": PAGE}
+    if cols:
+        query["select_cols"] = list(cols)
+    page = expect_dict(await client.call("GET", "/api/v1/instances/", query=query), "GET", "/api/v1/instances/")
+    found = page.get("instances")
+    if not isinstance(found, list):
+        raise ApiError("the instance listing has no 'instances' list", method="GET", path="/api/v1/instances/")
+    if isinstance(page.get("label_counts"), dict):
+        _LABEL_COUNTS[client] = page["label_counts"]
+    return [r for r in found if isinstance(r, dict)]
 
 
 async def create_instance(client: VastClient, offer_id: int, body: dict[str, Any]) -> int:
@@ -94,8 +131,8 @@ async def destroy_instance(client: VastClient, instance_id: int) -> None:
 
 
 async def label_counts(client: VastClient) -> dict[str, int]:
-    """How many of the account's instances carry each label. Every page of the v1 listing carries
-    it for the whole account, so the refresh's own pages usually answer it; else one small page."""
+    """How many of the account's instances carry each label. An unfiltered page of the v1 listing
+    carries it for the whole account; the refresh's first page usually was one, else one small page."""
     if client in _LABEL_COUNTS:
         return {str(k): int(v) for k, v in _LABEL_COUNTS[client].items() if isinstance(v, int)}
     page = expect_dict(await client.call("GET", "/api/v1/instances/", query={"select_filters": {}, "limit": 1}),

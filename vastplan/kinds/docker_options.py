@@ -6,6 +6,7 @@ so that a template read back from the API compares equal to the stack that made 
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Iterable, Mapping
@@ -16,11 +17,16 @@ _PORT = re.compile(r"^(?P<host>\d+):(?P<container>\d+)(?:/(?P<proto>tcp|udp))?$"
 
 def normalise_ports(ports: Iterable[Any]) -> list[str]:
     """``[8000, "8001/udp", "22/tcp"]`` -> ``["22", "8000", "8001/udp"]`` (tcp is implied)."""
+    return list(_normalised(tuple(str(p) for p in ports)))
+
+
+@functools.lru_cache(maxsize=1024)  # a fleet repeats a few port lists thousands of times per plan
+def _normalised(ports: tuple[str, ...]) -> tuple[str, ...]:
     result = set()
     for port in ports:
-        number, _, proto = str(port).partition("/")
+        number, _, proto = port.partition("/")
         result.add(number if proto in ("", "tcp") else f"{number}/{proto}")
-    return sorted(result, key=lambda p: (int(p.partition("/")[0]), p))
+    return tuple(sorted(result, key=lambda p: (int(p.partition("/")[0]), p)))
 
 
 def build(env: Mapping[str, str], ports: Iterable[str]) -> str:
