@@ -130,6 +130,12 @@ class ResourceKind(ABC):
         (validate time: no network)."""
         return r.config(self.defaults, body, path), []
 
+    def ttl_rule(self, spec: ResourceSpec) -> Mapping[str, Any] | None:
+        """What decides when the object expires (recorded in state as ``ttl_rule`` with its
+        ``expires_at``), so a plan can destroy it then and not rent it again while the rule stands;
+        None for a kind that never expires."""
+        return None
+
     def claimed_disk_gb(self, spec: ResourceSpec) -> float:
         """The disk a placement of this resource takes on its machine (nothing for unplaced kinds)."""
         return 0.0

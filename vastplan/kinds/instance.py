@@ -17,7 +17,7 @@ from vastplan.kinds import docker_options
 from vastplan.kinds import instance_config as cfg
 from vastplan.kinds import instance_stack as stack_block
 from vastplan.kinds.base import ApplyContext, Created, LiveObjects, Planning, Resolving, ResourceKind
-from vastplan.kinds.instance_ops import InstanceOps, expiry
+from vastplan.kinds.instance_ops import InstanceOps, expiry, expiry_rule
 from vastplan.kinds.ownership import strip_marker
 from vastplan.kinds.placement import Placement, instance_disk, instance_search, storage_dph
 from vastplan.kinds.placer import Placer, groups_of
@@ -50,6 +50,9 @@ class InstanceKind(ResourceKind):
 
     def resolve(self, r: Resolving, name: str, body: dict[str, Any], path: YPath) -> tuple[dict[str, Any], list[str]]:
         return stack_block.resolve(r, body, path)
+
+    def ttl_rule(self, spec: ResourceSpec) -> Mapping[str, Any] | None:
+        return expiry_rule(spec.config)
 
     def claimed_disk_gb(self, spec: ResourceSpec) -> float:
         return instance_disk(spec)
