@@ -1,4 +1,5 @@
-"""From checked stack data to a ``Stack``: defaults, env values, key files, references, ``count``.
+"""From checked stack data to a ``Stack``: env values, ``count``, outputs and cycles here; each block's
+defaults, references, key files and checks by its kind's ``resolve`` (through ``_Resolver``).
 
 It works on data the schema may have rejected, skipping what has the wrong shape (the schema check
 already reported it), so that one run reports reference and file problems alongside schema ones.
