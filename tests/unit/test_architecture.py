@@ -11,6 +11,7 @@ submodule lazily (``vastplan.cli.main``) would look like a cycle.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator, Mapping
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -115,3 +116,126 @@ def test_the_checks_see_a_cycle_through_a_lazy_import_and_not_through_type_check
     graph = import_graph(tmp_path, "pkg")
     assert graph["pkg.c"] == set() and graph["pkg.d"] == {"pkg.c"}
     assert sorted(find_cycle(graph) or []) == ["pkg.a", "pkg.a", "pkg.b"]
+
+
+# --- no module outside vastplan/kinds/ names a kind ------------------------------------------------
+# What counts is what the code *does*: every string literal (f-string parts included) and every name it
+# binds, reads, calls or imports. A string that is a statement of its own (a docstring) does nothing,
+# and comments are not code: both may speak of instances and volumes in prose. vastplan/api/ is the
+# wire: its paths and JSON fields are Vast.ai's nouns (``/instances/``), not the product's kinds, and it
+# is held below the pipeline instead (it imports nothing that knows a kind: see the next test).
+OUTSIDE_THE_REGISTRY_CHECK = ("vastplan/kinds/", "vastplan/api/")
+# A foreign library's attribute that happens to share a kind's word: jsonschema's ValidationError.instance.
+FOREIGN_ATTRIBUTES = frozenset({"instance"})
+API_MAY_IMPORT = ("vastplan.api", "vastplan.errors", "vastplan.files")
+
+
+def kind_words() -> list[tuple[str, ...]]:
+    """Each kind's name, collection and nouns as word sequences: ``ssh_key`` -> ("ssh", "key")."""
+    from vastplan.kinds import KINDS
+
+    assert {"ssh_key", "template", "volume", "instance"} <= set(KINDS)  # the registry was read, not emptied
+    words = {w for k in KINDS.values() for w in (k.kind, k.collection, k.singular, k.plural)}
+    return sorted({tuple(_split(word)) for word in words})
+
+
+def _split(text: str) -> list[str]:
+    """Words of a name or a string: ``NOT_INSTANCES`` -> not, instances; ``InstanceKind`` -> instance, kind."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
+    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
+
+
+def _names(word: tuple[str, ...], text: str) -> bool:
+    parts = _split(text)
+    return any(tuple(parts[i:i + len(word)]) == word for i in range(len(parts)))
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    """The string statements of ``tree`` (docstrings, or prose a statement of its own): they do nothing."""
+    return {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)}
+
+
+def _identifiers(node: ast.AST) -> Iterator[str]:
+    if isinstance(node, ast.Name):
+        yield node.id
+    elif isinstance(node, ast.Attribute) and node.attr not in FOREIGN_ATTRIBUTES:
+        yield node.attr
+    elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        yield node.name
+    elif isinstance(node, ast.arg | ast.keyword) and node.arg:
+        yield node.arg
+    elif isinstance(node, ast.alias):
+        yield from (node.name, node.asname or "")
+    elif isinstance(node, ast.ImportFrom) and not (node.module or "").startswith("vastplan.api."):
+        yield node.module or ""
+
+
+def kind_mentions(source: str, words: list[tuple[str, ...]], kind_modules: frozenset[str]) -> list[str]:
+    """Where ``source`` names a kind: ``LINE: what``, one per string, identifier or import."""
+    tree = ast.parse(source)
+    docstrings = _docstrings(tree)
+    found = []
+    for node in ast.walk(tree):
+        texts: list[str] = []
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            texts = [node.value]
+        else:
+            texts = [name for name in _identifiers(node) if not name.startswith("vastplan.api.")]  # the wire's areas
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            targets = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or "", *(f"{node.module}.{a.name}" for a in node.names)]
+            found += [f"{node.lineno}: imports the kind module {t}" for t in targets if t in kind_modules]
+        found += [f"{getattr(node, 'lineno', '?')}: {text!r} names {' '.join(word)}"
+                  for text in texts for word in words if _names(word, text)]
+    return found
+
+
+def test_no_module_outside_kinds_names_a_kind() -> None:
+    from vastplan.kinds import KINDS
+
+    words = kind_words()
+    kind_modules = frozenset(type(k).__module__ for k in KINDS.values())
+    checked, offences = 0, []
+    for path in modules(ROOT, "vastplan").values():
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith(OUTSIDE_THE_REGISTRY_CHECK):
+            continue
+        checked += 1
+        offences += [f"{relative}:{where}" for where in kind_mentions(path.read_text(), words, kind_modules)]
+    assert checked > 40  # the walk found stack/, plan/, render/, commands/...
+    assert offences == [], "kinds named outside vastplan/kinds/:\n" + "\n".join(offences)
+
+
+def test_the_api_layer_imports_nothing_that_knows_a_kind() -> None:
+    known = modules(ROOT, "vastplan")
+    api = {name: path for name, path in known.items() if name.startswith("vastplan.api")}
+    assert len(api) > 8
+    reaching = {f"{name} -> {target}" for name, path in api.items() for target in imports(name, path, known)
+                if target != "vastplan" and not target.startswith(API_MAY_IMPORT)}
+    assert not reaching
+
+
+def test_the_kind_check_sees_literals_names_and_imports_but_not_prose() -> None:
+    words = [("instance",), ("instances",), ("volume",), ("volumes",), ("ssh", "key")]
+    source = '''"""Instances and volumes are described here, in prose."""
+from vastplan.kinds.volume import mounted_volumes  # a comment about volumes
+NOT_INSTANCES = 1
+
+
+def f(spec, error):
+    """Whether spec is a volume."""
+    seen = error.instance
+    if spec.kind == "volume" or spec.address.startswith(f"instances.{spec.name}"):
+        return SshKeyLike
+'''
+    found = kind_mentions(source, words, frozenset({"vastplan.kinds.volume"}))
+    assert sorted(found) == sorted([
+        "2: imports the kind module vastplan.kinds.volume",
+        "2: 'vastplan.kinds.volume' names volume",
+        "2: 'mounted_volumes' names volumes",  # imported name: a kind's helper
+        "3: 'NOT_INSTANCES' names instances",
+        "9: 'volume' names volume",
+        "9: 'instances.' names instances",
+        "10: 'SshKeyLike' names ssh key",
+    ]), found

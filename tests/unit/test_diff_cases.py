@@ -32,7 +32,7 @@ def test_diff_case(case_file: Path) -> None:
     case: dict[str, Any] = yaml.safe_load(case_file.read_text())
     kind = KINDS[case["kind"]]
     spec = ResourceSpec(
-        kind=case["kind"], name="t", address=make_address(case["kind"], "t"), config=case["config"],
+        kind=case["kind"], name="t", address=make_address(KINDS[case["kind"]].collection, "t"), config=case["config"],
         sensitive_paths=frozenset(case.get("sensitive", [])),
         lifecycle=Lifecycle(ignore_changes=tuple(case.get("ignore_changes", []))),
     )

@@ -94,7 +94,12 @@ def render(report: CostReport) -> str:
     head = (f'Cost of stack "{report.stack}" from {_when(utc_text(report.since))} '
             f"to {_when(utc_text(report.until))} ({span:.1f} h), from the account's charges:")
     if not report.resources:
-        return (f"{head}\n\nThe state holds no instances or volumes: nothing of this stack bills.\n"
+        from vastplan.commands.cost import BILLED_KINDS
+        from vastplan.kinds import KINDS
+
+        # dearest first, as the registry lists them last
+        billed = " or ".join(k.plural for k in reversed(list(KINDS.values())) if k.kind in BILLED_KINDS)
+        return (f"{head}\n\nThe state holds no {billed}: nothing of this stack bills.\n"
                 f"Other charges in the account over the same period: ${report.other_charges:.3f}.")
     table: list[Any] = []
     for r in report.resources:

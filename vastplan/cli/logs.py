@@ -18,10 +18,10 @@ from vastplan.cli.options import common_options, open_session
 @click.pass_context
 def logs_command(ctx: click.Context, address: str, tail: int | None, **flags: Any) -> None:
     """The container logs of the instance at ADDR (e.g. instances.web[0]), as Vast.ai has them."""
-    from vastplan.commands.logs import instance_logs
+    from vastplan.commands.logs import object_logs
 
     session = open_session(ctx, **flags)
-    lines = asyncio.run(instance_logs(session, address, tail))
+    lines = asyncio.run(object_logs(session, address, tail))
     for line in lines:
         session.view.line(line)
     if not lines:

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from vastplan.kinds import KINDS
 from vastplan.kinds.ownership import parse_marker
 from vastplan.state.model import State
 
 HOUR = 3600.0
 DAY = 86400.0
-# charge ``type`` -> the resource kind it bills (the other kinds — SSH keys, templates — cost nothing)
-CHARGE_KINDS: Mapping[str, str] = {"instance": "instance", "volume": "volume"}
+# charge ``type`` -> the resource kind it bills (a kind that declares no charge type costs nothing)
+CHARGE_KINDS: Mapping[str, str] = {charge: k.kind for k in KINDS.values() for charge in k.charge_types}
 BILLED_KINDS = frozenset(CHARGE_KINDS.values())
 _SOURCE_ID = re.compile(r"^(?P<type>[a-z_]+)[-:](?P<id>\d+)$", re.IGNORECASE)
 

@@ -16,7 +16,7 @@ from vastplan.diagnostics import Diagnostic
 from vastplan.errors import ApplyError, Cancelled, ConfirmationRequired, ProtectedError, StackError, UsageError
 from vastplan.kinds import KINDS
 from vastplan.kinds.base import LiveObjects, Planning
-from vastplan.kinds.placement import Placement, instance_disk
+from vastplan.kinds.placement import Placement
 from vastplan.plan.budget import check_budget
 from vastplan.plan.diff import diff
 from vastplan.plan.model import Action, Plan
@@ -50,8 +50,7 @@ async def refresh_and_diff(session: Session, client: VastClient, stack: Stack, s
         for address, placement in pinned.items():
             spec = specs.get(address)
             if spec is not None:
-                disk = float(spec.config["size_gb"]) if spec.kind == "volume" else instance_disk(spec)
-                planning.claims.claim_placement(address, placement, disk)
+                planning.claims.claim_placement(address, placement, KINDS[spec.kind].claimed_disk_gb(spec))
     elif not destroy:
         for kind in KINDS.values():
             await kind.prepare(client, planning)

@@ -1,4 +1,5 @@
-"""The registry of resource kinds. Diff, refresh, apply and render look kinds up here."""
+"""The registry of resource kinds. Everything outside this package learns about kinds here, and
+only here: a new kind is its module plus one entry in ``KINDS``."""
 
 from __future__ import annotations
 
@@ -10,5 +11,9 @@ from vastplan.kinds.ssh_key import SshKeyKind
 from vastplan.kinds.template import TemplateKind
 from vastplan.kinds.volume import VolumeKind
 
-# In dependency order: each kind's prepare() may use what the kinds before it placed.
+# In dependency order: each kind's prepare() may use what the kinds before it placed, and the stack's
+# collections are resolved (and listed in messages) in this order.
 KINDS: Mapping[str, ResourceKind] = {k.kind: k for k in (SshKeyKind(), TemplateKind(), VolumeKind(), InstanceKind())}
+# The stack file's top-level collection -> the kind it holds (``instances`` -> the instance kind).
+BY_COLLECTION: Mapping[str, ResourceKind] = {k.collection: k for k in KINDS.values()}
+

@@ -1,10 +1,13 @@
 """The ResourceKind protocol: everything refresh, diff and apply need to know about one kind.
 
-A kind turns a ResourceSpec into *desired attributes*, turns API rows into *live attributes* with
+A kind is one plugin. It declares its part of the stack file (collection, schema definition,
+defaults, references and validate-time checks in ``resolve``), turns a ResourceSpec into *desired
+attributes*, turns API rows into *live attributes* with
 the same keys, and performs create / update / delete. Diff compares the two dicts key by key; a
 changed key listed in ``replace_fields`` forces a replacement. Attributes the API does not report
 (``from_api`` leaves them out) are compared with what state recorded instead. Nothing outside this
-package branches on a kind: behaviour is registered in ``vastplan.kinds.KINDS``.
+package branches on a kind or names one: behaviour is registered in ``vastplan.kinds.KINDS``
+(``tests/unit/test_architecture.py`` checks that).
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
 
 from vastplan.api.client import VastClient
 from vastplan.kinds.placement import MachineLedger, Placement, Searcher
 from vastplan.stack.model import ResourceSpec, Stack
+from vastplan.stack.reader import YPath
 from vastplan.state.model import ResourceState, State
 
 LiveObjects = dict[Any, dict[str, Any]]
@@ -79,10 +84,65 @@ class ApplyContext:
         return self.planning.live
 
 
+class Resolving(Protocol):
+    """What a kind's ``resolve`` may use of the stack being resolved (``stack/resolve.py`` provides it)."""
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The whole stack document, as loaded (it may hold what the schema rejected)."""
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder files named in the stack are read relative to."""
+
+    def config(self, defaults: Mapping[str, Any], body: dict[str, Any], path: YPath) -> dict[str, Any]:
+        """The body minus count and lifecycle, env flattened, ``defaults`` filled in."""
+
+    def reference(self, collection: str, name: Any, path: YPath) -> str | None:
+        """The address ``name`` refers to in ``collection``; reported if there is no such resource."""
+
+    def report(self, path: YPath, summary: str) -> None:
+        """A problem at ``path`` of the stack file, reported at its FILE:LINE:COL."""
+
+    def check_duration(self, path: YPath) -> None:
+        """Report a duration at ``path`` that the schema let through but the clock cannot add."""
+
+
 class ResourceKind(ABC):
-    kind: ClassVar[str]
-    noun: ClassVar[str]
+    kind: ClassVar[str]  # the name in state and plans ("instance")
+    collection: ClassVar[str]  # the stack file's top-level key, the first part of an address ("instances")
+    schema_definition: ClassVar[str]  # its block's ``$defs`` entry in schemas/stack.schema.json
+    noun: ClassVar[str]  # how plans, drift notes and imports name one ("instance")
+    singular: ClassVar[str]  # in sentences: "no ssh key named ...", "1 ssh key"
+    plural: ClassVar[str]  # "ssh keys"
+    with_article: ClassVar[str]  # "an SSH key"
+    output_example: ClassVar[str] = ""  # NAME.ATTRIBUTE as messages show a reference to one ("server.ssh_url")
+    defaults: ClassVar[Mapping[str, Any]] = {}  # fields every block has when the stack leaves them out
+    # Beyond the stack's own fields, what refresh and apply record: what outputs may name.
+    recorded_attributes: ClassVar[frozenset[str]] = frozenset({"id"})
+    charge_types: ClassVar[frozenset[str]] = frozenset()  # the billing ``type`` of its charges; empty: free
+    has_logs: ClassVar[bool] = False  # whether ``vastplan logs`` can read its container logs
     replace_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def resolve(self, r: Resolving, name: str, body: dict[str, Any], path: YPath) -> tuple[dict[str, Any], list[str]]:
+        """One block of the stack file as config, with the addresses it refers to; every problem the
+        schema cannot see (references, files, values that must agree) is reported through ``r``
+        (validate time: no network)."""
+        return r.config(self.defaults, body, path), []
+
+    def ttl_rule(self, spec: ResourceSpec) -> Mapping[str, Any] | None:
+        """What decides when the object expires (recorded in state as ``ttl_rule`` with its
+        ``expires_at``), so a plan can destroy it then and not rent it again while the rule stands;
+        None for a kind that never expires."""
+        return None
+
+    def claimed_disk_gb(self, spec: ResourceSpec) -> float:
+        """The disk a placement of this resource takes on its machine (nothing for unplaced kinds)."""
+        return 0.0
+
+    async def request_logs(self, client: VastClient, object_id: Any, tail: int | None) -> str:
+        """Ask for the object's logs (only when ``has_logs``); returns the URL they appear at."""
+        raise NotImplementedError(f"{self.plural} have no logs")
 
     @abstractmethod
     async def list_live(self, client: VastClient, known: Mapping[str, ResourceState]) -> LiveObjects:

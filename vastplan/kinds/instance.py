@@ -10,18 +10,20 @@ from typing import Any, ClassVar
 
 from vastplan.api import instances as api
 from vastplan.api.client import VastClient
+from vastplan.api.logs import request_logs
 from vastplan.api.offers import machine_mismatches
-from vastplan.diagnostics import Diagnostic
-from vastplan.errors import ApiError, StackError
+from vastplan.errors import ApiError
 from vastplan.kinds import docker_options
 from vastplan.kinds import instance_config as cfg
-from vastplan.kinds.base import ApplyContext, Created, LiveObjects, Planning, ResourceKind
-from vastplan.kinds.instance_ops import InstanceOps, expiry
+from vastplan.kinds import instance_stack as stack_block
+from vastplan.kinds.base import ApplyContext, Created, LiveObjects, Planning, Resolving, ResourceKind
+from vastplan.kinds.instance_ops import InstanceOps, expiry, expiry_rule
 from vastplan.kinds.ownership import strip_marker
-from vastplan.kinds.placement import Placement, instance_search, storage_dph
+from vastplan.kinds.placement import Placement, instance_disk, instance_search, storage_dph
 from vastplan.kinds.placer import Placer, groups_of
 from vastplan.kinds.volume import mounted_volumes
 from vastplan.stack.model import ResourceSpec
+from vastplan.stack.reader import YPath
 from vastplan.state.model import ResourceState
 
 IN_PLACE_RECREATES = frozenset({"image", "env", "onstart", "ports"})
@@ -34,8 +36,33 @@ LIVE_COLS = ("id", "extra_env", "image_uuid", "onstart", "disk_space", "volume_i
 
 class InstanceKind(ResourceKind):
     kind: ClassVar[str] = "instance"
+    collection: ClassVar[str] = "instances"
+    schema_definition: ClassVar[str] = "instance"
     noun: ClassVar[str] = "instance"
+    singular: ClassVar[str] = "instance"
+    plural: ClassVar[str] = "instances"
+    with_article: ClassVar[str] = "an instance"
+    output_example: ClassVar[str] = "server.ssh_url"
+    defaults: ClassVar[Mapping[str, Any]] = stack_block.DEFAULTS
+    recorded_attributes: ClassVar[frozenset[str]] = frozenset({
+        "id", "offer_id", "bid_dph", "expires_at", "ttl_rule", "full_label", "actual_status", "start_date",
+        "end_date", "min_bid", "machine_row", "dph_total", "storage_hour", "ssh_host", "ssh_port",
+        "public_ipaddr", "ports_map", "ssh_url"})
+    charge_types: ClassVar[frozenset[str]] = frozenset({"instance"})
+    has_logs: ClassVar[bool] = True
     replace_fields: ClassVar[frozenset[str]] = frozenset({"offer", "disk_gb", "volumes"})
+
+    def resolve(self, r: Resolving, name: str, body: dict[str, Any], path: YPath) -> tuple[dict[str, Any], list[str]]:
+        return stack_block.resolve(r, body, path)
+
+    def ttl_rule(self, spec: ResourceSpec) -> Mapping[str, Any] | None:
+        return expiry_rule(spec.config)
+
+    def claimed_disk_gb(self, spec: ResourceSpec) -> float:
+        return instance_disk(spec)
+
+    async def request_logs(self, client: VastClient, object_id: Any, tail: int | None) -> str:
+        return await request_logs(client, int(object_id), tail=tail)
 
     async def list_live(self, client: VastClient, known: Mapping[str, ResourceState]) -> LiveObjects:
         rows = await api.instances_by_id(client, (r.id for r in known.values()), LIVE_COLS, with_tally=True)
@@ -93,7 +120,6 @@ class InstanceKind(ResourceKind):
         volume with the instances that mount it (see placer for the order and why)."""
         to_place: list[ResourceSpec] = []
         for spec in (s for s in planning.stack.resources if s.kind == self.kind):
-            _check_one_volume(spec)
             live = planning.live_object(spec.address)
             query, order, offer_type = instance_search(spec, _volume_machine(spec, planning))
             if live is not None and not self._needs_new_machine(spec, planning, live, query):
@@ -235,12 +261,6 @@ class InstanceKind(ResourceKind):
 def _pending_label(entry: ResourceState) -> str:
     """The full label a journaled create gave its instance: its marker, then the stack's label."""
     return cfg.full_label(str(entry.attributes.get("marker") or ""), str(entry.attributes.get("label") or ""))
-
-
-def _check_one_volume(spec: ResourceSpec) -> None:
-    if len(spec.config.get("volumes") or []) > 1:
-        raise StackError([Diagnostic("Vast.ai mounts at most one volume per instance",
-                                     range=spec.range, address=f"{spec.address}.volumes")])
 
 
 def _volume_machine(spec: ResourceSpec, planning: Planning) -> int | None:

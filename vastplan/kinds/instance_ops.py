@@ -45,10 +45,15 @@ def seconds(text: Any, default: float) -> float:
     return float(value) * DURATION_UNITS[unit] if unit in DURATION_UNITS else float(text)
 
 
+def expiry_rule(config: Mapping[str, Any]) -> dict[str, Any]:
+    """An instance's ttl rule: its ``ttl`` and ``expires_at`` as the stack gives them."""
+    return {"ttl": config.get("ttl"), "expires_at": config.get("expires_at")}
+
+
 def expiry(config: Mapping[str, Any], now: float) -> dict[str, Any]:
     """When an instance created ``now`` expires (its ``ttl`` or ``expires_at``), and the rule itself,
     so that a later plan can tell whether the rule changed."""
-    rule = {"ttl": config.get("ttl"), "expires_at": config.get("expires_at")}
+    rule = expiry_rule(config)
     if rule["ttl"]:
         return {"expires_at": now + seconds(rule["ttl"], 0.0), "ttl_rule": rule}
     if rule["expires_at"]:

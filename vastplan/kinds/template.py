@@ -11,16 +11,32 @@ from vastplan.api.client import VastClient
 from vastplan.api.offers import offer_query
 from vastplan.errors import ApiError
 from vastplan.kinds import docker_options
-from vastplan.kinds.base import ApplyContext, Created, LiveObjects, Planning, ResourceKind
+from vastplan.kinds.base import ApplyContext, Created, LiveObjects, Planning, Resolving, ResourceKind
 from vastplan.kinds.ownership import marker
 from vastplan.stack.model import ResourceSpec
+from vastplan.stack.reader import YPath
 from vastplan.state.model import ResourceState
 
 
 class TemplateKind(ResourceKind):
     kind: ClassVar[str] = "template"
+    collection: ClassVar[str] = "templates"
+    schema_definition: ClassVar[str] = "template"
     noun: ClassVar[str] = "template"
+    singular: ClassVar[str] = "template"
+    plural: ClassVar[str] = "templates"
+    with_article: ClassVar[str] = "a template"
+    defaults: ClassVar[Mapping[str, Any]] = {
+        "tag": "latest", "env": {}, "ports": [], "runtype": "ssh", "ssh_direct": True, "jupyter_direct": False,
+        "private": True,
+    }
+    recorded_attributes: ClassVar[frozenset[str]] = frozenset({"id", "hash_id", "desc"})
     drift_fields: ClassVar[tuple[str, ...]] = ("name", "image", "tag", "onstart", "runtype", "disk_gb")
+
+    def resolve(self, r: Resolving, name: str, body: dict[str, Any], path: YPath) -> tuple[dict[str, Any], list[str]]:
+        config = r.config(self.defaults, body, path)
+        config.setdefault("name", name)
+        return config, []
 
     async def list_live(self, client: VastClient, known: Mapping[str, ResourceState]) -> LiveObjects:
         rows = await api.templates_by_id(client, (r.id for r in known.values()))

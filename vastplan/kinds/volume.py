@@ -29,8 +29,20 @@ def mounted_volumes(spec: ResourceSpec) -> list[str]:
 
 class VolumeKind(ResourceKind):
     kind: ClassVar[str] = "volume"
+    collection: ClassVar[str] = "volumes"
+    schema_definition: ClassVar[str] = "volume"
     noun: ClassVar[str] = "volume"
+    singular: ClassVar[str] = "volume"
+    plural: ClassVar[str] = "volumes"
+    with_article: ClassVar[str] = "a volume"
+    defaults: ClassVar[Mapping[str, Any]] = {"offer": {}}
+    recorded_attributes: ClassVar[frozenset[str]] = frozenset(
+        {"id", "machine", "machine_id", "label", "storage_cost", "instances", "start_date"})
+    charge_types: ClassVar[frozenset[str]] = frozenset({"volume"})
     replace_fields: ClassVar[frozenset[str]] = frozenset({"size_gb", "machine"})
+
+    def claimed_disk_gb(self, spec: ResourceSpec) -> float:
+        return float(spec.config["size_gb"])
 
     async def list_live(self, client: VastClient, known: Mapping[str, ResourceState]) -> LiveObjects:
         return {row["id"]: self.from_api(row) for row in await api.list_volumes(client) if "id" in row}

@@ -66,11 +66,13 @@ def _protected(address: str, wanted: Mapping[str, ResourceSpec], state: State) -
 def expiry_action(spec: ResourceSpec, entry: ResourceState | None, observed: Mapping[str, Any] | None,
                   kind: ResourceKind, now: float, force: bool) -> ResourceChange | None:
     """The ttl rules: an object past ``expires_at`` is destroyed (EXPIRE); once expired it is not
-    rented again while its ttl/expires_at rule is unchanged. None when the ttl has nothing to say."""
-    if entry is None:
+    rented again while its ttl/expires_at rule is unchanged. None when the ttl has nothing to say
+    (or the kind has no ttl)."""
+    rule = kind.ttl_rule(spec)
+    if entry is None or rule is None:
         return None
     if entry.expired:
-        if force or entry.attributes.get("ttl_rule") != _rule(spec):
+        if force or entry.attributes.get("ttl_rule") != rule:
             return None  # a new rule (or --replace): plan it like any missing object
         when = _moment(entry.attributes.get("expired_at"))
         return ResourceChange(spec.address, spec.kind, Action.NOOP, depends_on=spec.depends_on,
@@ -81,10 +83,6 @@ def expiry_action(spec: ResourceSpec, entry: ResourceState | None, observed: Map
     return ResourceChange(spec.address, spec.kind, Action.EXPIRE, resource_id=entry.id,
                           reason=ActionReason.TTL_EXPIRED, reason_note=_moment(expires), before=dict(observed),
                           depends_on=spec.depends_on, dph_before=kind.dph(observed))
-
-
-def _rule(spec: ResourceSpec) -> dict[str, Any]:
-    return {"ttl": spec.config.get("ttl"), "expires_at": spec.config.get("expires_at")}
 
 
 def _moment(epoch: Any) -> str:

@@ -14,6 +14,7 @@ from vastplan.apply.events import ApplyEvent, Phase
 from vastplan.apply.outcome import ApplyOutcome
 from vastplan.diagnostics import Diagnostic
 from vastplan.errors import VastplanError
+from vastplan.kinds import KINDS
 from vastplan.plan.model import Action, FieldChange, Plan, ResourceChange, is_sensitive
 from vastplan.plan.outputs import shown
 from vastplan.refresh.orphans import describe_age
@@ -23,7 +24,6 @@ from vastplan.state.model import SENSITIVE
 _COLOURS = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.REPLACE_DESTROY_FIRST: "magenta",
             Action.REPLACE_CREATE_FIRST: "magenta",
             Action.DELETE: "red", Action.FORGET: "red", Action.EXPIRE: "red"}
-_KIND_PLURAL = {"ssh_key": "ssh keys", "template": "templates", "volume": "volumes", "instance": "instances"}
 
 
 def display_name(address: str) -> str:
@@ -79,8 +79,7 @@ class HumanView:
 
     # --- plan ---------------------------------------------------------------------------------------
     def refreshed(self, plan: Plan, counts: Mapping[str, int]) -> None:
-        parts = [f"{n} {_KIND_PLURAL.get(k, k + 's') if n != 1 else k.replace('_', ' ')}"
-                 for k, n in counts.items() if n]
+        parts = [f"{n} {KINDS[k].plural if n != 1 else KINDS[k].singular}" for k, n in counts.items() if n]
         what = ", ".join(parts) or "nothing in state yet"
         requests = f"{plan.refresh_requests} request{'s' if plan.refresh_requests != 1 else ''}"
         self.line(f"Refreshing: {what} ({requests}, {plan.refresh_seconds:.2f}s)")
@@ -136,7 +135,7 @@ class HumanView:
         price = self._price(change)
         self.line(header + (f"   {price}" if price else ""))
         symbol = change.action.symbol
-        noun = change.kind.replace("_", " ") if change.kind != "ssh_key" else "ssh_key"
+        noun = KINDS[change.kind].noun
         ident = f" (id {change.resource_id})" if change.resource_id is not None and change.action is not \
             Action.CREATE else ""
         self.line(self._style(f"{symbol:>3} {noun} \"{display_name(change.address)}\"{ident}",

@@ -11,17 +11,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from vastplan.stack.model import Budget, Lifecycle, OutputSpec, ResourceSpec, Stack
-from vastplan.stack.refs import Reference, references
 
 __all__ = [
     "Budget",
     "Lifecycle",
     "OutputSpec",
-    "Reference",
     "ResourceSpec",
     "Stack",
     "load_stack",
-    "references",
 ]
 
 

@@ -10,19 +10,10 @@ from typing import Any
 
 from vastplan.diagnostics import SourceRange
 
-# The stack file's top-level collections and the resource kind each holds, in dependency order.
-COLLECTIONS: Mapping[str, str] = {
-    "ssh_keys": "ssh_key",
-    "templates": "template",
-    "volumes": "volume",
-    "instances": "instance",
-}
-COLLECTION_OF_KIND: Mapping[str, str] = {kind: coll for coll, kind in COLLECTIONS.items()}
 
-
-def make_address(kind: str, name: str, index: int | None = None) -> str:
-    """``instances.server[2]`` for kind ``instance``, name ``server``, index 2."""
-    base = f"{COLLECTION_OF_KIND[kind]}.{name}"
+def make_address(collection: str, name: str, index: int | None = None) -> str:
+    """``instances.server[2]`` for collection ``instances``, name ``server``, index 2."""
+    base = f"{collection}.{name}"
     return base if index is None else f"{base}[{index}]"
 
 

@@ -8,17 +8,19 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from vastplan.stack.model import COLLECTIONS
+from vastplan.kinds import BY_COLLECTION
 from vastplan.stack.words import did_you_mean
 
 # "${...}" (group 1 = the expression) or the escape "$${" (group 1 = None).
 EXPR = re.compile(r"\$\$\{|\$\{([^{}]*)\}")
 _REFERENCE = re.compile(
-    r"\s*(?P<collection>ssh_keys|templates|volumes|instances)\.(?P<name>[A-Za-z0-9_-]+)"
+    r"\s*(?P<collection>" + "|".join(map(re.escape, BY_COLLECTION)) + r")\.(?P<name>[A-Za-z0-9_-]+)"
     r"(?:\[(?P<index>\*|[0-9]+)\])?\.(?P<attr>[A-Za-z_][A-Za-z0-9_]*)\s*"
 )
-RESOURCE_ROOTS = tuple(COLLECTIONS)
-_NOUNS = {"ssh_keys": "ssh key", "templates": "template", "volumes": "volume", "instances": "instance"}
+RESOURCE_ROOTS = tuple(BY_COLLECTION)
+
+_EXAMPLE = next((f"{k.collection}.{k.output_example} (NAME[*] or NAME[N] for {k.with_article} with count)"
+                 for k in reversed(list(BY_COLLECTION.values())) if k.output_example), "COLLECTION.NAME.ATTRIBUTE")
 
 
 @dataclass(frozen=True)
@@ -76,15 +78,14 @@ def _shape_problem(expr: str) -> str:
     if expr.strip().startswith(("var.", "var ")):
         return ""  # variables were substituted (or reported) before this check
     return (
-        f"unknown reference ${{{expr}}}: expected COLLECTION.NAME.ATTRIBUTE such as "
-        "instances.server.ssh_url (NAME[*] or NAME[N] for an instance with count)"
+        f"unknown reference ${{{expr}}}: expected COLLECTION.NAME.ATTRIBUTE such as {_EXAMPLE}"
     )
 
 
 def _reference_problem(ref: Reference, counts: Mapping[str, Mapping[str, int | None]],
                        attributes: Mapping[str, frozenset[str]]) -> str:
     names = counts.get(ref.collection, {})
-    noun = _NOUNS[ref.collection]
+    noun = BY_COLLECTION[ref.collection].singular
     if ref.name not in names:
         return f'unknown reference {ref.text}: no {noun} named "{ref.name}"{did_you_mean(ref.name, names)}'
     known = attributes.get(ref.collection)

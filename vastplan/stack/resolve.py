@@ -1,4 +1,5 @@
-"""From checked stack data to a ``Stack``: defaults, env values, key files, references, ``count``.
+"""From checked stack data to a ``Stack``: env values, ``count``, outputs and cycles here; each block's
+defaults, references, key files and checks by its kind's ``resolve`` (through ``_Resolver``).
 
 It works on data the schema may have rejected, skipping what has the wrong shape (the schema check
 already reported it), so that one run reports reference and file problems alongside schema ones.
@@ -10,61 +11,21 @@ import copy
 import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from vastplan.apply.dag.graph import find_cycle
 from vastplan.diagnostics import Diagnostic
-from vastplan.errors import UnreadableFile
-from vastplan.files import expand_home, read_regular_file
-from vastplan.kinds.ownership import PREFIX
-from vastplan.stack.model import COLLECTIONS, Budget, Lifecycle, OutputSpec, ResourceSpec, Stack, make_address
+from vastplan.kinds import BY_COLLECTION, KINDS
+from vastplan.stack.model import Budget, Lifecycle, OutputSpec, ResourceSpec, Stack, make_address
 from vastplan.stack.reader import Document, YPath, format_path
 from vastplan.stack.refs import output_problems
 from vastplan.stack.words import did_you_mean
 
-# Fields every spec of a kind has, when the stack leaves them out.
-DEFAULTS: Mapping[str, Mapping[str, Any]] = {
-    "ssh_key": {},
-    "template": {
-        "tag": "latest",
-        "env": {},
-        "ports": [],
-        "runtype": "ssh",
-        "ssh_direct": True,
-        "jupyter_direct": False,
-        "private": True,
-    },
-    "volume": {"offer": {}},
-    "instance": {
-        "env": {},
-        "ports": [],
-        "offer": {},
-        "ssh_keys": [],
-        "volumes": [],
-        "state": "running",
-        "readiness": {"timeout": "10m", "ssh_probe": True},
-    },
-}
-# Without a template an instance needs these; with one, the template's own values apply.
-INSTANCE_IMAGE_DEFAULTS: Mapping[str, Any] = {"tag": "latest", "runtype": "ssh"}
-INSTANCE_DISK_GB = 10  # Vast.ai's own default when neither the instance nor its template says
-MAX_KEY_FILE_BYTES = 64 * 1024
 MAX_DURATION_DAYS = 366  # a ttl or timeout beyond a year is a typo, and 10**26 days overflows the clock
 DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-# Outside the stack's own fields, what refresh and apply record about each kind: what outputs may name.
-RECORDED_ATTRIBUTES = {
-    "ssh_keys": frozenset({"id", "preexisting"}),
-    "templates": frozenset({"id", "hash_id", "desc"}),
-    "volumes": frozenset({"id", "machine", "machine_id", "label", "storage_cost", "instances", "start_date"}),
-    "instances": frozenset({"id", "offer_id", "bid_dph", "expires_at", "ttl_rule", "full_label", "actual_status",
-                            "start_date", "end_date", "min_bid", "machine_row", "dph_total", "storage_hour",
-                            "ssh_host", "ssh_port", "public_ipaddr", "ports_map", "ssh_url"}),
-}
-_SCHEMA_DEFINITION = {"ssh_keys": "sshKey", "templates": "template", "volumes": "volume", "instances": "instance"}
 _NOT_CONFIG = ("count", "lifecycle")
 MAX_COUNT = 10_000  # as schemas/stack.schema.json says
 
@@ -90,9 +51,10 @@ def _finite(value: Any) -> float | None:
 
 
 def output_attributes() -> dict[str, frozenset[str]]:
+    """Collection -> the attributes an output may name: what the kind records, and its block's fields."""
     from vastplan.stack.schema import kind_fields
 
-    return {coll: RECORDED_ATTRIBUTES[coll] | kind_fields(_SCHEMA_DEFINITION[coll]) for coll in COLLECTIONS}
+    return {k.collection: k.recorded_attributes | kind_fields(k.schema_definition) for k in KINDS.values()}
 
 
 def as_text(value: Any) -> str:
@@ -115,7 +77,7 @@ class _Resolver:
         # collection -> name -> count (None: no count), for references and output checks
         self.counts = {
             coll: {name: _count(_mapping(body).get("count")) for name, body in _mapping(self.data.get(coll)).items()}
-            for coll in COLLECTIONS
+            for coll in BY_COLLECTION
         }
 
     def report(self, path: YPath, summary: str, *, key: bool = False) -> None:
@@ -133,7 +95,7 @@ class _Resolver:
                               f"{MAX_DURATION_DAYS} days, the longest duration allowed")
 
     def stack(self) -> Stack:
-        specs = [spec for coll in COLLECTIONS for spec in self._collection(coll)]
+        specs = [spec for coll in BY_COLLECTION for spec in self._collection(coll)]
         self._check_cycles(specs)
         budget = _mapping(self.data.get("budget")).get("max_dph_total")
         ttl = self.data.get("ttl")
@@ -148,21 +110,21 @@ class _Resolver:
         )
 
     def _collection(self, coll: str) -> list[ResourceSpec]:
-        kind = COLLECTIONS[coll]
+        kind = BY_COLLECTION[coll]
         specs = []
         for name, body in _mapping(self.data.get(coll)).items():
             if not isinstance(body, dict):
                 continue
             path = (coll, name)
-            config, depends_on = _BUILDERS[kind](self, name, body, path)
+            config, depends_on = kind.resolve(self, name, body, path)
             secret = frozenset(self._sensitive(body, path))
             count = self.counts[coll][name]
             indexes: list[int | None] = [None] if count is None else list(range(count))
             specs += [
                 ResourceSpec(
-                    kind=kind,
+                    kind=kind.kind,
                     name=name,
-                    address=make_address(kind, name, index),
+                    address=make_address(coll, name, index),
                     config=_copy_data(config),
                     index=index,
                     depends_on=tuple(dict.fromkeys(depends_on)),
@@ -187,12 +149,12 @@ class _Resolver:
                 found.add(f"env.{key}")
         return found
 
-    def config(self, kind: str, body: dict[str, Any], path: YPath) -> dict[str, Any]:
-        """The body minus count and lifecycle, env flattened, the kind's defaults filled in."""
+    def config(self, defaults: Mapping[str, Any], body: dict[str, Any], path: YPath) -> dict[str, Any]:
+        """The body minus count and lifecycle, env flattened, the kind's ``defaults`` filled in."""
         config = {k: copy.deepcopy(v) for k, v in body.items() if k not in _NOT_CONFIG}
         if "env" in config:
             config["env"] = self._env(_mapping(config["env"]), (*path, "env"))
-        for key, default in DEFAULTS[kind].items():
+        for key, default in defaults.items():
             config.setdefault(key, copy.deepcopy(default))
         return config
 
@@ -217,10 +179,9 @@ class _Resolver:
             return None
         names = self.counts[coll]
         if name not in names:
-            noun = {"ssh_keys": "ssh key"}.get(coll, COLLECTIONS[coll])
-            self.report(path, f'no {noun} named "{name}"{did_you_mean(name, names)}')
+            self.report(path, f'no {BY_COLLECTION[coll].singular} named "{name}"{did_you_mean(name, names)}')
             return None
-        return make_address(COLLECTIONS[coll], name)
+        return make_address(coll, name)
 
     def _outputs(self) -> tuple[OutputSpec, ...]:
         outputs = []
@@ -260,115 +221,6 @@ def _lifecycle(value: Any) -> Lifecycle:
     )
 
 
-Builder = Callable[[_Resolver, str, dict[str, Any], YPath], tuple[dict[str, Any], list[str]]]
-
-
-def _ssh_key(r: _Resolver, name: str, body: dict[str, Any], path: YPath) -> tuple[dict[str, Any], list[str]]:
-    config = r.config("ssh_key", body, path)
-    key_file = body.get("public_key_file")
-    if isinstance(key_file, str) and key_file:
-        text = _read_public_key(r, key_file, (*path, "public_key_file"))
-        if text is not None:
-            config["public_key"] = text
-    elif isinstance(body.get("public_key"), str):
-        config["public_key"] = body["public_key"].strip()
-    return config, []
-
-
-def _read_public_key(r: _Resolver, raw: str, where: YPath) -> str | None:
-    try:
-        path = expand_home(raw)
-        data = read_regular_file(path if path.is_absolute() else r.base_dir / path, MAX_KEY_FILE_BYTES)
-    except UnreadableFile as exc:
-        reason = f"it {exc.reason}" if exc.reason.startswith(("is ", "names ")) else exc.reason
-        r.report(where, f'cannot read the public key file "{raw}": {reason}')
-        return None
-    text = data.decode("utf-8", errors="replace").strip()
-    if "PRIVATE KEY" in text:
-        r.report(where, f'"{raw}" looks like a private key; give the public key (usually the .pub file)')
-    elif not text.startswith(("ssh-", "ecdsa-", "sk-")):
-        r.report(where, f'"{raw}" is not an SSH public key (it should start with ssh-, ecdsa- or sk-)')
-    else:
-        return text
-    return None
-
-
-def _template(r: _Resolver, name: str, body: dict[str, Any], path: YPath) -> tuple[dict[str, Any], list[str]]:
-    config = r.config("template", body, path)
-    config.setdefault("name", name)
-    return config, []
-
-
-def _volume(r: _Resolver, name: str, body: dict[str, Any], path: YPath) -> tuple[dict[str, Any], list[str]]:
-    return r.config("volume", body, path), []
-
-
-def _instance(r: _Resolver, name: str, body: dict[str, Any], path: YPath) -> tuple[dict[str, Any], list[str]]:
-    config = r.config("instance", body, path)
-    depends_on = _instance_references(r, body, path)
-    template_name = body.get("template")
-    templates = _mapping(r.data.get("templates"))
-    template = _mapping(templates.get(template_name)) if isinstance(template_name, str) else {}
-    if "template" not in body:
-        for key, default in INSTANCE_IMAGE_DEFAULTS.items():
-            config.setdefault(key, default)
-    elif "image" in body:
-        config.setdefault("tag", INSTANCE_IMAGE_DEFAULTS["tag"])
-    config.setdefault("disk_gb", template.get("disk_gb", INSTANCE_DISK_GB))
-    readiness = _mapping(config.get("readiness"))
-    config["readiness"] = {**DEFAULTS["instance"]["readiness"], **readiness}
-    if "ttl" not in body and "expires_at" not in body and isinstance(r.data.get("ttl"), str):
-        config["ttl"] = r.data["ttl"]
-    _check_instance(r, body, path)
-    return config, depends_on
-
-
-def _instance_references(r: _Resolver, body: dict[str, Any], path: YPath) -> list[str]:
-    found = [r.reference("templates", body["template"], (*path, "template"))] if "template" in body else []
-    keys = body.get("ssh_keys")
-    for i, key in enumerate(keys if isinstance(keys, list) else []):
-        found.append(r.reference("ssh_keys", key, (*path, "ssh_keys", i)))
-    volumes = body.get("volumes")
-    for i, mount in enumerate(volumes if isinstance(volumes, list) else []):
-        if isinstance(mount, dict) and "volume" in mount:
-            found.append(r.reference("volumes", mount["volume"], (*path, "volumes", i, "volume")))
-    return [address for address in found if address]
-
-
-def _check_instance(r: _Resolver, body: dict[str, Any], path: YPath) -> None:
-    """What the schema cannot say: mount paths used twice, a time that does not exist, a duration
-    too long, a label that would corrupt the ownership marker vastplan puts in front of it."""
-    volumes = body.get("volumes")
-    seen: set[str] = set()
-    for i, mount in enumerate(volumes if isinstance(volumes, list) else []):
-        target = _mapping(mount).get("mount")
-        if isinstance(target, str) and target in seen:
-            r.report((*path, "volumes", i, "mount"), f'mount path "{target}" is used twice')
-        seen.add(str(target))
-    expires = body.get("expires_at")
-    if isinstance(expires, str):
-        try:
-            datetime.fromisoformat(expires.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            r.report((*path, "expires_at"), f'"{expires}" is not a valid time')
-    for duration in (("ttl",), ("readiness", "timeout")):
-        r.check_duration((*path, *duration))
-    label = body.get("label")
-    if isinstance(label, str):
-        problem = _label_problem(label)
-        if problem:
-            r.report((*path, "label"), problem)
-
-
-def _label_problem(label: str) -> str:
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in label):
-        return "a label must be one line of text: no NUL, newline or other control character"
-    if re.search(r"(?:^|\s)" + re.escape(PREFIX), label):
-        return (f'a label must not contain "{PREFIX}": that is how vastplan marks the objects a stack owns, '
-                "and it adds its own marker in front of the label")
-    return ""
-
-
 def _copy_data(value: Any) -> Any:
     """A deep copy of YAML data (dicts, lists, scalars), one per ``count`` index: about three times
     faster than copy.deepcopy (23 ms instead of 64 ms for 10,000 instance configs)."""
@@ -377,14 +229,6 @@ def _copy_data(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy_data(v) for v in value]
     return value
-
-
-_BUILDERS: Mapping[str, Builder] = {
-    "ssh_key": _ssh_key,
-    "template": _template,
-    "volume": _volume,
-    "instance": _instance,
-}
 
 
 def resolve(

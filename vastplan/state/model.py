@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from vastplan.errors import StateError
-from vastplan.stack.model import COLLECTIONS
 
 if TYPE_CHECKING:
     from vastplan.state.lock import LockInfo
@@ -101,12 +100,14 @@ class State:
         }
 
     @classmethod
-    def from_json(cls, raw: Any, source: str) -> State:
+    def from_json(cls, raw: Any, source: str, kinds: Mapping[str, str]) -> State:
+        """The state in ``raw`` (read from ``source``); ``kinds`` maps each collection, the first part
+        of an address, to the kind it holds (the registry's, passed in: state knows no kind)."""
         if not isinstance(raw, dict) or "lineage" not in raw or not isinstance(raw.get("resources"), dict):
             raise StateError(f"{source} is not a vastplan state file")
         if raw.get("format") != STATE_FORMAT:
             raise StateError(f"{source} has state format {raw.get('format')!r}; this vastplan reads {STATE_FORMAT}")
-        problems = damage(raw)
+        problems = damage(raw, kinds)
         if problems:
             more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
             raise StateError(f"{source} is damaged: {problems[0]}{more}. Nothing was read from the account or "
@@ -122,19 +123,21 @@ class State:
         )
 
 
-def damage(raw: Mapping[str, Any]) -> list[str]:
+def damage(raw: Mapping[str, Any], kinds: Mapping[str, str]) -> list[str]:
     """What makes ``raw`` unusable as state: ``schemas/state.schema.json``, then what a schema cannot
-    say (an address of one kind holding another kind, one object recorded under two addresses)."""
+    say (an address of one kind holding another kind, one object recorded under two addresses).
+    ``kinds`` maps a collection (``instances``) to the kind its addresses hold."""
     from vastplan.stack.schema import strict_validator
 
     errors = sorted(strict_validator("state.schema.json").iter_errors(raw), key=lambda e: list(map(str, e.path)))
     if errors:
-        return [_explain(error) for error in errors]
+        example = list(kinds)[-1] if kinds else "COLLECTION"
+        return [_explain(error, example) for error in errors]
     problems = []
     owners: dict[tuple[str, Any], str] = {}
     for address, entry in sorted(raw["resources"].items()):
         collection = address.split(".", 1)[0]
-        if COLLECTIONS.get(collection) != entry["kind"]:
+        if kinds.get(collection) != entry["kind"]:
             problems.append(f'resources["{address}"] has kind "{entry["kind"]}", '
                             f"but its address is one of {collection}")
         if entry["id"] is None:
@@ -146,7 +149,8 @@ def damage(raw: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _explain(error: Any) -> str:
+def _explain(error: Any, collection: str) -> str:
+    """One schema error in words; ``collection`` is the one an example address names."""
     where = _where(list(error.absolute_path))
     shown = json.dumps(error.instance)[:60]
     if error.validator == "type":
@@ -155,7 +159,7 @@ def _explain(error: Any) -> str:
     elif error.validator == "enum":
         text = f"{shown} is not one of {', '.join(map(str, error.validator_value))}"
     elif error.validator == "pattern" and "propertyNames" in error.absolute_schema_path:
-        text = f"{shown} is not a resource address such as instances.NAME or instances.NAME[0]"
+        text = f"{shown} is not a resource address such as {collection}.NAME or {collection}.NAME[0]"
     else:
         text = error.message[:120]
     return f"{where}: {text}" if where else text

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from vastplan.errors import StateError
+from vastplan.kinds import KINDS
 from vastplan.state.lock import LockInfo, StateLock, force_unlock, read_lock_info
 from vastplan.state.model import ResourceState, State
 
@@ -46,7 +47,7 @@ class LocalStateFile:
         except ValueError as exc:
             raise StateError(f"{self.path} is not valid JSON (line {getattr(exc, 'lineno', '?')}); "
                              f"the previous version may be in {self.backup_path.name}") from exc
-        state = State.from_json(raw, str(self.path))
+        state = State.from_json(raw, str(self.path), {k.collection: k.kind for k in KINDS.values()})
         self._remember(state.serial)
         return state
 
