@@ -36,8 +36,8 @@ class Address:
         """The address ``text`` spells; a UsageError saying what an address looks like if it is none."""
         found = cls.find(text)
         if found is None:
-            raise UsageError(f"{text} is not an address: expected COLLECTION.NAME or COLLECTION.NAME[INDEX], "
-                             "such as instances.server or instances.server[0]")
+            raise UsageError(f"{text} is not an address: expected COLLECTION.NAME or COLLECTION.NAME[INDEX] "
+                             "(the collection as the stack file names it, then the resource's name and index)")
         return found
 
     @classmethod

@@ -9,8 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conftest import Api
-from test_sandbox_instances import CLI_BODY, cheapest, rent, show, wait_status
+from conftest import CLI_BODY, Api, cheapest, rent, show, wait_status
 
 from vastsandbox.server import RunningSandbox
 
