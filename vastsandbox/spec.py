@@ -36,7 +36,8 @@ MESSAGE_LIMIT = 240
 @dataclass(frozen=True)
 class Allowance:
     """A knowing departure from the spec at one schema (a JSON pointer into the document): the value
-    may also match ``also``, and the properties in ``optional`` are no longer required."""
+    may also match ``also``, and the properties in ``optional`` are no longer required. At a
+    parameter (see ``param_pointer``), ``optional`` naming it makes the parameter itself optional."""
 
     pointer: str
     also: JSON = None
@@ -77,14 +78,29 @@ def response_pointer(path: str, method: str, status: int, *props: str) -> str:
     return base + "".join(f"/properties/{escape(p)}" for p in props)
 
 
+def param_pointer(path: str, method: str, name: str, *, schema: bool = False) -> str:
+    """Pointer to the parameter ``name`` of ``method path`` (or to its schema), found by name."""
+    return f"/paths/{escape(path)}/{method.lower()}/parameters/{escape(name)}" + ("/schema" if schema else "")
+
+
 def component_pointer(name: str, *props: str) -> str:
     return f"/components/schemas/{escape(name)}" + "".join(f"/properties/{escape(p)}" for p in props)
+
+
+def _key(node: JSON, token: str) -> Any:
+    """A pointer token as a key of ``node``: a list is indexed by position, or by an item's ``name``."""
+    name = unescape(token)
+    if not isinstance(node, list):
+        return name
+    if name.isdigit():
+        return int(name)
+    return next(i for i, item in enumerate(node) if isinstance(item, dict) and item.get("name") == name)
 
 
 def resolve(document: JSON, pointer: str) -> JSON:
     node = document
     for token in pointer.lstrip("/").split("/"):
-        node = node[unescape(token)]
+        node = node[_key(node, token)]
     return node
 
 
@@ -104,9 +120,12 @@ class Spec:
 
     def _allow(self, allowance: Allowance) -> None:
         parent_pointer, _, last = allowance.pointer.rpartition("/")
-        parent, key = resolve(self.document, parent_pointer), unescape(last)
+        parent = resolve(self.document, parent_pointer)
+        key = _key(parent, last)
         schema = parent[key]
-        if allowance.optional:
+        if "in" in schema:  # a parameter
+            schema["required"] = bool(schema.get("required")) and schema["name"] not in allowance.optional
+        elif allowance.optional:
             schema["required"] = [r for r in schema.get("required", []) if r not in allowance.optional]
         if allowance.also is not None:
             parent[key] = {"anyOf": [schema, allowance.also]}
@@ -176,6 +195,8 @@ class Spec:
                 value = json.loads(raw)
             except ValueError:
                 value = raw
+        if value is None and not param.get("required"):
+            return []  # null means absent, as in a body (the CLI sends ``machid=null``)
         return [f"query.{name}{m}" for m in _messages(Draft202012Validator(schema).iter_errors(value))]
 
     def _required(self, pointer: str) -> set[str]:
@@ -230,6 +251,7 @@ def _messages(errors: Iterable[Any]) -> list[str]:
 
 # Where the official CLI 1.9.1 (the other judge) shows the spec to be wrong; evidence in docs/sandbox.md.
 SORT_PAIRS = {"type": "array", "items": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}}
+EARNINGS = "/api/v0/users/{user_id}/machine-earnings"
 NUMBER_TEXT = {"type": "string", "pattern": r"^\s*[0-9]+(\.[0-9]*)?\s*$"}
 ALLOWANCES: tuple[Allowance, ...] = (
     # `order` is a list of [field, direction] pairs; the spec puts minItems/maxItems on the list.
@@ -268,6 +290,12 @@ ALLOWANCES: tuple[Allowance, ...] = (
     Allowance(component_pointer("Instance", "ports"), also={"type": ["object", "null"]}),
     # Instances using a volume are listed by id (`vastai show volumes` prints them in one table column).
     Allowance(component_pointer("Volume", "instances"), also={"type": "array", "items": {"type": "integer"}}),
+    # `vastai show machines` asks for `owner=me`, never for a user_id (show_machines).
+    Allowance(param_pointer("/api/v0/machines", "get", "user_id"), optional=("user_id",)),
+    # `vastai show earnings` reads `users/me/machine-earnings` with days as floats (show_earnings).
+    Allowance(param_pointer(EARNINGS, "get", "user_id", schema=True), also={"const": "me"}),
+    Allowance(param_pointer(EARNINGS, "get", "sday", schema=True), also={"type": "number"}),
+    Allowance(param_pointer(EARNINGS, "get", "eday", schema=True), also={"type": "number"}),
 )
 
 

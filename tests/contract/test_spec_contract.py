@@ -115,16 +115,57 @@ CASES = [
                                            "format": "table"}),
     Case("GET", "/api/v1/invoices/", query={"select_filters": {"when": DAY}, "latest_first": False,
                                             "limit": 100}),
+    Case("PUT", "/api/v0/instances/prepay/{instance}/", body={"amount": 5.0}),
+    Case("PUT", "/api/v0/instances/prepay/{instance}/", body={"amount": 5000.0}, status=411,
+         name="prepay, more than the credit"),
+    Case("GET", "/api/v0/instances/balance/{instance}/", query={"owner": "me"}, given=World.prepay),
+    Case("GET", "/api/v0/instances/balance/{missing}/", query={"owner": "me"}, status=404,
+         name="show deposit, no such instance"),
+    # As `vastai show earnings` sends it: `me`, float days, `machid=null` without --machine_id.
+    Case("GET", "/api/v0/users/me/machine-earnings", query={"owner": "me", "sday": "{today_minus_week}",
+                                                            "eday": "{today}", "machid": None}),
+    Case("GET", "/api/v0/users/{user}/machine-earnings/", query={"sday": 20000, "eday": 30000, "last_days": 30},
+         name="show earnings, by user id"),
+    # account extras
+    Case("GET", "/api/v0/auth/apikeys/"),
+    Case("GET", "/api/v0/machines", query={"owner": "me"}),
+    Case("PUT", "/api/v0/users/", body={"fullname": "Ada Lovelace", "username": "ada",
+                                        "billaddress_city": "London", "balance_threshold": "10"}),
+    Case("PUT", "/api/v0/users/", body={"api_key": "a-new-key"}, status=400, name="set user, not a user field"),
+    # logs and commands on the running instance
+    Case("PUT", "/api/v0/instances/request_logs/{instance}/", body={"tail": "100", "filter": "hello"}),
+    Case("PUT", "/api/v0/instances/request_logs/{instance}/", body={"daemon_logs": "true"},
+         name="logs, daemon logs"),
+    Case("PUT", "/api/v0/instances/request_logs/{missing}/", body={}, status=404, name="logs, no such instance"),
+    Case("PUT", "/api/v0/instances/command/{instance}/", body={"command": "du -d2 -h /root"}),
+    Case("PUT", "/api/v0/instances/command/{instance}/", body={"command": "reboot"}, status=400,
+         name="execute, not an allowed command"),
+    # copying data
+    Case("GET", "/api/v0/users/cloud_integrations/"),
+    Case("PUT", "/api/v0/commands/copy_direct/", body={"client_id": "me", "src_id": "C.{instance}",
+                                                       "dst_id": "V.{spare_volume}", "src_path": "/root/",
+                                                       "dst_path": "/backup/"}),
+    Case("PUT", "/api/v0/commands/copy_direct/", body={"client_id": "me", "src_id": "C.{instance}",
+                                                       "dst_id": "V.{missing}", "src_path": "/root/",
+                                                       "dst_path": "/backup/"},
+         status=404, name="copy, no such volume"),
+    Case("POST", "/api/v0/commands/rclone/", body={"src": "/root", "dst": "/backups", "instance_id": "{instance!s}",
+                                                   "selected": "{connection!s}", "transfer": "Instance To Cloud",
+                                                   "flags": ["--dry-run"]}),
+    Case("POST", "/api/v0/commands/rclone/", body={"src": "/root", "dst": "/backups", "instance_id": "{instance!s}",
+                                                   "selected": "{connection!s}", "transfer": "Sideways",
+                                                   "flags": []}, status=400, name="cloud copy, no such transfer"),
 ]
 
 
 def fill(value: Any, ids: dict[str, Any]) -> Any:
-    """Replace ``"{name}"`` by the world's id (keeping its type) in a path, body or query."""
+    """Replace ``"{name}"`` by the world's id (keeping its type; ``{name!s}`` as text) in a path, body
+    or query."""
     if isinstance(value, str):
         whole = re.fullmatch(r"\{(\w+)\}", value)
         if whole:
             return ids[whole.group(1)]
-        return re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), value)
+        return re.sub(r"\{(\w+)(?:!s)?\}", lambda m: str(ids[m.group(1)]), value)
     if isinstance(value, dict):
         return {k: fill(v, ids) for k, v in value.items()}
     if isinstance(value, list):
@@ -138,7 +179,8 @@ def world(tmp_path: Path) -> Iterator[World]:
                          strict=True) as sb:
         built = World(sb.url).build()
         now = built.ids["now"]
-        built.ids.update(now_minus_day=now - 86400, now_plus_day=now + 86400)
+        built.ids.update(now_minus_day=now - 86400, now_plus_day=now + 86400,
+                         today=now / 86400, today_minus_week=now / 86400 - 7)
         # An hour of running time, so that charges have something to show.
         assert call(sb.url, "POST", "/_sandbox/clock", body={"seconds": 3600}, key=None).status == 200
         yield built

@@ -9,7 +9,7 @@ from typing import Any
 
 from vastai.api.instances import build_create_instance_payload
 
-from vastsandbox.spec import SPEC_FILE, Allowance, Spec, body_pointer, vast_spec
+from vastsandbox.spec import SPEC_FILE, Allowance, Spec, body_pointer, load_document, param_pointer, vast_spec
 
 TINY: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -84,6 +84,30 @@ def test_an_allowance_widens_one_schema_and_keeps_the_original() -> None:
     assert spec.request_problems(op, {}, {"force": True}) == []
     assert spec.request_problems(op, {}, {"force": "maybe"}) != []
     assert Spec(TINY).request_problems(op, {}, {"force": "yes"}) != []  # the document itself is untouched
+
+
+def test_an_allowance_at_a_parameter_found_by_name() -> None:
+    spec = Spec(TINY, [Allowance(param_pointer("/things/all", "get", "select_filters"), optional=("select_filters",)),
+                       Allowance(param_pointer("/things/all", "get", "limit", schema=True), also={"const": "all"})])
+    op = spec.find("GET", "/things/all")
+    assert op is not None
+    assert spec.request_problems(op, {"limit": '"all"'}, {}) == []
+    assert spec.request_problems(op, {"limit": "26"}, {}) == [
+        "query.limit: 26 is not valid under any of the given schemas"]
+
+
+def test_a_null_query_option_reads_as_absent_but_a_null_requirement_does_not() -> None:
+    op = Spec(TINY).find("GET", "/things/all")
+    assert op is not None
+    assert Spec(TINY).request_problems(op, {"select_filters": "{}", "limit": "null"}, {}) == []
+    assert Spec(TINY).request_problems(op, {"select_filters": "null"}, {}) == []  # text: "null" is a string
+
+
+def test_a_path_parameter_widened_to_text_matches_text() -> None:
+    earnings = "/api/v0/users/{user_id}/machine-earnings"
+    assert Spec(load_document()).find("GET", "/api/v0/users/me/machine-earnings") is None
+    assert vast_spec().find("GET", "/api/v0/users/me/machine-earnings/").path == earnings  # type: ignore[union-attr]
+    assert vast_spec().find("GET", "/api/v0/users/40002/machine-earnings").path == earnings  # type: ignore[union-attr]
 
 
 def create_instance_problems(body: dict[str, Any]) -> list[str]:

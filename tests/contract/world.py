@@ -83,13 +83,18 @@ class World:
                         template_id=template["id"],
                         template_hash=template["hash_id"], instance=instance["new_contract"],
                         volume_offer=volume_offer, spare_volume=spare["volume_id"], offer=second["id"],
-                        machine=first["machine_id"], now=int(time.time()), missing=999999)
+                        machine=first["machine_id"], now=int(time.time()), missing=999999,
+                        connection=self.ok("GET", "/api/v0/users/cloud_integrations/")[0]["id"])
         self._wait_running()
         return self
 
     def _wait_running(self) -> None:
         shown = self._wait_for("running")
         self.ids["mounted_volume"] = shown["volume_info"][0]["id"]
+
+    def prepay(self) -> None:
+        self.ok("PUT", f"/api/v0/instances/prepay/{self.ids['instance']}/", body={"amount": 20.0})
+        assert call(self.base, "POST", "/_sandbox/clock", body={"seconds": 3600}, key=None).status == 200
 
     def stop_instance(self) -> None:
         self.ok("PUT", f"/api/v0/instances/{self.ids['instance']}/", body={"state": "stopped"})

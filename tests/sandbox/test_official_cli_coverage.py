@@ -76,7 +76,7 @@ def _until_running(session: Session, *names: str) -> None:
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     root = tmp_path_factory.mktemp("coverage")
-    with start_in_thread(root / "sandbox", api_key=KEY, boot_seconds=0.2) as sandbox:
+    with start_in_thread(root / "sandbox", api_key=KEY, boot_seconds=0.2, strict=True) as sandbox:
         offers = _offers(sandbox.url, 12)
         ids: dict[str, Any] = {"spare_offers": offers[4:]}
         ids["a"] = _rent(sandbox.url, offers[0], label="a", onstart="echo hello from onstart\nsleep 1")
@@ -87,6 +87,8 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
         session = Session(sandbox, root / "vastai", ids)
         _until_running(session, "a", "b")
         yield session
+        # Strict, as the suite's own sandbox: every request the CLI sent conforms to the published spec.
+        assert sandbox.sandbox.nonconforming == [], "requests that do not conform to the published spec"
 
 
 def spare(session: Session) -> str:
