@@ -9,7 +9,7 @@ from pathlib import Path
 
 from vastplan.commands.options import Options
 from vastplan.commands.session import Session
-from vastplan.commands.steps import confirm, execute, refresh_and_diff, settle_state, show_plan
+from vastplan.commands.steps import confirm, execute, refresh_and_diff, refuse_unclaimed, settle_state, show_plan
 from vastplan.errors import PlanStaleError
 from vastplan.kinds import KINDS
 from vastplan.plan import planfile
@@ -24,7 +24,7 @@ __all__ = ["load", "plan", "apply", "apply_saved", "refresh_only", "reap"]
 def load(opts: Options) -> Stack:
     from vastplan.stack import load_stack
 
-    return load_stack(opts.stack_file, opts.variables, opts.var_files)
+    return load_stack(opts.stack_file, opts.variables, opts.var_files, opts.workspace)
 
 
 def plan(session: Session, *, destroy: bool = False, out: str | None = None) -> int:
@@ -62,6 +62,7 @@ async def _apply(session: Session, stack: Stack, *, destroy: bool) -> int:
     async with session.client() as client:
         planned, planning = await refresh_and_diff(session, client, stack, state, destroy=destroy)
         show_plan(session, planned, stack)
+        refuse_unclaimed(session, planned)
         if not planned.has_changes:
             if planning.state.resources:
                 settle_state(session, planning.state, stack, written=state)
@@ -100,6 +101,7 @@ async def _apply_saved(session: Session, stack: Stack, saved: planfile.SavedPlan
                                                    pinned=saved.placements)
         _same_actions(saved.plan, planned)
         show_plan(session, planned, stack)
+        refuse_unclaimed(session, planned)
         if planned.has_changes:
             await execute(session, client, planning, planned)
     return EXIT_OK

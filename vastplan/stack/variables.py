@@ -23,7 +23,8 @@ _TYPE_OF = {bool: "bool", int: "number", float: "number", str: "string"}
 _VAR_REF = re.compile(r"\s*var\.([A-Za-z_][A-Za-z0-9_]*)\s*")
 _EXACTLY_ONE_VAR = re.compile(r"\$\{\s*var\.([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 # First words that mark a ${...} as meant for vastplan rather than for a shell.
-_RESERVED_ROOTS = frozenset({"var", "vars", "variables", "count", "self", "local", "locals", *RESOURCE_ROOTS})
+_RESERVED_ROOTS = frozenset({"var", "vars", "variables", "count", "self", "local", "locals", "workspace",
+                             *RESOURCE_ROOTS})
 
 
 @dataclass(frozen=True)
@@ -164,10 +165,12 @@ def _verbatim(top_level_key: str) -> bool:
 
 @dataclass
 class Interpolator:
-    """Substitutes ``${var.NAME}`` through a document, noting where sensitive values land."""
+    """Substitutes ``${var.NAME}`` (and ``${workspace}``) through a document, noting where sensitive
+    values land."""
 
     doc: Document
     variables: Mapping[str, Variable]
+    workspace: str = "default"
     diags: list[Diagnostic] = field(default_factory=list)
     sensitive: set[YPath] = field(default_factory=set)
 
@@ -198,6 +201,8 @@ class Interpolator:
         expr = match.group(1)
         if expr is None:  # "$${": an escaped "${"
             return match.group(0) if in_outputs else "${"
+        if expr.strip() == "workspace" and not in_outputs:
+            return self.workspace
         ref = _VAR_REF.fullmatch(expr)
         if ref:
             var = self._lookup(ref.group(1), path)

@@ -221,6 +221,8 @@ class StateBackend(Protocol):
       carrying its ownership marker), so neither a crash nor a lost answer leaves it unknown.
     - ``lock`` holds the one-writer lock for a command, recording who holds it (``LockInfo``);
       ``lock_holder`` reads that, ``force_unlock`` frees a lock whose holder is gone.
+    - ``list_workspaces`` names every workspace of the stack that has a state (``default`` always);
+      ``delete_workspace`` removes one's state (the caller checks it is empty).
     """
 
     def describe(self) -> str: ...
@@ -238,3 +240,7 @@ class StateBackend(Protocol):
     def lock_holder(self) -> LockInfo | None: ...
 
     def force_unlock(self, lock_id: str, *, force: bool = False) -> LockInfo: ...
+
+    def list_workspaces(self) -> list[str]: ...
+
+    def delete_workspace(self, name: str) -> None: ...
