@@ -38,14 +38,17 @@ async def _plan(session: Session, stack: Stack, *, destroy: bool, out: str | Non
         planned, planning = await refresh_and_diff(session, client, stack, state, destroy=destroy)
     show_plan(session, planned, stack)
     if out:
+        given_state = opts.state_file
         planfile.save(Path(out), planfile.SavedPlan(
-            plan=planned, stack_file=str(Path(opts.stack_file).resolve()),
-            state_file=str(opts.state_path.resolve()),
+            plan=planned, stack_file=planfile.portable(opts.stack_file),
+            state_file=given_state if not given_state or Path(given_state).is_absolute()
+            else planfile.portable(given_state),
             fingerprint=planfile.fingerprint(opts.stack_file, opts.var_files),
             lineage=state.lineage, serial=state.serial,
             variables={k: v for k, v in opts.variables.items() if k not in stack.sensitive_variables},
-            var_files=tuple(str(Path(f).resolve()) for f in opts.var_files),
-            placements=dict(planning.placements),
+            var_files=tuple(planfile.portable(f) for f in opts.var_files),
+            placements=dict(planning.placements), workspace=opts.workspace, backend=session.backend.identity(),
+            targets=opts.targets, excludes=opts.excludes, replace=opts.replace,
         ))
         session.view.plan_saved(out)
     return EXIT_CHANGES if opts.detailed_exitcode and planned.has_changes else EXIT_OK
@@ -76,8 +79,16 @@ def apply_saved(session: Session, path: str) -> int:
     """Apply a saved plan exactly: no prompt; refused when the state, stack or account moved on."""
     saved = planfile.load(Path(path))
     opts = session.opts
+    if saved.workspace != opts.workspace:
+        raise PlanStaleError(f"Saved plan {path} was made in the workspace {saved.workspace!r}, but this is "
+                             f"{opts.workspace!r}; pass --workspace {saved.workspace} (or make a new plan). "
+                             "Nothing was changed")
     session.retarget(stack_file=saved.stack_file, state_file=opts.state_file or saved.state_file,
-                     variables={**saved.variables, **opts.variables}, var_files=saved.var_files)
+                     variables={**saved.variables, **opts.variables}, var_files=saved.var_files,
+                     targets=saved.targets, excludes=saved.excludes, replace=saved.replace)
+    if session.backend.identity() != saved.backend:
+        raise PlanStaleError(f"Saved plan {path} was made against the state backend {saved.backend}, but this "
+                             f"command's is {session.backend.identity()}; make a new plan. Nothing was changed")
     if planfile.fingerprint(saved.stack_file, saved.var_files) != saved.fingerprint:
         raise PlanStaleError("Saved plan is stale: the stack file changed since the plan was made")
     stack = load(session.opts)

@@ -213,6 +213,8 @@ def _child(node: Any, part: str | int) -> Any:
 class StateBackend(Protocol):
     """Where state lives, and the seam a shared backend (PostgreSQL, next) implements beside the local file.
 
+    - ``describe`` names it for messages; ``identity`` is what a saved plan records so that it is never
+      applied against another backend (its kind and place, never a password).
     - ``read`` returns the latest state, or None when there is none yet.
     - ``write`` is a compare-and-swap on ``serial``: it stores ``state`` with the serial advanced by one,
       and refuses (StateError) when the stored serial is no longer the one ``state`` was based on.
@@ -226,6 +228,8 @@ class StateBackend(Protocol):
     """
 
     def describe(self) -> str: ...
+
+    def identity(self) -> str: ...
 
     def read(self) -> State | None: ...
 

@@ -34,6 +34,11 @@ class LocalStateFile:
     def describe(self) -> str:
         return str(self.path)
 
+    def identity(self) -> str:
+        """What a saved plan records: the kind of backend (a local file's path differs between
+        checkouts; the plan's lineage and serial pin the state itself)."""
+        return "local"
+
     @property
     def backup_path(self) -> Path:
         return self.path.with_name(self.path.name + ".backup")
