@@ -93,6 +93,8 @@ def apply(ctx: click.Context, plan_file: str | None, **flags: Any) -> None:
 
     if plan_file and flags.get("adopt"):
         raise UsageError("--adopt cannot be used with a saved plan: adopt first (apply --adopt), then plan again")
+    if flags.get("adopt") and flags.get("refresh") is False:
+        raise UsageError("--adopt finds the objects in the account: it cannot be used with --no-refresh")
     if not plan_file:
         require_auto_approve("apply", flags)
     session = open_session(ctx, **flags)
