@@ -33,9 +33,11 @@ def test_workspace_is_interpolated_in_the_stack(tmp_path: object) -> None:
 
     assert isinstance(tmp_path, Path)
     path = tmp_path / "s.yaml"
-    path.write_text('version: 1\nstack: shop\ninstances:\n  box:\n    image: "ubuntu"\n    label: "env-${workspace}"\n'
+    path.write_text("version: 1\nstack: shop\n"
+                    'variables:\n  tag: {default: "t-${workspace}"}\n'
+                    'instances:\n  box:\n    image: "ubuntu"\n    label: "env-${workspace} ${var.tag}"\n'
                     '    onstart: "echo ${HOME}"\n    offer: {num_gpus: 1}\n')
     stack = load_stack(path, workspace="prod")
     spec = stack.by_address()["instances.box"]
-    assert spec.config["label"] == "env-prod" and spec.config["onstart"] == "echo ${HOME}"
+    assert spec.config["label"] == "env-prod t-prod" and spec.config["onstart"] == "echo ${HOME}"
     assert stack.owner == "shop@prod" and load_stack(path).owner == "shop"

@@ -64,7 +64,7 @@ def _load(
         var_doc, var_diags = load_var_file(var_file)
         var_docs.append(var_doc)
         diags += var_diags
-    found = gather(doc, var_docs, given)
+    found = gather(doc, var_docs, given, workspace)
     interpolator = Interpolator(doc, found.variables, workspace=workspace)
     resolved = replace(doc, data=interpolator.document(doc.data))
     hidden = frozenset(interpolator.sensitive)
