@@ -210,7 +210,7 @@ class Executor:
         carry, so neither a crash nor a lost response can leave it unknown."""
         assert change.after is not None
         pending = replace(self._entry(change.address, None, {**change.after, "marker": marker(
-            self._planning.stack.name, change.address)}, False), pending=True)
+            self._planning.stack.owner, change.address)}, False), pending=True)
         self._record(change.address, pending, journal=True)
 
     def _unjournal(self, address: str, error: VastplanError) -> None:

@@ -56,8 +56,9 @@ def cost(session: Session, since_text: str | None) -> int:
     rows, live = asyncio.run(_fetch(session, state, floor, clock))
     # The server's clock decides what has been billed: a live row ends at the server's "now".
     now = max([clock, *(float(r["end"]) for r in rows if r.get("end") is not None)])
-    since = floor if since_text else report_start(rows, state, floor)
-    report = build_report(state, rows, live, lambda kind, obj: KINDS[kind].dph(obj), since=since, now=now)
+    since = floor if since_text else report_start(rows, state, floor, session.opts.workspace)
+    report = build_report(state, rows, live, lambda kind, obj: KINDS[kind].dph(obj), since=since, now=now,
+                          workspace=session.opts.workspace)
     session.view.result(to_json(report), render(report))
     return 0
 

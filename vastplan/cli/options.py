@@ -77,6 +77,8 @@ _COMMON = [
     click.option("-f", "--file", "stack_file", metavar="STACK", help="The stack file. [default: vastplan.yaml]"),
     click.option("--state", "state_file", metavar="PATH",
                  help="The state file. [default: <stack file stem>.vpstate.json beside the stack]"),
+    click.option("--workspace", "workspace", envvar="VASTPLAN_WORKSPACE", metavar="NAME",
+                 help="Work in this workspace. [default: the one `workspace select` chose here, else default]"),
     click.option("--api-url", envvar="VASTPLAN_API_URL", help=f"The Vast.ai API. [default: {DEFAULT_API_URL}]"),
     click.option("--api-key-file", metavar="PATH", help="Read the API key from this file (after VAST_API_KEY)."),
     click.option("--sandbox", "sandbox_dir", is_flag=False, flag_value=DEFAULT_SANDBOX_DIR, default=None,
@@ -132,8 +134,10 @@ def build_options(ctx: click.Context, **given: Any) -> Options:
     colour = not merged.pop("no_color", False) and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     if isinstance(invocation.view, HumanView):
         invocation.view.colour = colour
+    stack_file = merged.pop("stack_file", None) or "vastplan.yaml"
     return Options(
-        stack_file=merged.pop("stack_file", None) or "vastplan.yaml",
+        stack_file=stack_file,
+        workspace=_workspace(merged.pop("workspace", None), stack_file),
         state_file=merged.pop("state_file", None),
         api_url=merged.pop("api_url", None) or DEFAULT_API_URL,
         api_key_file=merged.pop("api_key_file", None),
@@ -147,6 +151,12 @@ def build_options(ctx: click.Context, **given: Any) -> Options:
         refresh=refresh,
         **merged,
     )
+
+
+def _workspace(given: str | None, stack_file: str) -> str:
+    from vastplan.commands.workspace import check_name, selected
+
+    return check_name(given) if given else selected(stack_file)
 
 
 def view_of(ctx: click.Context) -> AnyView:

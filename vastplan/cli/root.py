@@ -28,6 +28,7 @@ from vastplan.cli.options import (
     view_of,
 )
 from vastplan.cli.state import register_state_commands
+from vastplan.cli.workspace import workspace_group
 from vastplan.errors import StackError, UsageError, VastplanError
 
 
@@ -50,7 +51,7 @@ def validate(ctx: click.Context, **flags: Any) -> None:
     from vastplan.stack import load_stack  # not commands.pipeline: validate needs no HTTP client (start-up time)
 
     opts = build_options(ctx, **flags)
-    stack = load_stack(opts.stack_file, opts.variables, opts.var_files)
+    stack = load_stack(opts.stack_file, opts.variables, opts.var_files, opts.workspace)
     view_of(ctx).validated(opts.stack_file, len(stack.resources))
     ctx.exit(0)
 
@@ -80,6 +81,8 @@ def plan(ctx: click.Context, destroy: bool, out: str | None, **flags: Any) -> No
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for 'yes'.")
 @click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True,
               help="At most this many API operations at once.")
+@click.option("--adopt", is_flag=True,
+              help="First take into state the objects that carry this stack's marker but that the state lacks.")
 @click.argument("plan_file", required=False, metavar="[PLANFILE]")
 @selection_options
 @json_option("stream")
@@ -88,6 +91,10 @@ def apply(ctx: click.Context, plan_file: str | None, **flags: Any) -> None:
     """Make the account match the stack (or carry out a saved PLANFILE); state is saved after every change."""
     from vastplan.commands import pipeline as app
 
+    if plan_file and flags.get("adopt"):
+        raise UsageError("--adopt cannot be used with a saved plan: adopt first (apply --adopt), then plan again")
+    if flags.get("adopt") and flags.get("refresh") is False:
+        raise UsageError("--adopt finds the objects in the account: it cannot be used with --no-refresh")
     if not plan_file:
         require_auto_approve("apply", flags)
     session = open_session(ctx, **flags)
@@ -178,6 +185,7 @@ register_state_commands(cli)
 register_cost_commands(cli)
 register_explore_commands(cli)
 register_logs_commands(cli)
+cli.add_command(workspace_group)
 
 
 def main(argv: list[str] | None = None) -> None:

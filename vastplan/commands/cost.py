@@ -108,15 +108,16 @@ def share(row: Mapping[str, Any], since: float, now: float) -> tuple[float, floa
     return inside / HOUR, amount * inside / (end - start)
 
 
-def report_start(rows: Iterable[Mapping[str, Any]], state: State, floor: float) -> float:
+def report_start(rows: Iterable[Mapping[str, Any]], state: State, floor: float, workspace: str = "default") -> float:
     """The default ``--since``: the start of the stack's oldest charged resource, never before ``floor``."""
     known = _known(state)
-    starts = [float(r["start"]) for r in rows if _owner(r, known, state.stack) is not None]
+    starts = [float(r["start"]) for r in rows if _owner(r, known, state.stack, workspace) is not None]
     return max(floor, min(starts)) if starts else floor
 
 
 def build_report(state: State, rows: Iterable[Mapping[str, Any]], live: Mapping[str, Mapping[Any, Mapping[str, Any]]],
-                 dph: Callable[[str, Mapping[str, Any]], float], *, since: float, now: float) -> CostReport:
+                 dph: Callable[[str, Mapping[str, Any]], float], *, since: float, now: float,
+                 workspace: str = "default") -> CostReport:
     """The report of every billable resource in ``state`` (plus charged objects carrying the stack's
     ownership marker that state no longer holds) over ``[since, now]``.
 
@@ -129,7 +130,7 @@ def build_report(state: State, rows: Iterable[Mapping[str, Any]], live: Mapping[
     other = 0.0
     for row in rows:
         row_hours, amount = share(row, since, now)
-        owner = _owner(row, known, state.stack)
+        owner = _owner(row, known, state.stack, workspace)
         if owner is None:
             other += amount
             continue
@@ -172,7 +173,7 @@ def _known(state: State) -> dict[tuple[str, str], str]:
 
 
 def _owner(row: Mapping[str, Any], known: Mapping[tuple[str, str], str],
-           stack: str | None) -> tuple[str, str, str] | None:
+           stack: str | None, workspace: str) -> tuple[str, str, str] | None:
     """(report key, kind, id) of the stack resource a row bills: its address when state holds the
     object, ``address#id`` when only the row's ownership marker names it, else None."""
     obj = charged_object(row)
@@ -181,7 +182,7 @@ def _owner(row: Mapping[str, Any], known: Mapping[tuple[str, str], str],
     if obj in known:
         return known[obj], obj[0], obj[1]
     marked = parse_marker(str((row.get("metadata") or {}).get("label") or ""))
-    if stack and marked is not None and marked[0] == stack:
+    if stack and marked is not None and (marked.stack, marked.workspace) == (stack, workspace):
         return f"{marked[1]}#{obj[1]}", obj[0], obj[1]
     return None
 

@@ -28,9 +28,13 @@ class Options:
     refresh: bool = True
     refresh_only: bool = False
     lock_timeout: float = 0.0
+    workspace: str = "default"
+    adopt: bool = False  # apply --adopt: take this stack's marked objects the state lacks into it first
 
     @property
     def state_path(self) -> Path:
+        """The default workspace's state file; another workspace's lives beside it (see
+        ``state.backends.local.workspace_path``)."""
         if self.state_file:
             return Path(self.state_file)
         stack = Path(self.stack_file)

@@ -26,7 +26,7 @@ async def _orphans(session: Session, stack: Stack, destroy: bool) -> int:
     stack_name, view = stack.name, session.view
     state = session.read_state(stack)
     async with session.client() as client:
-        found = await find_orphans(client, KINDS, stack_name, state, {})
+        found = await find_orphans(client, KINDS, stack.owner, state, {})
         if not found:
             view.line(f"No orphans: every object marked with stack {stack_name!r} is in the state.")
             return 0
@@ -45,7 +45,7 @@ async def _orphans(session: Session, stack: Stack, destroy: bool) -> int:
         for orphan in found:
             await KINDS[orphan.kind].delete(client, _entry(orphan), ctx)
             view.line(f"{orphan.kind} {orphan.id}: destroyed")
-        left = {(o.kind, o.id) for o in await find_orphans(client, KINDS, stack_name, state, {})}
+        left = {(o.kind, o.id) for o in await find_orphans(client, KINDS, stack.owner, state, {})}
     still = [o for o in found if (o.kind, o.id) in left]
     if still:
         raise ApplyError(f"{len(still)} orphan(s) are still there after destroy: "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from vastplan.commands.options import Options
 from vastplan.commands.session import Session
-from vastplan.commands.steps import confirm, execute, refresh_and_diff, settle_state, show_plan
+from vastplan.commands.steps import confirm, execute, refresh_and_diff, refuse_unclaimed, settle_state, show_plan
 from vastplan.errors import PlanStaleError
 from vastplan.kinds import KINDS
 from vastplan.plan import planfile
@@ -24,7 +24,7 @@ __all__ = ["load", "plan", "apply", "apply_saved", "refresh_only", "reap"]
 def load(opts: Options) -> Stack:
     from vastplan.stack import load_stack
 
-    return load_stack(opts.stack_file, opts.variables, opts.var_files)
+    return load_stack(opts.stack_file, opts.variables, opts.var_files, opts.workspace)
 
 
 def plan(session: Session, *, destroy: bool = False, out: str | None = None) -> int:
@@ -38,14 +38,17 @@ async def _plan(session: Session, stack: Stack, *, destroy: bool, out: str | Non
         planned, planning = await refresh_and_diff(session, client, stack, state, destroy=destroy)
     show_plan(session, planned, stack)
     if out:
+        given_state = opts.state_file
         planfile.save(Path(out), planfile.SavedPlan(
-            plan=planned, stack_file=str(Path(opts.stack_file).resolve()),
-            state_file=str(opts.state_path.resolve()),
+            plan=planned, stack_file=planfile.portable(opts.stack_file),
+            state_file=given_state if not given_state or Path(given_state).is_absolute()
+            else planfile.portable(given_state),
             fingerprint=planfile.fingerprint(opts.stack_file, opts.var_files),
             lineage=state.lineage, serial=state.serial,
             variables={k: v for k, v in opts.variables.items() if k not in stack.sensitive_variables},
-            var_files=tuple(str(Path(f).resolve()) for f in opts.var_files),
-            placements=dict(planning.placements),
+            var_files=tuple(planfile.portable(f) for f in opts.var_files),
+            placements=dict(planning.placements), workspace=opts.workspace, backend=session.backend.identity(),
+            targets=opts.targets, excludes=opts.excludes, replace=opts.replace,
         ))
         session.view.plan_saved(out)
     return EXIT_CHANGES if opts.detailed_exitcode and planned.has_changes else EXIT_OK
@@ -62,6 +65,7 @@ async def _apply(session: Session, stack: Stack, *, destroy: bool) -> int:
     async with session.client() as client:
         planned, planning = await refresh_and_diff(session, client, stack, state, destroy=destroy)
         show_plan(session, planned, stack)
+        refuse_unclaimed(session, planned)
         if not planned.has_changes:
             if planning.state.resources:
                 settle_state(session, planning.state, stack, written=state)
@@ -75,8 +79,16 @@ def apply_saved(session: Session, path: str) -> int:
     """Apply a saved plan exactly: no prompt; refused when the state, stack or account moved on."""
     saved = planfile.load(Path(path))
     opts = session.opts
+    if saved.workspace != opts.workspace:
+        raise PlanStaleError(f"Saved plan {path} was made in the workspace {saved.workspace!r}, but this is "
+                             f"{opts.workspace!r}; pass --workspace {saved.workspace} (or make a new plan). "
+                             "Nothing was changed")
     session.retarget(stack_file=saved.stack_file, state_file=opts.state_file or saved.state_file,
-                     variables={**saved.variables, **opts.variables}, var_files=saved.var_files)
+                     variables={**saved.variables, **opts.variables}, var_files=saved.var_files,
+                     targets=saved.targets, excludes=saved.excludes, replace=saved.replace)
+    if session.backend.identity() != saved.backend:
+        raise PlanStaleError(f"Saved plan {path} was made against the state backend {saved.backend}, but this "
+                             f"command's is {session.backend.identity()}; make a new plan. Nothing was changed")
     if planfile.fingerprint(saved.stack_file, saved.var_files) != saved.fingerprint:
         raise PlanStaleError("Saved plan is stale: the stack file changed since the plan was made")
     stack = load(session.opts)
@@ -100,6 +112,7 @@ async def _apply_saved(session: Session, stack: Stack, saved: planfile.SavedPlan
                                                    pinned=saved.placements)
         _same_actions(saved.plan, planned)
         show_plan(session, planned, stack)
+        refuse_unclaimed(session, planned)
         if planned.has_changes:
             await execute(session, client, planning, planned)
     return EXIT_OK

@@ -40,7 +40,7 @@ class Session:
         if self._backend is None:
             from vastplan.state.backends.local import LocalStateFile
 
-            self._backend = LocalStateFile(self.opts.state_path)
+            self._backend = LocalStateFile(self.opts.state_path, self.opts.workspace)
         return self._backend
 
     def retarget(self, **changes: Any) -> None:

@@ -14,6 +14,6 @@ def show_saved(session: Session, path: str) -> int:
     """Render the plan saved in ``path`` exactly as it was planned (sensitive values stay redacted)."""
     saved, view = planfile.load(Path(path)), session.view
     view.line(f"Saved plan {path}: stack {saved.plan.stack_name or '?'}, made against state serial "
-              f"{saved.serial} of {saved.state_file}.")
+              f"{saved.serial} of {saved.state_file or saved.backend} (workspace {saved.workspace}).")
     view.plan(saved.plan, saved.stack_file)
     return EXIT_OK

@@ -13,22 +13,30 @@ from vastplan.apply.executor import Executor
 from vastplan.apply.outcome import ApplyOutcome
 from vastplan.commands.session import Session
 from vastplan.diagnostics import Diagnostic
-from vastplan.errors import ApplyError, Cancelled, ConfirmationRequired, ProtectedError, StackError, UsageError
+from vastplan.errors import (
+    ApplyError,
+    Cancelled,
+    ConfirmationRequired,
+    ProtectedError,
+    StackError,
+    StateError,
+    UsageError,
+)
 from vastplan.kinds import KINDS
 from vastplan.kinds.base import LiveObjects, Planning
 from vastplan.kinds.placement import Placement
 from vastplan.plan.budget import check_budget
 from vastplan.plan.diff import diff
-from vastplan.plan.model import Action, Plan
+from vastplan.plan.model import Action, Drift, Plan
 from vastplan.plan.outputs import evaluate
 from vastplan.plan.targeting import narrow
 from vastplan.refresh.journal import settle_pending
 from vastplan.refresh.live import LiveSnapshot, refresh
-from vastplan.refresh.orphans import find_orphans
+from vastplan.refresh.orphans import adopt, find_orphans, unclaimed
 from vastplan.stack.model import Stack
 from vastplan.state.model import State
 
-__all__ = ["confirm", "execute", "plural", "refresh_and_diff", "settle_state", "show_plan"]
+__all__ = ["confirm", "execute", "plural", "refresh_and_diff", "refuse_unclaimed", "settle_state", "show_plan"]
 
 
 async def refresh_and_diff(session: Session, client: VastClient, stack: Stack, state: State, *,
@@ -43,6 +51,11 @@ async def refresh_and_diff(session: Session, client: VastClient, stack: Stack, s
             recorded.setdefault(entry.kind, {})[entry.id] = dict(entry.attributes)
         live = LiveSnapshot(recorded)  # --refresh=false: trust state, send no list request
     state, live, adopted = await settle_pending(client, KINDS, state, live)
+    orphans = await find_orphans(client, KINDS, stack.owner, state, live.objects) if opts.refresh else []
+    if opts.adopt:
+        state, orphans, taken = adopt(KINDS, lambda s: Planning(stack, s, live.objects), stack, state, orphans)
+        live = _with_adopted(live, state, taken)
+        adopted += taken
     planning = Planning(stack, state, live.objects)
     if pinned is not None:
         planning.placements.update(pinned)
@@ -59,11 +72,33 @@ async def refresh_and_diff(session: Session, client: VastClient, stack: Stack, s
     _check_creations(planned, planning)
     if adopted:
         planned = replace(planned, drift=(*adopted, *planned.drift))
-    if opts.refresh:
-        orphans = await find_orphans(client, KINDS, stack.name, state, live.objects)
-        planned = replace(planned, orphans=tuple(orphans))
+    lost = unclaimed(planned, orphans)
+    planned = replace(planned, orphans=tuple(o for o in orphans if o not in lost), unclaimed=lost)
     session.view.refreshed(planned, _counts(state))
     return planned, planning
+
+
+def _with_adopted(live: LiveSnapshot, state: State, taken: list[Drift]) -> LiveSnapshot:
+    """The snapshot with the objects ``--adopt`` just recorded, as refresh would have listed them."""
+    objects: dict[str, LiveObjects] = {k: dict(v) for k, v in live.objects.items()}
+    for note in taken:
+        entry = state.resources[note.address]
+        objects.setdefault(entry.kind, {})[entry.id] = dict(entry.attributes)
+    return replace(live, objects=objects)
+
+
+def refuse_unclaimed(session: Session, planned: Plan) -> None:
+    """The lost-state guard: never rent a second copy of an object that carries this stack's marker."""
+    if not planned.unclaimed:
+        return
+    named = ", ".join(f"{o.address} ({KINDS[o.kind].noun} {o.id})" for o in planned.unclaimed)
+    imports = "; ".join(f"vastplan import {o.address} {o.id}" for o in planned.unclaimed)
+    raise StateError(
+        f"{session.backend.describe()} does not know {plural(len(planned.unclaimed), 'object')} that "
+        f"{'carries' if len(planned.unclaimed) == 1 else 'carry'} this stack's marker, and this apply would rent "
+        f"{'its counterpart' if len(planned.unclaimed) == 1 else 'their counterparts'}: {named}. Nothing was "
+        f"changed. Take them into the state with `vastplan apply --adopt`, or one by one: {imports}. "
+        "(Was the state deleted, or is this the wrong --state, --backend or --workspace?)")
 
 
 def _check_creations(planned: Plan, planning: Planning) -> None:

@@ -77,7 +77,8 @@ class ApplyContext:
 
     @property
     def stack(self) -> str:
-        return self.planning.stack.name
+        """The owner its ownership markers name: the stack, with its workspace unless the default."""
+        return self.planning.stack.owner
 
     @property
     def live(self) -> Mapping[str, LiveObjects]:

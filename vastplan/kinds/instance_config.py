@@ -67,7 +67,7 @@ def volume_mounts(spec: ResourceSpec, state: State) -> list[str]:
 
 def label_for(spec: ResourceSpec, stack: Stack) -> str:
     """The label an instance carries: the ownership marker, then the stack's own label if any."""
-    return full_label(marker(stack.name, spec.address), spec.config.get("label") or "")
+    return full_label(marker(stack.owner, spec.address), spec.config.get("label") or "")
 
 
 def full_label(owner_marker: str, own: str) -> str:

@@ -169,6 +169,8 @@ class Plan:
     notes: tuple[str, ...] = ()
     orphans: tuple[Any, ...] = ()  # vastplan.refresh.orphans.Orphan: carry this stack's marker, not in state
     warnings: tuple[Drift, ...] = ()  # what will cost money unexpectedly
+    # Orphans whose marker names an address this plan creates: the state lost them; apply refuses
+    unclaimed: tuple[Any, ...] = ()
 
     @property
     def actionable(self) -> tuple[ResourceChange, ...]:
@@ -293,6 +295,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "warnings": [{"address": d.address, "message": d.message} for d in plan.warnings],
         "orphans": [{"kind": o.kind, "id": o.id, "label": o.label, "dph": round(o.dph, 6),
                      "age_seconds": o.age_seconds} for o in plan.orphans],
+        "unclaimed": [{"address": o.address, "kind": o.kind, "id": o.id, "label": o.label, "dph": round(o.dph, 6),
+                       "age_seconds": o.age_seconds} for o in plan.unclaimed],
         "summary": {"add": plan.to_add, "change": plan.to_change, "destroy": plan.to_destroy},
         "cost": {"dph_before": round(plan.dph_before, 6), "dph_after": round(plan.dph_after, 6)},
         "stack": plan.stack_name,

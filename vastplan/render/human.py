@@ -90,6 +90,7 @@ class HumanView:
             self.line("Objects changed outside vastplan:")
             for drift in plan.drift:
                 self.line(f"  ~ {drift.address}: {drift.message}")
+        self._unclaimed(plan)
         self._orphans(plan)
         if plan.warnings:
             self.line()
@@ -119,6 +120,16 @@ class HumanView:
             cap = f"; budget ${budget:.2f}/hr" if budget is not None else ""
             self.line(f"Cost: {money(plan.dph_before)} -> {money(plan.dph_after)} "
                       f"({sign}{money(abs(delta))}, {sign}${abs(delta) * 24:.2f}/day){cap}")
+
+    def _unclaimed(self, plan: Plan) -> None:
+        if not plan.unclaimed:
+            return
+        self.line()
+        self.line("Objects of this stack that the state does not know (lost or wrong state?); "
+                  "apply will refuse to rent them again:")
+        for o in plan.unclaimed:
+            self.line(f'  {o.address}: {o.kind} {o.id} "{o.label}"  {describe_age(o.age_seconds)}  {money(o.dph)}')
+        self.line("  Take them into the state with `vastplan apply --adopt` (or `vastplan import ADDRESS ID`).")
 
     def _orphans(self, plan: Plan) -> None:
         if not plan.orphans:

@@ -26,14 +26,16 @@ def load_stack(
     path: str | Path,
     variables: Mapping[str, str] = {},  # noqa: B006 - read only
     var_files: Sequence[str | Path] = (),
+    workspace: str = "default",
 ) -> Stack:
     """Read, check and resolve the stack at ``path``.
 
     ``variables`` are ``--var`` values (text, coerced to each variable's declared type);
-    ``var_files`` are ``--var-file`` YAML mappings, applied in order before ``variables``.
+    ``var_files`` are ``--var-file`` YAML mappings, applied in order before ``variables``;
+    ``workspace`` is what ``${workspace}`` says.
     """
     try:
-        stack, diags = _load(Path(path), variables, var_files)
+        stack, diags = _load(Path(path), variables, var_files, workspace)
     except Exception as exc:  # the last line of defence: any input ends as a StackError
         summary = f"internal error while loading the stack ({type(exc).__name__}: {exc}); please report it"
         raise StackError([Diagnostic(summary, range=SourceRange(str(path), 1, 1))]) from exc
@@ -48,7 +50,7 @@ def load_var_file(path: str | Path) -> tuple[Document, list[Diagnostic]]:
 
 
 def _load(
-    path: Path, given: Mapping[str, str], var_files: Sequence[str | Path]
+    path: Path, given: Mapping[str, str], var_files: Sequence[str | Path], workspace: str
 ) -> tuple[Stack | None, list[Diagnostic]]:
     doc, diags = load_yaml_file(path)
     if not diags and doc.data is None:
@@ -62,12 +64,13 @@ def _load(
         var_doc, var_diags = load_var_file(var_file)
         var_docs.append(var_doc)
         diags += var_diags
-    found = gather(doc, var_docs, given)
-    interpolator = Interpolator(doc, found.variables)
+    found = gather(doc, var_docs, given, workspace)
+    interpolator = Interpolator(doc, found.variables, workspace=workspace)
     resolved = replace(doc, data=interpolator.document(doc.data))
     hidden = frozenset(interpolator.sensitive)
     diags += found.diags + interpolator.diags + check_schema(resolved, hidden)
     stack, problems = resolve(resolved, hidden)
     if stack is not None:
-        stack = replace(stack, sensitive_variables=frozenset(n for n, v in found.variables.items() if v.sensitive))
+        stack = replace(stack, sensitive_variables=frozenset(n for n, v in found.variables.items() if v.sensitive),
+                        workspace=workspace)
     return stack, diags + problems

@@ -70,6 +70,13 @@ class Stack:
     budget: Budget = field(default_factory=Budget)
     ttl: str | None = None
     sensitive_variables: frozenset[str] = frozenset()
+    workspace: str = "default"
+
+    @property
+    def owner(self) -> str:
+        """Who its ownership markers name (kinds/ownership.py): the stack, ``<stack>@<workspace>``
+        outside the default workspace."""
+        return self.name if self.workspace == "default" else f"{self.name}@{self.workspace}"
 
     def by_address(self) -> Mapping[str, ResourceSpec]:
         """Address -> spec, built once per stack (callers look resources up per instance)."""

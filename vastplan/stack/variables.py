@@ -21,9 +21,11 @@ from vastplan.stack.words import did_you_mean, show
 TYPES = ("string", "number", "bool")
 _TYPE_OF = {bool: "bool", int: "number", float: "number", str: "string"}
 _VAR_REF = re.compile(r"\s*var\.([A-Za-z_][A-Za-z0-9_]*)\s*")
+_WORKSPACE_REF = re.compile(r"(?<!\$)\$\{\s*workspace\s*\}")
 _EXACTLY_ONE_VAR = re.compile(r"\$\{\s*var\.([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 # First words that mark a ${...} as meant for vastplan rather than for a shell.
-_RESERVED_ROOTS = frozenset({"var", "vars", "variables", "count", "self", "local", "locals", *RESOURCE_ROOTS})
+_RESERVED_ROOTS = frozenset({"var", "vars", "variables", "count", "self", "local", "locals", "workspace",
+                             *RESOURCE_ROOTS})
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class VariableSet:
     doc: Document
     variables: dict[str, Variable] = field(default_factory=dict)
     diags: list[Diagnostic] = field(default_factory=list)
+    workspace: str = "default"
 
     def declare(self) -> None:
         decls = self.doc.data.get("variables") if isinstance(self.doc.data, dict) else None
@@ -104,6 +107,8 @@ class VariableSet:
             type_ = _declared_type(decl)
             var = Variable(name, type_, sensitive=decl.get("sensitive") is True)
             if "default" in decl:
+                if isinstance(decl["default"], str):  # the one reference a default may hold
+                    decl = {**decl, "default": _WORKSPACE_REF.sub(lambda m: self.workspace, decl["default"])}
                 value, problem = coerce(decl["default"], type_)
                 if not problem and (ref := interpolation_in(decl["default"])):
                     problem = f"refers to {ref}, but defaults are not interpolated; write the value itself"
@@ -148,9 +153,11 @@ class VariableSet:
             self.assign(name, value, None, declared)
 
 
-def gather(doc: Document, var_docs: Sequence[Document], given: Mapping[str, str]) -> VariableSet:
-    """Variables with their final values: default < each --var-file in order < --var."""
-    found = VariableSet(doc)
+def gather(doc: Document, var_docs: Sequence[Document], given: Mapping[str, str],
+           workspace: str = "default") -> VariableSet:
+    """Variables with their final values: default (where ``${workspace}`` may stand) < each --var-file
+    in order < --var."""
+    found = VariableSet(doc, workspace=workspace)
     found.declare()
     for source in var_docs:
         found.assign_file(source)
@@ -164,10 +171,12 @@ def _verbatim(top_level_key: str) -> bool:
 
 @dataclass
 class Interpolator:
-    """Substitutes ``${var.NAME}`` through a document, noting where sensitive values land."""
+    """Substitutes ``${var.NAME}`` (and ``${workspace}``) through a document, noting where sensitive
+    values land."""
 
     doc: Document
     variables: Mapping[str, Variable]
+    workspace: str = "default"
     diags: list[Diagnostic] = field(default_factory=list)
     sensitive: set[YPath] = field(default_factory=set)
 
@@ -198,6 +207,8 @@ class Interpolator:
         expr = match.group(1)
         if expr is None:  # "$${": an escaped "${"
             return match.group(0) if in_outputs else "${"
+        if expr.strip() == "workspace" and not in_outputs:
+            return self.workspace
         ref = _VAR_REF.fullmatch(expr)
         if ref:
             var = self._lookup(ref.group(1), path)

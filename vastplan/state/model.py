@@ -217,6 +217,8 @@ def _child(node: Any, part: str | int) -> Any:
 class StateBackend(Protocol):
     """Where state lives, and the seam a shared backend (PostgreSQL, next) implements beside the local file.
 
+    - ``describe`` names it for messages; ``identity`` is what a saved plan records so that it is never
+      applied against another backend (its kind and place, never a password).
     - ``read`` returns the latest state, or None when there is none yet.
     - ``write`` is a compare-and-swap on ``serial``: it stores ``state`` with the serial advanced by one,
       and refuses (StateError) when the stored serial is no longer the one ``state`` was based on.
@@ -225,9 +227,13 @@ class StateBackend(Protocol):
       carrying its ownership marker), so neither a crash nor a lost answer leaves it unknown.
     - ``lock`` holds the one-writer lock for a command, recording who holds it (``LockInfo``);
       ``lock_holder`` reads that, ``force_unlock`` frees a lock whose holder is gone.
+    - ``list_workspaces`` names every workspace of the stack that has a state (``default`` always);
+      ``delete_workspace`` removes one's state (the caller checks it is empty).
     """
 
     def describe(self) -> str: ...
+
+    def identity(self) -> str: ...
 
     def read(self) -> State | None: ...
 
@@ -242,3 +248,7 @@ class StateBackend(Protocol):
     def lock_holder(self) -> LockInfo | None: ...
 
     def force_unlock(self, lock_id: str, *, force: bool = False) -> LockInfo: ...
+
+    def list_workspaces(self) -> list[str]: ...
+
+    def delete_workspace(self, name: str) -> None: ...

@@ -15,6 +15,8 @@ from vastplan.kinds import KINDS
 from vastplan.state.lock import LockInfo, StateLock, force_unlock, read_lock_info
 from vastplan.state.model import ResourceState, State
 
+DEFAULT_WORKSPACE = "default"
+
 
 class LocalStateFile:
     """State in a local JSON file: mode 0600, atomic replace, the previous version kept as .backup.
@@ -23,13 +25,20 @@ class LocalStateFile:
     command. ``write`` compares the serial it is given with the file's: the serial this backend last
     read or wrote while the file is unchanged since (one stat), else the one in the file."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, workspace: str = DEFAULT_WORKSPACE):
+        self.base = path  # the default workspace's file: every workspace's state is found from it
+        self.workspace = workspace
+        self.path = workspace_path(path, workspace)
         self._backed_up = False
         self._known: tuple[int, int] | None = None  # (serial, file signature) as last read or written
 
     def describe(self) -> str:
         return str(self.path)
+
+    def identity(self) -> str:
+        """What a saved plan records: the kind of backend (a local file's path differs between
+        checkouts; the plan's lineage and serial pin the state itself)."""
+        return "local"
 
     @property
     def backup_path(self) -> Path:
@@ -116,6 +125,35 @@ class LocalStateFile:
 
     def force_unlock(self, lock_id: str, *, force: bool = False) -> LockInfo:
         return force_unlock(self.path, lock_id, force=force)
+
+    # --- workspaces ---------------------------------------------------------------------------------
+    def list_workspaces(self) -> list[str]:
+        """``default`` and every workspace that has a folder under ``<state>.d/``."""
+        folder = workspaces_dir(self.base)
+        named = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+        return [DEFAULT_WORKSPACE, *(n for n in named if n != DEFAULT_WORKSPACE)]
+
+    def delete_workspace(self, name: str) -> None:
+        """Remove a workspace's state file, its backup and lock, and its folder. The caller checks
+        first that the state holds nothing (the objects would go on billing, unknown)."""
+        path = workspace_path(self.base, name)
+        try:
+            for leftover in (path, path.with_name(path.name + ".backup"), path.with_name(path.name + ".lock")):
+                leftover.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # anything else the user put there stays
+                path.parent.rmdir()
+        except OSError as exc:
+            raise StateError(f"cannot delete the workspace {name}: {exc.strerror or exc}") from exc
+
+
+def workspaces_dir(base: Path) -> Path:
+    """Named workspaces' states: ``<state>.d/NAME/<state name>``, as Terraform keeps
+    ``terraform.tfstate.d/NAME/terraform.tfstate``; the default workspace keeps ``<state>`` itself."""
+    return base.with_name(base.name + ".d")
+
+
+def workspace_path(base: Path, workspace: str) -> Path:
+    return base if workspace == DEFAULT_WORKSPACE else workspaces_dir(base) / workspace / base.name
 
 
 def _signature(path: Path) -> int:
