@@ -4,6 +4,7 @@ and destroyed through a steady 5% of HTTP 500s."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.harness import CANARY_API_KEY, Workspace, admin, instances, skeleton_stack
 from vastsandbox.server import start_in_thread
@@ -34,21 +35,32 @@ instances:
 """
 
 
+STEADY_500S = {"status": 500, "rate": 0.05}
+
+
+def account_instances(ws: Workspace) -> dict[int, dict[str, Any]]:
+    """The account's instances, read with the faults paused: the 5% are for vastplan, and this check's
+    own request drew one whenever vastplan's polling had made the count land on it."""
+    admin(ws, "DELETE", "/faults")
+    return instances(ws)
+
+
 def test_ten_instances_are_applied_and_destroyed_through_a_steady_5_percent_of_500s(
         workspace: Workspace, tmp_path: Path) -> None:
     # Seed 94: the sandbox's 5% draws hit the 5th and the 11th request, so rentals meet 500s for sure.
     with start_in_thread(tmp_path / "seeded", api_key=CANARY_API_KEY, boot_seconds=0.2, seed=94) as seeded:
         workspace.api_url = seeded.url
         workspace.write(ten_instances())
-        admin(workspace, "POST", "/faults", {"status": 500, "rate": 0.05})
+        admin(workspace, "POST", "/faults", STEADY_500S)
 
         applied = workspace.vastplan("apply", "--auto-approve")
         assert applied.code == 0, applied.text
         assert "Apply complete! Resources: 10 added, 0 changed, 0 destroyed." in applied.out
-        assert len(instances(workspace)) == 10  # a 500 on a rental was reconciled, never re-sent blindly
+        assert len(account_instances(workspace)) == 10  # a 500 on a rental was reconciled, never re-sent blindly
 
+        admin(workspace, "POST", "/faults", STEADY_500S)
         destroyed = workspace.vastplan("destroy", "--auto-approve")
         assert destroyed.code == 0, destroyed.text
-        assert instances(workspace) == {}
+        assert account_instances(workspace) == {}
         counters = admin(workspace, "GET", "/state")["counters"]
         assert counters["faults_injected"] >= 2, counters  # the faults were really met

@@ -23,6 +23,8 @@ from tests.vastai_cli import run_vastai
 from vastsandbox.server import RunningSandbox, start_in_thread
 
 pytest.importorskip("vastai")
+# Rows run in order on one sandbox (a row uses the ids earlier rows made), so one xdist worker runs
+# the whole module: pyproject.toml sets --dist loadscope.
 
 KEY = "canary-key-7f3a9c2e-DO-NOT-PRINT"
 PUBKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx me@host"
