@@ -13,9 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.acceptance.test_instances import instances
 from tests.conftest import CANARY_API_KEY, assert_no_canary
-from tests.harness import Workspace
+from tests.harness import Workspace, instances
 
 ROOT = Path(__file__).resolve().parents[2]
 CI = ROOT / "examples" / "ci"

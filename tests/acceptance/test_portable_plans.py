@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.acceptance.test_instances import instances
-from tests.harness import Workspace
+from tests.harness import Workspace, instances
 
 STACK = """
 version: 1

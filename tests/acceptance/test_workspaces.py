@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tests.acceptance.test_instances import instances
-from tests.harness import Workspace
+from tests.harness import Workspace, instances
 
 STACK = """
 version: 1
