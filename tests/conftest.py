@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import Workspace
+from tests.pg_fixtures import own_pg, pg_server, pg_url  # noqa: F401 - fixtures
 from vastsandbox.server import RunningSandbox, start_in_thread
 
 # A canary key: the suite scans what it produced to prove this never leaks.
