@@ -79,7 +79,7 @@ def test_unreachable_database_and_unknown_scheme(workspace: Workspace, pg_url: s
     scheme = workspace.vastplan("plan", "--backend", "mysql://db.internal/infra")
     assert scheme.code == 1 and "unknown scheme 'mysql'" in scheme.err, scheme.text
     in_file = workspace.write(stack_text(1) + f"backend: {{url: 'postgresql://x:{CANARY_PASSWORD}@h/db'}}\n")
-    validated = workspace.vastplan("validate", stack=False, *["-f", str(in_file)])
+    validated = workspace.vastplan("validate", "-f", str(in_file), stack=False)
     assert validated.code == 1 and "without a password" in validated.out + validated.err
     assert CANARY_PASSWORD not in validated.text
 
