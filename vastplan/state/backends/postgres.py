@@ -258,6 +258,9 @@ class PostgresBackend:
                 continue
         return "nowhere (no folder could be written either)"
 
+    def restore_command(self, path: str) -> str:
+        return f"vastplan state push {path} --backend {self.shown_url}"
+
     # --- workspaces ----------------------------------------------------------------------------------
     def list_workspaces(self) -> list[str]:
         rows = self._query("SELECT workspace FROM vastplan_states WHERE stack = %s ORDER BY workspace", (self.stack,))
@@ -285,7 +288,7 @@ class PostgresBackend:
                 raise LockError(f"the state {self.describe()} is locked by {holder.describe()}. Wait, or run "
                                 f"vastplan force-unlock {holder.id} if that process is gone.", info=holder)
             time.sleep(LOCK_POLL)
-        info = LockInfo.new(Path(self.describe()), operation)
+        info = replace(LockInfo.new(Path("."), operation), path=self.describe())
         self._lock_info = info
         try:
             self._record_holder(info)
