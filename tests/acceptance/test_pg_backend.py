@@ -148,3 +148,43 @@ def test_push_pull_and_migrate_keep_lineage_and_serial(workspace: Workspace, pg_
     assert home.code == 0, home.text
     returned = json.loads(back.read_text())
     assert (returned["lineage"], returned["serial"]) == (local["lineage"], local["serial"])
+
+
+def _pending(url: str) -> list[str]:
+    state = PostgresBackend(url, "team").read()
+    return [] if state is None else [a for a, e in state.resources.items() if e.pending]
+
+
+def test_a_job_killed_mid_apply_leaves_its_rentals_for_the_next_job_elsewhere(
+        workspace: Workspace, sandbox: RunningSandbox, pg_url: str, tmp_path: Path) -> None:
+    """A CI job SIGKILLed while its creates are in flight; the next job runs in another checkout (another
+    machine: nothing local is shared) and finds them through the journal in the database."""
+    import signal
+
+    text = stack_text(6)
+    workspace.write(text)
+    sandbox.sandbox.control.latency_ms = 600
+    env = {**os.environ, "VAST_API_KEY": CANARY_API_KEY, "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    job = subprocess.Popen([sys.executable, "-m", "vastplan", "apply", "--auto-approve", "-f", str(workspace.stack),
+                            "--api-url", workspace.api_url, "--backend", pg_url],
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        if _pending(pg_url) or job.poll() is not None:
+            break
+        time.sleep(0.02)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    journaled = _pending(pg_url)
+    assert journaled, "the job ended before any create was journaled: this test proves nothing"
+    time.sleep(0.7)  # the creates already sent are carried out by the account
+    sandbox.sandbox.control.latency_ms = 0
+    next_job = checkout(workspace, "next-job", text)
+    applied = next_job.vastplan("apply", "--auto-approve", "--backend", pg_url)
+    assert applied.code == 0, applied.text
+    state = pulled(next_job, pg_url)
+    ids = [entry["id"] for entry in state["resources"].values()]  # type: ignore[attr-defined]
+    assert len(ids) == 6 and None not in ids
+    from tests.acceptance.test_lifecycle import templates_in_sandbox
+
+    made = templates_in_sandbox(next_job)
+    assert sorted(t["id"] for t in made) == sorted(ids), "a template was rented twice or left untracked"

@@ -74,3 +74,17 @@ def test_a_database_that_is_gone_is_an_error_and_the_state_goes_to_a_file(
     saved = backend.save_errored(state.with_resource("templates.a", entry(1)))
     assert saved.endswith("s.vpstate.json.errored")
     assert "vastplan state push" in backend.restore_command(saved)
+
+
+def test_local_users_never_load_the_driver(tmp_path: object) -> None:
+    """A command on the local file backend imports no PostgreSQL driver."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(str(tmp_path))
+    (root / "s.yaml").write_text("version: 1\nstack: s\ntemplates:\n  web: {image: nginx, tag: latest}\n")
+    code = ("import sys; from vastplan.cli.root import run; code = run(['state', 'list', '-f', 's.yaml']); "
+            "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('psycopg', 'asyncpg')))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "1 []", done.stdout + done.stderr
