@@ -95,7 +95,7 @@ class PostgresBackend:
             conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT,
                                    application_name="vastplan")
         except psycopg.OperationalError as exc:
-            raise Unreachable(f"cannot connect to the state database {self.shown_url}: {self._clean(exc)}") from None
+            raise _Unreachable(f"cannot connect to the state database {self.shown_url}: {self._clean(exc)}") from None
         except Exception as exc:  # a malformed URL is a ProgrammingError or ValueError depending on the part
             raise StateError(f"cannot use the backend URL {self.shown_url}: {self._clean(exc)}") from None
         try:
@@ -106,7 +106,7 @@ class PostgresBackend:
                 _create_tables(conn)
         except psycopg.OperationalError as exc:
             conn.close()
-            raise Unreachable(f"the state database {self.shown_url} failed: {self._clean(exc)}") from None
+            raise _Unreachable(f"the state database {self.shown_url} failed: {self._clean(exc)}") from None
         except psycopg.errors.InsufficientPrivilege as exc:
             conn.close()
             raise StateError(f"the state database {self.shown_url} has no vastplan tables and this role may not "
@@ -183,7 +183,7 @@ class PostgresBackend:
                     if not self._check(written, expect, force):
                         self._put(written)
                 return written
-            except (psycopg.OperationalError, Unreachable) as exc:
+            except (psycopg.OperationalError, _Unreachable) as exc:
                 self._drop()
                 self._suspect_lock = True
                 if time.monotonic() >= deadline:
@@ -388,7 +388,7 @@ class PostgresBackend:
         return info
 
 
-class Unreachable(StateError):
+class _Unreachable(StateError):
     """The database cannot be reached (down, restarting, wrong host or password)."""
 
 
