@@ -85,10 +85,13 @@ def start(*, durable: bool = False) -> Server:
                           "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-instructions"]))
     pwfile.unlink()
     port = _free_port()
-    settings = f"-c listen_addresses=127.0.0.1 -p {port} -k {data} -c max_connections=200"
+    settings = ["listen_addresses = '127.0.0.1'", f"port = {port}", f"unix_socket_directories = '{data}'",
+                "max_connections = 200"]
     if not durable:
-        settings += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    _pg_ctl(data, "start", "-w", "-t", "60", "-l", str(data / "log"), "-o", settings)
+        settings += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
+    with (cluster / "postgresql.conf").open("a") as conf:  # in the file, so that every start keeps them
+        conf.write("\n".join(settings) + "\n")
+    resume(data)
     url = f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
     (data / URL_FILE).write_text(url + "\n")
     os.chmod(data / URL_FILE, 0o600)
@@ -98,6 +101,15 @@ def start(*, durable: bool = False) -> Server:
 def restart(data: Path) -> None:
     """Stop the server (fast: open sessions are cut) and start it again on the same port."""
     _pg_ctl(data, "restart", "-m", "fast", "-w", "-t", "60")
+
+
+def halt(data: Path) -> None:
+    """Stop the server, keeping its data, until ``resume``."""
+    _pg_ctl(data, "stop", "-m", "fast", "-w", "-t", "60")
+
+
+def resume(data: Path) -> None:
+    _pg_ctl(data, "start", "-w", "-t", "60", "-l", str(data / "log"))
 
 
 def stop(data: Path) -> None:

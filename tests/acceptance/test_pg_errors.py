@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
+import pytest
 
 from tests import pgserver
 from tests.acceptance.test_pg_backend import pulled, stack_text
@@ -110,3 +111,39 @@ def test_database_restarted_mid_apply_loses_nothing(workspace: Workspace, sandbo
     assert again.code == 0 and "No changes." in again.out, again.text
     state = pulled(workspace, url)
     assert len(state["resources"]) == 6  # type: ignore[arg-type]
+    _all_tracked_once(workspace, state)
+
+
+def _all_tracked_once(ws: Workspace, state: dict[str, object]) -> None:
+    from tests.acceptance.test_lifecycle import templates_in_sandbox
+
+    ids = sorted(entry["id"] for entry in state["resources"].values())  # type: ignore[attr-defined]
+    assert sorted(t["id"] for t in templates_in_sandbox(ws)) == ids, "untracked or duplicate objects"
+
+
+def test_database_gone_for_good_mid_apply_saves_the_errored_file_and_names_it(
+        workspace: Workspace, sandbox: RunningSandbox, own_pg: pgserver.Server,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import vastplan.state.backends.postgres as module
+
+    monkeypatch.setattr(module, "RECONNECT_SECONDS", 1.0)
+    with psycopg.connect(own_pg.url, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE infra")
+    url = with_database(own_pg.url, "infra")
+    workspace.write(stack_text(6))
+    sandbox.sandbox.control.latency_ms = 400
+    halted = threading.Timer(1.2, pgserver.halt, (own_pg.data,))
+    halted.start()
+    failed = workspace.vastplan("apply", "--auto-approve", "--parallelism", "1", "--backend", url)
+    halted.join()
+    sandbox.sandbox.control.latency_ms = 0
+    errored = workspace.root / "team.vpstate.json.errored"
+    assert failed.code == 1, failed.text
+    assert str(errored) in failed.err and errored.exists(), failed.text
+    assert "Traceback" not in failed.text and "cannot write the state to postgresql://postgres@" in failed.err
+    pgserver.resume(own_pg.data)
+    again = workspace.vastplan("apply", "--auto-approve", "--backend", url)
+    assert again.code == 0, again.text
+    state = pulled(workspace, url)
+    assert len(state["resources"]) == 6  # type: ignore[arg-type]
+    _all_tracked_once(workspace, state)
