@@ -77,6 +77,11 @@ def test_unreachable_database_and_unknown_scheme(workspace: Workspace, pg_url: s
     down = workspace.vastplan("plan", "--backend", f"postgresql://x:{CANARY_PASSWORD}@127.0.0.1:{port}/db")
     assert down.code == 1 and "cannot connect to the state database postgresql://x@127.0.0.1" in down.err, down.text
     assert CANARY_PASSWORD not in down.text
+    for malformed in (f"postgresql://x:{CANARY_PASSWORD}@[::1/db", f"postgresql://x:{CANARY_PASSWORD}@h:port/db",
+                      f"postgresql://x@[::1/db?password={CANARY_PASSWORD}"):
+        bad = workspace.vastplan("state", "list", "--backend", malformed)
+        assert bad.code == 1 and "postgresql://x@" in bad.err and "Traceback" not in bad.text, bad.text
+        assert CANARY_PASSWORD not in bad.text
     scheme = workspace.vastplan("plan", "--backend", "mysql://db.internal/infra")
     assert scheme.code == 1 and "unknown scheme 'mysql'" in scheme.err, scheme.text
     in_file = workspace.write(stack_text(1) + f"backend: {{url: 'postgresql://x:{CANARY_PASSWORD}@h/db'}}\n")

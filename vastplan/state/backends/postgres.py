@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 import zlib
 from collections.abc import Iterator
@@ -53,20 +54,12 @@ CREATE TABLE IF NOT EXISTS vastplan_locks (
 
 
 def redact_url(url: str) -> str:
-    """``postgresql://user:secret@host/db`` -> ``postgresql://user@host/db``: shown, never the password."""
-    from urllib.parse import urlsplit, urlunsplit
+    """``postgresql://user:secret@host/db?x`` -> ``postgresql://user@host/db``: shown, never the password
+    (nor the query, which may carry ``password=``). Text only, so a malformed URL is redacted too."""
+    return _USERINFO.sub(r"\1\2@", url.split("?", 1)[0], count=1)
 
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url.split("?", 1)[0]
-        host = parts.hostname or ""
-        netloc = f"{parts.username}@{host}" if parts.username else host
-        if parts.port:
-            netloc += f":{parts.port}"
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-    except ValueError:
-        return "the backend URL (unparsable)"
+
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^:@/]*):([^@/]*)@")
 
 
 class PostgresBackend:
@@ -406,9 +399,8 @@ def _create_tables(conn: Any) -> None:
 
 
 def _password_of(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    try:
-        return urlsplit(url).password or ""
-    except ValueError:
+    """The password in ``url`` (userinfo or ``password=``), to scrub from the driver's messages."""
+    found = _USERINFO.match(url) or re.search(r"[?&]password=([^&]*)", url)
+    if found is None:
         return ""
+    return found.group(3) if found.re is _USERINFO else found.group(1)
