@@ -84,14 +84,19 @@ def start(*, durable: bool = False) -> Server:
     _run(_as_server_user([str(bin_dir / "initdb"), "-D", str(cluster), "-U", "postgres", f"--pwfile={pwfile}",
                           "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-instructions"]))
     pwfile.unlink()
-    port = _free_port()
-    settings = ["listen_addresses = '127.0.0.1'", f"port = {port}", f"unix_socket_directories = '{data}'",
-                "max_connections = 200"]
+    settings = ["listen_addresses = '127.0.0.1'", f"unix_socket_directories = '{data}'", "max_connections = 200"]
     if not durable:
         settings += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
-    with (cluster / "postgresql.conf").open("a") as conf:  # in the file, so that every start keeps them
-        conf.write("\n".join(settings) + "\n")
-    resume(data)
+    for attempt in range(1, 4):  # another process (an xdist worker) may take the free port first
+        port = _free_port()
+        with (cluster / "postgresql.conf").open("a") as conf:  # in the file, so that every start keeps them
+            conf.write("\n".join([*settings, f"port = {port}"]) + "\n")  # a later line wins
+        try:
+            resume(data)
+            break
+        except RuntimeError:
+            if attempt == 3:
+                raise
     url = f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
     (data / URL_FILE).write_text(url + "\n")
     os.chmod(data / URL_FILE, 0o600)
