@@ -76,6 +76,6 @@ def migrate(session: Session, target_url: str, *, lock_timeout: float) -> int:
 
 
 def _shown(url: str) -> str:
-    from vastplan.state.backends.postgres import redact_url
+    from vastplan.state.backends.urls import redact_url
 
     return redact_url(url)

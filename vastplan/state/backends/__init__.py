@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vastplan.errors import StateError, UsageError
+from vastplan.state.backends.urls import redact_url
 
 if TYPE_CHECKING:
     from vastplan.commands.options import Options
@@ -60,11 +61,6 @@ def backend_for_url(url: str, opts: Options, keep: int = 20) -> StateBackend:
                      "(password from PGPASSWORD or ~/.pgpass) or a state file path")
 
 
-def is_remote(url: str | None) -> bool:
-    match = _SCHEME.match(url or "")
-    return bool(match) and match.group(1).lower() in POSTGRES_SCHEMES  # type: ignore[union-attr]
-
-
 def stack_name(stack_file: str) -> str:
     """The stack's name, which keys its rows in a shared backend, read without loading the stack."""
     match = _STACK_NAME.search(_text(stack_file) or "")
@@ -91,8 +87,6 @@ def stack_backend_block(stack_file: str) -> tuple[str, int] | None:
 
 def block_url(block: dict[str, Any], where: str) -> str:
     """The URL a ``backend:`` block names; a password written into the stack file is refused."""
-    from vastplan.state.backends.postgres import redact_url
-
     if isinstance(block.get("url_from_env"), str):
         name = block["url_from_env"]
         from_env = os.environ.get(name, "")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import time
 import zlib
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from typing import Any
 
 from vastplan.errors import LockError, StateError, UsageError
 from vastplan.state.backends.local import atomic_write
+from vastplan.state.backends.urls import password_of, redact_url
 from vastplan.state.lock import LockInfo
 from vastplan.state.model import ResourceState, State, Version
 
@@ -53,15 +53,6 @@ CREATE TABLE IF NOT EXISTS vastplan_locks (
 """
 
 
-def redact_url(url: str) -> str:
-    """``postgresql://user:secret@host/db?x`` -> ``postgresql://user@host/db``: shown, never the password
-    (nor the query, which may carry ``password=``). Text only, so a malformed URL is redacted too."""
-    return _USERINFO.sub(r"\1\2@", url.split("?", 1)[0], count=1)
-
-
-_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^:@/]*):([^@/]*)@")
-
-
 class PostgresBackend:
     """State in PostgreSQL, keyed by (stack, workspace); see the module docstring."""
 
@@ -72,7 +63,7 @@ class PostgresBackend:
         self._lock_conn: Any = None
         self._lock_info: LockInfo | None = None
         self._lock_key = zlib.crc32(f"{stack}\0{workspace}".encode()) - (1 << 31)
-        self._secret = _password_of(url)
+        self._secret = password_of(url)
         self.operation = ""
         self._suspect_lock = False  # a connection was lost: the lock connection may be gone too
 
@@ -396,11 +387,3 @@ def _create_tables(conn: Any) -> None:
         except psycopg.errors.UniqueViolation:
             if attempt == 2:
                 raise
-
-
-def _password_of(url: str) -> str:
-    """The password in ``url`` (userinfo or ``password=``), to scrub from the driver's messages."""
-    found = _USERINFO.match(url) or re.search(r"[?&]password=([^&]*)", url)
-    if found is None:
-        return ""
-    return found.group(3) if found.re is _USERINFO else found.group(1)
