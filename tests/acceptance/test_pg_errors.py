@@ -21,9 +21,11 @@ CANARY_PASSWORD = "pg-canary-9d1e55-NEVER-SHOWN"
 
 
 def _role(pg_url: str, name: str, *, create: bool) -> str:
-    """A login role with the canary password; ``create``: may it create tables in the database."""
+    """A login role with the canary password; ``create``: may it create tables in the database. Roles
+    are the server's, not the database's: the name carries the test's database, so tests stay apart."""
     parts = urlsplit(pg_url)
     db = parts.path.lstrip("/")
+    name = f"{name}_{db}"
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(f"CREATE ROLE {name} LOGIN PASSWORD '{CANARY_PASSWORD}'")
         conn.execute(f'GRANT CONNECT ON DATABASE "{db}" TO {name}')
@@ -49,11 +51,11 @@ def test_the_password_never_appears_and_a_wrong_one_is_refused(workspace: Worksp
     assert applied.code == 0, applied.text
     other = workspace.write(stack_text(1).replace("stack: team", "stack: other"), "other.yaml")
     empty = workspace.vastplan("state", "list", "--backend", url, "-f", str(other), stack=False)
-    assert empty.code == 1 and "no state file at postgresql://alice@127.0.0.1" in empty.err, empty.text
+    assert empty.code == 1 and "no state file at postgresql://alice_vp_" in empty.err, empty.text
     wrong = url.replace(CANARY_PASSWORD, CANARY_PASSWORD[::-1])
     refused = workspace.vastplan("plan", "--backend", wrong)
     assert refused.code == 1
-    assert "cannot connect to the state database postgresql://alice@127.0.0.1" in refused.err
+    assert "cannot connect to the state database postgresql://alice_vp_" in refused.err
     assert "password authentication failed" in refused.err and "Traceback" not in refused.text
     assert CANARY_PASSWORD[::-1] not in refused.text
     history = workspace.vastplan("state", "history", "--backend", url)
