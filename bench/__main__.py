@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import apply_fleet, page_cost, plan_time, rate_limit, refresh_requests, startup
+from bench import apply_fleet, page_cost, plan_time, rate_limit, refresh_requests, startup, state_backend
 from bench.common import machine_info
 from bench.report import Context, Row, verdict, write
 
@@ -19,6 +19,7 @@ FIGURES: dict[str, Callable[[Context], list[Row]]] = {
     "ratelimit": rate_limit.measure,
     "startup": startup.measure,
     "pages": page_cost.measure,
+    "backend": state_backend.measure,
 }
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import CANARY_API_KEY, Workspace
+from tests.pg_fixtures import own_pg, pg_server, pg_url  # noqa: F401 - fixtures
 from vastsandbox.server import RunningSandbox, start_in_thread
 
 

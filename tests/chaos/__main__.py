@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=SCENARIOS, action="append", help="run only this scenario (repeatable)")
     parser.add_argument("--volume", action="store_true", help="the stack with a volume, unconstrained workers "
                         "and instances that mount the volume (smaller with --quick)")
+    parser.add_argument("--backend", metavar="URL", help="keep each trial's state in PostgreSQL: a fresh database "
+                        "on the server of URL (postgresql://USER:PASSWORD@HOST:PORT/DB, USER may create databases)")
     parser.add_argument("--keep", action="store_true", help="keep the work folders (kept anyway on a problem)")
     args = parser.parse_args(argv)
 
@@ -40,10 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     stack = (SMALL_VOLUME if args.quick else VOLUME) if args.volume else SMALL if args.quick else FULL
     only = set(args.only or SCENARIOS)
     root = Path(tempfile.mkdtemp(prefix="vastplan-chaos-"))
-    settings = Settings(root, stack=stack, seed=seed, echo=lambda line: print(line, flush=True))
+    settings = Settings(root, stack=stack, seed=seed, echo=lambda line: print(line, flush=True),
+                        pg_server=args.backend)
     print(f"chaos: seed {seed} (rerun with --seed {seed}), {stack.size}-resource stack "
           f"({stack.keys} ssh keys, {stack.templates} templates, {stack.instances} instances"
-          + (f", a volume and {stack.mounts} instances mounting it" if stack.volume_gb else "") + f"), work in {root}",
+          + (f", a volume and {stack.mounts} instances mounting it" if stack.volume_gb else "") + f"), work in {root}"
+          + (" , state in PostgreSQL" if args.backend else ""),
           flush=True)
 
     began = time.monotonic()

@@ -26,10 +26,12 @@ class Settings:
     run_timeout: float = 180.0  # a vastplan run longer than this is a hang
     reruns: int = 3  # after a kill or a failure: apply again until it exits 0, at most this many times
     echo: Callable[[str], None] = field(default=_quiet)
+    pg_server: str | None = None  # a PostgreSQL URL: every trial keeps its state in a fresh database there
+
 
     def sandbox(self, name: str, seed: int = 0) -> Sandbox:
         return Sandbox(self.root / name, machines=self.machines, boot_seconds=self.boot_seconds, seed=seed,
-                       latency_ms=self.latency_ms)
+                       latency_ms=self.latency_ms, pg_server=self.pg_server)
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def mutations(counters: dict[str, object]) -> dict[str, int]:
 
 def reference(settings: Settings, name: str = "reference") -> Reference:
     with settings.sandbox(name) as sb:
-        work = Workdir(sb.root / "work", settings.stack, sb.url)
+        work = Workdir(sb.root / "work", settings.stack, sb.url, sb.backend)
         run = work.apply(timeout=settings.run_timeout)
         state = work.state()
         if run.code != 0 or state is None:

@@ -42,8 +42,10 @@ class Sandbox:
     """``with Sandbox(dir) as sb:`` a ``vastplan sandbox serve`` process on a free loopback port."""
 
     def __init__(self, root: Path, *, machines: int = 200, boot_seconds: float = 0.3, seed: int = 0,
-                 latency_ms: float = 0.0):
+                 latency_ms: float = 0.0, pg_server: str | None = None):
         self.root = root
+        self.pg_server = pg_server
+        self.backend: str | None = None  # with a PostgreSQL server: a fresh database for this sandbox's state
         self.data = root / "sandbox-data"
         self.args = [*VASTPLAN, "sandbox", "serve", "--port", "0", "--data", str(self.data),
                      "--api-key", DUMMY_API_KEY, "--boot-seconds", str(boot_seconds),
@@ -64,6 +66,8 @@ class Sandbox:
                 raise RuntimeError(f"the sandbox did not start: {err.read_text()[-2000:]}")
             time.sleep(0.02)
         self.url = text.splitlines()[0].strip()
+        if self.pg_server:
+            self.backend = fresh_database(self.pg_server, f"chaos_{os.getpid()}_{self.root.name.replace('-', '_')}")
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -131,8 +135,8 @@ class Run:
 class Workdir:
     """A folder holding one stack file and its state; runs vastplan there against ``api_url``."""
 
-    def __init__(self, root: Path, stack: ChaosStack, api_url: str):
-        self.root, self.stack, self.api_url = root, stack, api_url
+    def __init__(self, root: Path, stack: ChaosStack, api_url: str, backend: str | None = None):
+        self.root, self.stack, self.api_url, self.backend = root, stack, api_url, backend
         root.mkdir(parents=True, exist_ok=True)
         self.stack_file = root / "stack.yaml"
         self.stack_file.write_text(stack.yaml())
@@ -140,7 +144,8 @@ class Workdir:
         self._runs = 0
 
     def command(self, *args: str) -> list[str]:
-        return [*VASTPLAN, *args, "-f", str(self.stack_file), "--api-url", self.api_url, "--no-color"]
+        backend = ["--backend", self.backend] if self.backend else []
+        return [*VASTPLAN, *args, "-f", str(self.stack_file), "--api-url", self.api_url, "--no-color", *backend]
 
     def start(self, *args: str) -> tuple[subprocess.Popen[bytes], Path, float]:
         self._runs += 1
@@ -179,11 +184,37 @@ class Workdir:
         return self.run("apply", "--auto-approve", timeout=timeout, kill_after=kill_after)
 
     def state(self) -> dict[str, Any] | None:
+        if self.backend:
+            return _pg_state(self.backend, self.stack.name)
         try:
             loaded: dict[str, Any] = json.loads(self.state_path.read_text())
         except FileNotFoundError:
             return None
         return loaded
+
+
+def fresh_database(server: str, name: str) -> str:
+    """A new database on ``server`` (a PostgreSQL URL with the right to create one); its URL."""
+    import psycopg
+
+    from tests.pg_fixtures import with_database
+
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return with_database(server, name)
+
+
+def _pg_state(url: str, stack: str) -> dict[str, Any] | None:
+    """The state as the PostgreSQL backend stores it, read directly (not through vastplan)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        if conn.execute("SELECT to_regclass('vastplan_states')").fetchone() == (None,):
+            return None
+        row = conn.execute("SELECT state FROM vastplan_states WHERE stack = %s AND workspace = 'default'",
+                           (stack,)).fetchone()
+    return None if row is None else dict(row[0])
 
 
 def _killpg(proc: subprocess.Popen[bytes]) -> None:
@@ -259,7 +290,7 @@ def census(world: dict[str, Any], state: dict[str, Any] | None, stack: ChaosStac
 
 
 _TRACEBACK = re.compile(r"(?:^.*\n)?Traceback \(most recent call last\):\n(?:[ \t].*\n)*(?P<exc>\S.*)", re.M)
-LOCK_HOLDER = re.compile(r"the state is locked by apply \(pid (\d+)")
+LOCK_HOLDER = re.compile(r"the state (?:\S+ \(stack \S+\) )?is locked by apply \(pid (\d+)")
 
 
 def excerpt(text: str, lines: int = 12) -> str:

@@ -40,7 +40,7 @@ def run(settings: Settings, trials: int, ref: Reference | None = None) -> Figure
         renting = rng.choice(targets) if aimed else ""
         extra = rng.uniform(0.0, 2 * LATENCY_MS / 1000)
         with settings.sandbox(f"kill-{number:02d}") as sb:
-            work = Workdir(sb.root / "work", settings.stack, sb.url)
+            work = Workdir(sb.root / "work", settings.stack, sb.url, sb.backend)
             proc, log, t0 = work.start("apply", "--auto-approve")
             if aimed:  # the moment that instance's create goes out, plus a little
                 line = f"{renting}: renting offer"

@@ -18,7 +18,7 @@ def run(settings: Settings, trials: int, ref: Reference | None = None) -> Figure
     for number in range(1, trials + 1):
         trial = f"lock trial {number}"
         with settings.sandbox(f"lock-{number:02d}") as sb:
-            work = Workdir(sb.root / "work", settings.stack, sb.url)
+            work = Workdir(sb.root / "work", settings.stack, sb.url, sb.backend)
             started = [work.start("apply", "--auto-approve") for _ in range(2)]
             runs = [work.finish(proc, log, t0, settings.run_timeout) for proc, log, t0 in started]
             figures.trials += 1

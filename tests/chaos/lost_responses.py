@@ -23,7 +23,7 @@ def run(settings: Settings, trials: int, rate: float = 0.3) -> Figures:
         with settings.sandbox(f"lost-{number:02d}", seed=settings.seed + number) as sb:
             for route in CREATE_ROUTES:
                 sb.add_fault(kind="lose_response", rate=rate, route=route, drop=drop)
-            work = Workdir(sb.root / "work", settings.stack, sb.url)
+            work = Workdir(sb.root / "work", settings.stack, sb.url, sb.backend)
             first = work.apply(timeout=settings.run_timeout)
             figures.trials += 1
             figures.check_run(trial, first)

@@ -18,7 +18,7 @@ def run(settings: Settings, trials: int, seconds: float = 5.0) -> Figures:
     for number in range(1, trials + 1):
         trial = f"storm trial {number} ({'from the first create' if number % 2 == 0 else 'from the start'})"
         with settings.sandbox(f"storm-{number:02d}", seed=settings.seed + number) as sb:
-            work = Workdir(sb.root / "work", settings.stack, sb.url)
+            work = Workdir(sb.root / "work", settings.stack, sb.url, sb.backend)
             at_creates = number % 2 == 0
             if not at_creates:
                 _storm(sb, seconds)

@@ -46,6 +46,20 @@ def test_sigkill_at_random_moments_then_a_rerun_converges(settings: Settings) ->
     assert figures.failed_applies == 0, figures.summary()
 
 
+def test_sigkill_with_state_in_postgresql_then_a_rerun_converges(settings: Settings, pg_server: str) -> None:
+    """The same with ``--backend postgresql://...``: the journal entry of a create in flight is in the
+    database when the kill comes, so the re-run adopts the object instead of renting it again."""
+    figures = kills.run(replace(settings, pg_server=pg_server), trials=3)
+    assert figures.trials == 3 and figures.kills >= 1, figures.summary()
+    assert_clean(figures)
+
+
+def test_two_concurrent_applies_with_state_in_postgresql(settings: Settings, pg_server: str) -> None:
+    figures = lock_race.run(replace(settings, pg_server=pg_server), trials=1)
+    assert_clean(figures)
+    assert figures.failed_applies == 0, figures.summary()
+
+
 def test_sigkill_on_a_stack_with_a_volume_then_a_rerun_converges(settings: Settings) -> None:
     """Workers and instances that must share a volume's machine: a kill between the volume's create and
     its instances' must not leave a stack that can never be placed again."""
@@ -85,7 +99,7 @@ def test_a_rental_whose_answer_was_lost_is_finished_like_any_other(settings: Set
     could not see, and must still attach the key and wait for readiness, so nothing is left to do."""
     stack = ChaosStack(keys=1, templates=0, instances=1)
     with settings.sandbox("lost-once") as sb:
-        work = Workdir(sb.root / "work", stack, sb.url)
+        work = Workdir(sb.root / "work", stack, sb.url, sb.backend)
         sb.add_fault(kind="lose_response", count=1, drop=drop, route="PUT /api/v0/asks/*")
         applied = work.apply(timeout=60)
         assert applied.code == 0, excerpt(applied.output, 30)
@@ -102,7 +116,7 @@ def test_a_create_answered_5xx_twice_still_completes(settings: Settings) -> None
     must ride it out as it rides out a 5xx on any other call, not fail."""
     stack = ChaosStack(keys=0, templates=1, instances=0)
     with settings.sandbox("5xx-twice") as sb:
-        work = Workdir(sb.root / "work", stack, sb.url)
+        work = Workdir(sb.root / "work", stack, sb.url, sb.backend)
         sb.add_fault(status=503, count=2, route="POST /api/v0/template/")
         applied = work.apply(timeout=60)
         found = census(sb.world(), work.state(), stack)

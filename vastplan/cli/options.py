@@ -79,6 +79,9 @@ _COMMON = [
                  help="The state file. [default: <stack file stem>.vpstate.json beside the stack]"),
     click.option("--workspace", "workspace", envvar="VASTPLAN_WORKSPACE", metavar="NAME",
                  help="Work in this workspace. [default: the one `workspace select` chose here, else default]"),
+    click.option("--backend", "backend", envvar="VASTPLAN_BACKEND", metavar="URL",
+                 help="Where state lives: postgresql://USER@HOST/DB (password from PGPASSWORD or ~/.pgpass) "
+                      "or a file path. [default: the stack's backend: block, else --state]"),
     click.option("--api-url", envvar="VASTPLAN_API_URL", help=f"The Vast.ai API. [default: {DEFAULT_API_URL}]"),
     click.option("--api-key-file", metavar="PATH", help="Read the API key from this file (after VAST_API_KEY)."),
     click.option("--sandbox", "sandbox_dir", is_flag=False, flag_value=DEFAULT_SANDBOX_DIR, default=None,

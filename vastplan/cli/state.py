@@ -143,3 +143,53 @@ def orphans_command(ctx: click.Context, destroy: bool, **flags: Any) -> None:
 def register_state_commands(cli: click.Group) -> None:
     for command in (state_group, import_command, output_command, force_unlock_command, orphans_command):
         cli.add_command(command)
+
+
+def _backend_commands() -> ModuleType:
+    from vastplan.commands import backend
+
+    return backend
+
+
+@state_group.command("pull")
+@common_options
+@json_option("document", "As JSON (the same document).")
+@click.pass_context
+def state_pull(ctx: click.Context, **flags: Any) -> None:
+    """Print the whole state from its backend (sensitive values are stored redacted)."""
+    ctx.exit(_backend_commands().pull(open_session(ctx, **flags)))
+
+
+@state_group.command("push")
+@common_options
+@lock_timeout_option
+@click.option("--force", is_flag=True, help="Replace it even with another lineage or an older serial.")
+@click.argument("path", metavar="FILE")
+@click.pass_context
+def state_push(ctx: click.Context, path: str, force: bool, **flags: Any) -> None:
+    """Replace the backend's state with FILE (its lineage and serial kept, checked as Terraform does)."""
+    session = open_session(ctx, **flags)
+    ctx.exit(_locked(session, "state push", lambda: _backend_commands().push(session, path, force=force)))
+
+
+@state_group.command("history")
+@common_options
+@json_option("document", "As JSON.")
+@click.pass_context
+def state_history(ctx: click.Context, **flags: Any) -> None:
+    """The versions of the state the backend keeps, newest first."""
+    ctx.exit(_backend_commands().history(open_session(ctx, **flags)))
+
+
+@state_group.command("migrate")
+@common_options
+@lock_timeout_option
+@click.option("--to", "target", required=True, metavar="URL",
+              help="The backend to copy the state to: postgresql://USER@HOST/DB or a file path.")
+@click.pass_context
+def state_migrate(ctx: click.Context, target: str, **flags: Any) -> None:
+    """Copy the state to another backend, lineage and serial kept."""
+    session = open_session(ctx, **flags)
+    timeout = session.opts.lock_timeout
+    ctx.exit(_locked(session, "state migrate",
+                     lambda: _backend_commands().migrate(session, target, lock_timeout=timeout)))

@@ -28,6 +28,7 @@ class Options:
     refresh: bool = True
     refresh_only: bool = False
     lock_timeout: float = 0.0
+    backend: str | None = None  # a backend URL (--backend / VASTPLAN_BACKEND); None: the stack's, else the file
     workspace: str = "default"
     adopt: bool = False  # apply --adopt: take this stack's marked objects the state lacks into it first
 

@@ -38,9 +38,9 @@ class Session:
     def backend(self) -> StateBackend:
         """The state backend, built on first use (a saved plan may name the state file first)."""
         if self._backend is None:
-            from vastplan.state.backends.local import LocalStateFile
+            from vastplan.state.backends import open_backend
 
-            self._backend = LocalStateFile(self.opts.state_path, self.opts.workspace)
+            self._backend = open_backend(self.opts)
         return self._backend
 
     def retarget(self, **changes: Any) -> None:

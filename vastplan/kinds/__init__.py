@@ -17,3 +17,5 @@ KINDS: Mapping[str, ResourceKind] = {k.kind: k for k in (SshKeyKind(), TemplateK
 # The stack file's top-level collection -> the kind it holds (``instances`` -> the instance kind).
 BY_COLLECTION: Mapping[str, ResourceKind] = {k.collection: k for k in KINDS.values()}
 
+# The collection -> kind name map state reading checks addresses against (state knows no kind itself).
+COLLECTION_KINDS: Mapping[str, str] = {k.collection: k.kind for k in KINDS.values()}

@@ -71,9 +71,10 @@ def recovery_advice(wanted: State, backend: StateBackend, saved_to: str) -> str:
                  "so nothing is rented twice; " if adopted else "")
         return (f"The state file needs no repair: once it can be written again, {found}the next command reads "
                 f"everything else from the account. Do not copy {saved_to} over it.")
+    # A shared backend says how to put the file back (``state push``); the local one is a copy.
+    restore = getattr(backend, "restore_command", lambda path: f"cp {path} {backend.describe()}")(saved_to)
     return (f"{backend.describe()} lacks what the account cannot tell the next command: {', '.join(lacking)}. "
-            f"Once it can be written again, and before any other vastplan command, recover with: "
-            f"cp {saved_to} {backend.describe()}")
+            f"Once it can be written again, and before any other vastplan command, recover with: {restore}")
 
 
 def _heals(wanted: ResourceState, on_disk: ResourceState | None) -> bool:

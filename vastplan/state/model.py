@@ -214,8 +214,19 @@ def _child(node: Any, part: str | int) -> Any:
     return node.get(part) if isinstance(node, dict) else None
 
 
+@dataclass(frozen=True)
+class Version:
+    """One kept version of the state (``vastplan state history``)."""
+
+    serial: int
+    lineage: str
+    written: str  # ISO 8601, UTC
+    operation: str  # what wrote it (a file backend: which file)
+    resources: int
+
+
 class StateBackend(Protocol):
-    """Where state lives, and the seam a shared backend (PostgreSQL, next) implements beside the local file.
+    """Where state lives: the local file (`backends/local.py`) or PostgreSQL (`backends/postgres.py`).
 
     - ``describe`` names it for messages; ``identity`` is what a saved plan records so that it is never
       applied against another backend (its kind and place, never a password).
@@ -248,6 +259,12 @@ class StateBackend(Protocol):
     def lock_holder(self) -> LockInfo | None: ...
 
     def force_unlock(self, lock_id: str, *, force: bool = False) -> LockInfo: ...
+
+    # ``push`` stores a state as it is (serial kept; refused for another lineage or an older serial unless
+    # ``force``); ``history`` lists the versions kept; workspaces are the (stack, workspace) keys it holds.
+    def push(self, state: State, *, force: bool = False) -> State: ...
+
+    def history(self) -> list[Version]: ...
 
     def list_workspaces(self) -> list[str]: ...
 

@@ -8,12 +8,13 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 from vastplan.errors import StateError
-from vastplan.kinds import KINDS
+from vastplan.kinds import COLLECTION_KINDS
 from vastplan.state.lock import LockInfo, StateLock, force_unlock, read_lock_info
-from vastplan.state.model import ResourceState, State
+from vastplan.state.model import ResourceState, State, Version
 
 DEFAULT_WORKSPACE = "default"
 
@@ -56,7 +57,7 @@ class LocalStateFile:
         except ValueError as exc:
             raise StateError(f"{self.path} is not valid JSON (line {getattr(exc, 'lineno', '?')}); "
                              f"the previous version may be in {self.backup_path.name}") from exc
-        state = State.from_json(raw, str(self.path), {k.collection: k.kind for k in KINDS.values()})
+        state = State.from_json(raw, str(self.path), COLLECTION_KINDS)
         self._remember(state.serial)
         return state
 
@@ -95,7 +96,9 @@ class LocalStateFile:
         if stored is not None and state.serial != stored:
             raise StateError(f"the state {self.path} is at serial {stored}, but this change was based on serial "
                              f"{state.serial} (another command wrote it meanwhile); nothing was written")
-        written = replace(state, serial=state.serial + 1)
+        return self._put(replace(state, serial=state.serial + 1))
+
+    def _put(self, written: State) -> State:
         text = json.dumps(written.to_json(), indent=2, sort_keys=False) + "\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,6 +112,30 @@ class LocalStateFile:
             raise StateError(f"cannot write the state file {self.path}: {exc.strerror or exc}") from exc
         self._remember(written.serial)
         return written
+
+    def push(self, state: State, *, force: bool = False) -> State:
+        """Replace the file with ``state`` as it is (serial kept): refused when the file holds another
+        lineage or a newer serial, unless ``force``."""
+        stored = self.read() if self.path.exists() else None
+        if stored is not None and not force:
+            if stored.lineage != state.lineage:
+                raise StateError(f"{self.path} holds another state (lineage {stored.lineage}, not {state.lineage}); "
+                                 "nothing was written (--force replaces it anyway)")
+            if stored.serial > state.serial:
+                raise StateError(f"{self.path} is at serial {stored.serial}, newer than the pushed serial "
+                                 f"{state.serial}; nothing was written (--force replaces it anyway)")
+        return self._put(state)
+
+    def history(self) -> list[Version]:
+        """A file keeps two versions: itself and ``.backup``."""
+        versions = []
+        for path in (self.path, self.backup_path):
+            with contextlib.suppress(StateError, OSError):
+                state = LocalStateFile(path).read()
+                if state is not None:
+                    written = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
+                    versions.append(Version(state.serial, state.lineage, written, path.name, len(state.resources)))
+        return versions
 
     def journal_create(self, state: State, address: str, entry: ResourceState) -> State:
         """Locally the journal is the state file itself: a ``pending`` entry, written at once."""
