@@ -1,7 +1,7 @@
 """The CI examples: the GitHub workflow passes actionlint, and the pipeline's shell steps
 (examples/ci/vastplan-ci.sh) run in order in two checkout folders playing the pull-request job and
-the merge job, against the sandbox with a state both share (the lead's PostgreSQL variant swaps
-``--state`` for VASTPLAN_BACKEND)."""
+the merge job, against the sandbox with a state both share: a state file at a shared path, or a real
+PostgreSQL named by VASTPLAN_BACKEND with the password in PGPASSWORD, as the workflows pass them."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import CANARY_API_KEY, assert_no_canary
 from tests.harness import Workspace, instances
+from vastplan.state.backends.urls import password_of, redact_url
 
 ROOT = Path(__file__).resolve().parents[2]
 CI = ROOT / "examples" / "ci"
@@ -55,7 +57,9 @@ def _job(checkout: Path, step: str, env: dict[str, str], outputs: list[str]) -> 
     return done
 
 
-def test_the_pipeline_steps_plan_in_one_checkout_and_apply_in_another(workspace: Workspace, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["file", "postgresql"])
+def test_the_pipeline_steps_plan_in_one_checkout_and_apply_in_another(
+        workspace: Workspace, tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
     checkouts = {}
     for name in ("pr-job", "merge-job"):
         root = tmp_path / name
@@ -67,7 +71,12 @@ def test_the_pipeline_steps_plan_in_one_checkout_and_apply_in_another(workspace:
     env = {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp_path),
            "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"), "VAST_API_KEY": CANARY_API_KEY,
            "VASTPLAN_API_URL": workspace.api_url, "VASTPLAN_WORKSPACE": "prod",
-           "VASTPLAN_ARGS": f"--state {shared}", "STACK": "vastplan.yaml"}
+           "STACK": "vastplan.yaml"}
+    if backend == "file":
+        env["VASTPLAN_ARGS"] = f"--state {shared}"
+    else:
+        url = request.getfixturevalue("pg_url")
+        env.update(VASTPLAN_BACKEND=redact_url(url), PGPASSWORD=password_of(url))
     outputs: list[str] = []
 
     planned = _job(checkouts["pr-job"], "plan", env, outputs)
@@ -80,7 +89,15 @@ def test_the_pipeline_steps_plan_in_one_checkout_and_apply_in_another(workspace:
     applied = _job(checkouts["merge-job"], "apply", env, outputs)
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert [row["label"] for row in instances(workspace).values()] == ["vp:pipeline@prod/instances.worker ci-prod"]
-    assert (shared.parent / "pipeline.vpstate.json.d" / "prod" / "pipeline.vpstate.json").is_file()
+    if backend == "file":
+        assert (shared.parent / "pipeline.vpstate.json.d" / "prod" / "pipeline.vpstate.json").is_file()
+    else:
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            rows = conn.execute("SELECT stack, workspace, serial FROM vastplan_states").fetchall()
+        assert [(stack, ws) for stack, ws, _ in rows] == [("pipeline", "prod")] and rows[0][2] > 0
+        assert not list(checkouts["merge-job"].glob("*.vpstate.json*"))  # nothing kept in the checkout
 
     again = _job(checkouts["merge-job"], "apply", env, outputs)  # the same plan twice: refused, nothing rented
     assert again.returncode == 1 and "stale" in again.stderr
