@@ -1,4 +1,4 @@
-"""Figure 6: the PostgreSQL state backend against the local file.
+"""Figure 7: the PostgreSQL state backend against the local file.
 
 6a. ``vastplan plan`` of 1,000 unchanged resources (figure 2's stack: 1 key, 10 templates, 989
     instances), 50 ms per request, state in PostgreSQL vs in the local file (runs interleaved): <= 1.15 x.
