@@ -76,3 +76,23 @@ def test_refresh_requests_stay_within_kinds_plus_one_per_25(tmp_path: Path) -> N
     assert sent == live.requests == counted["total"], counted
     assert counted["total"] <= bound, counted["routes"]
     assert counted["routes"].get("GET /api/v1/instances/") == math.ceil(INSTANCES / 25), counted["routes"]
+
+
+async def _templates_refreshed(url: str, count: int) -> tuple[int, int]:
+    async with VastClient(url, ApiKey(KEY, "test")) as client:
+        made = await asyncio.gather(*(templates.create_template(
+            client, {"name": f"t{i}", "image": "img", "tag": "1", "runtype": "ssh", "private": True})
+            for i in range(count)))
+        state = State(lineage="templates", stack="count", resources={
+            f"templates.t{i}": ResourceState("template", row["id"], {}) for i, row in enumerate(made)})
+        admin(url, "DELETE", "counters")
+        live = await refresh(client, KINDS, state, {"template"})
+        return len(live.objects["template"]), admin(url, "GET", "counters")["routes"].get("GET /api/v0/template/", 0)
+
+
+def test_a_thousand_templates_refresh_in_batches_that_fit_a_request_line(tmp_path: Path) -> None:
+    """One query with 1,000 ids was a URL the server refused (400, more than 8190 bytes)."""
+    with start_in_thread(tmp_path / "sandbox", api_key=KEY, boot_seconds=0.05, ssh_listeners=False) as sb:
+        found, requests = asyncio.run(_templates_refreshed(sb.url, 1000))
+    assert found == 1000
+    assert requests == math.ceil(1000 / templates.IDS_PER_QUERY)

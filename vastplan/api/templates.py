@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,9 +23,16 @@ async def search_templates(client: VastClient, select_filters: dict[str, Any]) -
     return [row for row in rows if isinstance(row, dict)]
 
 
+IDS_PER_QUERY = 200  # keeps the query string (URL-encoded JSON) far below a server's 8 KB request line
+
+
 async def templates_by_id(client: VastClient, ids: Iterable[int]) -> list[dict[str, Any]]:
+    """The templates with these ids, in batches of ``IDS_PER_QUERY`` sent at once (one request up to
+    200 templates: 1,000 ids in one query were refused with ``400 Got more than 8190 bytes``)."""
     wanted = sorted(set(ids))
-    return await search_templates(client, {"id": {"in": wanted}}) if wanted else []
+    batches = [wanted[i:i + IDS_PER_QUERY] for i in range(0, len(wanted), IDS_PER_QUERY)]
+    pages = await asyncio.gather(*(search_templates(client, {"id": {"in": batch}}) for batch in batches))
+    return [row for page in pages for row in page]
 
 
 async def create_template(client: VastClient, fields: dict[str, Any]) -> dict[str, Any]:
