@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vastsandbox.world.container_fs import Fs, copy_tree, execute, starter_tree
-from vastsandbox.world.refusal import Refusal
+from vastsandbox.world.errors import Refusal
 
 
 def container() -> Fs:

@@ -5,8 +5,9 @@ No authentication and never counted. Bodies and answers are JSON; see docs/sandb
 
 from __future__ import annotations
 
-from vastsandbox.http.router import JSON, ApiFailure, Call, Reply, Route
-from vastsandbox.world import contention
+from vastsandbox.http.router import Call, Reply, Route
+from vastsandbox.world import JSON, contention
+from vastsandbox.world.errors import Refusal
 from vastsandbox.world.store import key_hash
 
 
@@ -16,9 +17,9 @@ def _number(body: dict[str, JSON], name: str, low: float = 0.0) -> float | None:
     try:
         value = float(body[name])
     except (TypeError, ValueError) as exc:
-        raise ApiFailure(400, "invalid_args", f"{name} must be a number") from exc
+        raise Refusal(400, "invalid_args", f"{name} must be a number") from exc
     if value < low:
-        raise ApiFailure(400, "invalid_args", f"{name} must be >= {low}")
+        raise Refusal(400, "invalid_args", f"{name} must be >= {low}")
     return value
 
 
@@ -38,7 +39,7 @@ def put_settings(call: Call) -> Reply:
     if "new_instance_fate" in body:
         fate = body["new_instance_fate"]
         if fate not in (None, "loading", "exited", "offline"):
-            raise ApiFailure(400, "invalid_args", "new_instance_fate must be null, loading, exited or offline")
+            raise Refusal(400, "invalid_args", "new_instance_fate must be null, loading, exited or offline")
         control.new_instance_fate = str(fate) if fate else None
     if "competing_bid_factor" in body:
         control.competing_bid_factor = _number(body, "competing_bid_factor", 1.0)
@@ -75,7 +76,7 @@ def delete_fault(call: Call) -> Reply:
     before = len(control.faults)
     control.faults = [r for r in control.faults if r.id != fault_id]
     if len(control.faults) == before:
-        raise ApiFailure(404, "not_found", f"No fault {fault_id}.")
+        raise Refusal(404, "not_found", f"No fault {fault_id}.")
     return Reply({"success": True})
 
 
@@ -106,7 +107,7 @@ def add_key(call: Call) -> Reply:
     """Accept one more API key (a second account) on a sandbox started with a fixed key."""
     api_key = call.body_dict().get("api_key")
     if not isinstance(api_key, str) or not api_key:
-        raise ApiFailure(400, "invalid_args", "api_key is required")
+        raise Refusal(400, "invalid_args", "api_key is required")
     if call.sb.accepted_keys:
         call.sb.accepted_keys.add(key_hash(api_key))
     user = call.sb.world.user_for_key(api_key, call.now)
@@ -118,7 +119,7 @@ def advance_clock(call: Call) -> Reply:
     """Move the sandbox clock forward (bills accrue, boots finish) without waiting."""
     seconds = _number(call.body_dict(), "seconds")
     if seconds is None:
-        raise ApiFailure(400, "invalid_args", "seconds is required")
+        raise Refusal(400, "invalid_args", "seconds is required")
     call.sb.control.clock_offset += seconds
     return Reply({"clock_offset": call.sb.control.clock_offset, "now": call.sb.now()})
 

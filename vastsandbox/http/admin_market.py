@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from vastsandbox.http.router import ApiFailure, Call, Reply, Route
+from vastsandbox.http.router import Call, Reply, Route
 from vastsandbox.world import contention
+from vastsandbox.world.errors import Refusal
 
 FORCEABLE = ("exited", "offline", "unknown", "running", "stopped", "loading")
 
@@ -14,7 +15,7 @@ def take_offer(call: Call) -> Reply:
     sb = call.sb
     found = sb.market.resolve_offer(call.param_int("id"), stale=True)
     if found is None:
-        raise ApiFailure(404, "not_found", "No such offer.")
+        raise Refusal(404, "not_found", "No such offer.")
     machine, _ = found
     slots = sb.market.take(machine, machine.num_gpus, "taken")
     taken = sb.world.extra.setdefault("taken", {})
@@ -37,7 +38,7 @@ def release_machine(call: Call) -> Reply:
 def _instance(call: Call) -> dict[str, object]:
     record = call.sb.world.tables["instances"].get(call.param_int("id"))
     if record is None:
-        raise ApiFailure(404, "not_found", "No such instance.")
+        raise Refusal(404, "not_found", "No such instance.")
     return record
 
 
@@ -59,7 +60,7 @@ def force_status(call: Call) -> Reply:
     body = call.body_dict()
     status = body.get("actual_status")
     if status not in FORCEABLE:
-        raise ApiFailure(400, "invalid_args", f"actual_status must be one of {', '.join(FORCEABLE)}")
+        raise Refusal(400, "invalid_args", f"actual_status must be one of {', '.join(FORCEABLE)}")
     msg = body.get("msg")
     if status == "running":
         # Through the normal transition, so the SSH listener opens as for any boot.

@@ -29,10 +29,11 @@ from vastsandbox.http import (
     routes_transfers,
     routes_volumes,
 )
-from vastsandbox.http.router import ApiFailure, Call, Route, Router, json_response
+from vastsandbox.http.router import Call, Route, Router, error_response, json_response
 from vastsandbox.world import billing, contention
 from vastsandbox.world.context import Sandbox
 from vastsandbox.world.control import HUGE_BODY_BYTES, Denial
+from vastsandbox.world.errors import Refusal
 
 if TYPE_CHECKING:
     from vastsandbox.http.spec import Operation
@@ -118,7 +119,7 @@ async def _read_body(request: web.Request) -> object:
     try:
         return json.loads(raw)
     except ValueError as exc:
-        raise ApiFailure(400, "invalid_request", "Request body is not valid JSON.") from exc
+        raise Refusal(400, "invalid_request", "Request body is not valid JSON.") from exc
 
 
 def _authenticate(sb: Sandbox, route: Route, request: web.Request, now: float) -> int | None:
@@ -126,9 +127,9 @@ def _authenticate(sb: Sandbox, route: Route, request: web.Request, now: float) -
     if not route.auth:
         return None
     if not api_key:
-        raise ApiFailure(403, "auth_error", "This action requires login.")
+        raise Refusal(403, "auth_error", "This action requires login.")
     if not sb.key_allowed(api_key):
-        raise ApiFailure(401, "auth_error", "Invalid user key")
+        raise Refusal(401, "auth_error", "Invalid user key")
     user = sb.world.user_for_key(api_key, now)
     return int(user["id"])
 
@@ -161,7 +162,7 @@ class Conformance:
         problems = self.spec.request_problems(op, query, body)
         if problems:
             self.sb.nonconforming.append(f"{route.key}: {'; '.join(problems)}")
-            raise ApiFailure(400, "invalid_args", f"Invalid args: the request does not conform to the Vast.ai API "
+            raise Refusal(400, "invalid_args", f"Invalid args: the request does not conform to the Vast.ai API "
                                                   f"spec ({op.operation_id}): {'; '.join(problems[:5])}")
 
 
@@ -205,8 +206,8 @@ class Dispatcher:
             await self.before(sb)
         try:
             user_id = _authenticate(sb, route, request, now)
-        except ApiFailure as failure:
-            return self._finish(json_response(failure.body, failure.status))
+        except Refusal as failure:
+            return self._finish(error_response(failure))
         response = await self._run(route, request, params, user_id, judged=True)
         lost = control.pick_fault("lose_response", key, now) if response.status < 400 else None
         if lost is not None:
@@ -226,8 +227,8 @@ class Dispatcher:
                 self.conformance.check(route, request.query, body)
             call = Call(self.sb, request, params, body, user_id, self.sb.now())
             reply = route.handler(call)
-        except ApiFailure as failure:
-            return json_response(failure.body, failure.status)
+        except Refusal as failure:
+            return error_response(failure)
         except (ValueError, TypeError) as exc:  # a malformed id or number in the request
             return json_response({"success": False, "error": "invalid_args",
                                   "msg": f"Invalid args: {exc}"}, 400)

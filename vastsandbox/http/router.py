@@ -1,4 +1,4 @@
-"""Route table of the sandbox: path templates, the per-call context, and API failures.
+"""Route table of the sandbox: path templates, the per-call context, and Vast.ai error bodies.
 
 Routes are matched by our own small router rather than aiohttp's so that a trailing slash is
 optional everywhere, counters and faults can name a route by its template
@@ -11,24 +11,15 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from vastsandbox.world import JSON
+from vastsandbox.world.errors import Refusal
+
 if TYPE_CHECKING:
     from vastsandbox.world.context import Sandbox
-
-JSON = Any
-"""A decoded JSON value (the wire truth here is JSON, so records stay plain dicts)."""
-
-
-class ApiFailure(Exception):
-    """Raised by a handler to answer with a Vast.ai error body ``{"success": false, ...}``."""
-
-    def __init__(self, status: int, error: str, msg: str, **extra: JSON) -> None:
-        super().__init__(f"{status} {error}: {msg}")
-        self.status = status
-        self.body: dict[str, JSON] = {"success": False, "error": error, "msg": msg, **extra}
 
 
 @dataclass
@@ -69,7 +60,7 @@ class Call:
         if self.body is None:
             return {}
         if not isinstance(self.body, dict):
-            raise ApiFailure(400, "invalid_request", "Request body must be a JSON object.")
+            raise Refusal(400, "invalid_request", "Request body must be a JSON object.")
         return self.body
 
     def param_int(self, name: str) -> int:
@@ -79,7 +70,7 @@ class Call:
     def uid(self) -> int:
         """The authenticated caller's user id (only for routes that require auth)."""
         if self.user_id is None:
-            raise ApiFailure(403, "auth_error", "This action requires login.")
+            raise Refusal(403, "auth_error", "This action requires login.")
         return self.user_id
 
 
@@ -153,3 +144,12 @@ def json_response(body: JSON, status: int = 200, headers: Mapping[str, str] | No
     if headers:
         all_headers.update(headers)
     return web.Response(body=json_bytes(body), status=status, headers=all_headers)
+
+
+def error_body(refusal: Refusal) -> dict[str, JSON]:
+    """The one place a ``Refusal`` becomes Vast.ai's error body ``{"success": false, ...}``."""
+    return {"success": False, "error": refusal.error, "msg": refusal.msg, **refusal.extra}
+
+
+def error_response(refusal: Refusal) -> web.Response:
+    return json_response(error_body(refusal), refusal.status)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from vastsandbox.http.router import JSON, ApiFailure, Call, Reply, Route
-from vastsandbox.world import billing, prepay
+from vastsandbox.http.router import Call, Reply, Route
+from vastsandbox.world import JSON, billing, prepay
 from vastsandbox.world.catalog import GPU_MODELS
+from vastsandbox.world.errors import Refusal
 
 KEY_TYPES = ("ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-")
 
@@ -40,12 +41,12 @@ def gpu_names(call: Call) -> Reply:
 def _key_text(body: dict[str, JSON]) -> str:
     text = body.get("ssh_key")
     if not isinstance(text, str) or not text.strip():
-        raise ApiFailure(400, "no_ssh_key", "No ssh key provided")
+        raise Refusal(400, "no_ssh_key", "No ssh key provided")
     text = text.strip()
     parts = text.split()
     if len(parts) < 2 or not parts[0].startswith(KEY_TYPES):
         # The spec's only 400 code here is no_ssh_key.
-        raise ApiFailure(400, "no_ssh_key", "Invalid ssh key: expected an OpenSSH public key.")
+        raise Refusal(400, "no_ssh_key", "Invalid ssh key: expected an OpenSSH public key.")
     return text
 
 
@@ -86,7 +87,7 @@ def add_key(call: Call) -> Reply:
 def update_key(call: Call) -> Reply:
     record = call.sb.world.get("ssh_keys", call.param_int("id"), call.uid)
     if record is None:
-        raise ApiFailure(404, "no_such_ssh_key", "SSH key not found.")
+        raise Refusal(404, "no_such_ssh_key", "SSH key not found.")
     record["key"] = _key_text(call.body_dict())
     call.sb.changed()
     return Reply({"success": True, "key": _created(record)})
@@ -95,7 +96,7 @@ def update_key(call: Call) -> Reply:
 def delete_key(call: Call) -> Reply:
     key_id = call.param_int("id")
     if call.sb.world.get("ssh_keys", key_id, call.uid) is None:
-        raise ApiFailure(400, "no_ssh_key", "No ssh key provided")
+        raise Refusal(400, "no_ssh_key", "No ssh key provided")
     call.sb.world.remove("ssh_keys", key_id)
     call.sb.changed()
     return Reply({"success": True})

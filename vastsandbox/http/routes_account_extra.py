@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from vastsandbox.http.router import JSON, ApiFailure, Call, Reply, Route
-from vastsandbox.http.routes_common import refusing
-from vastsandbox.world import profile
+from vastsandbox.http.router import Call, Reply, Route
+from vastsandbox.world import JSON, profile
+from vastsandbox.world.errors import Refusal
 
 
 def _key_row(call: Call) -> dict[str, JSON]:
@@ -21,11 +21,10 @@ def list_keys(call: Call) -> Reply:
 
 def show_key(call: Call) -> Reply:
     if call.param_int("id") != call.uid:
-        raise ApiFailure(404, "no_such_key", "API key not found.")
+        raise Refusal(404, "no_such_key", "API key not found.")
     return Reply(_key_row(call))
 
 
-@refusing
 def set_user(call: Call) -> Reply:
     user = call.sb.world.users_by_id[call.uid]
     changed = profile.update(user, call.body_dict())

@@ -6,9 +6,10 @@ empty, in the shapes the spec gives. Invoices are the signup credit plus every p
 
 from __future__ import annotations
 
-from vastsandbox.http.router import JSON, ApiFailure, Call, Reply, Route
-from vastsandbox.http.routes_common import own_instance, refusing
-from vastsandbox.world import billing, prepay
+from vastsandbox.http.router import Call, Reply, Route
+from vastsandbox.http.routes_common import own_instance
+from vastsandbox.world import JSON, billing, prepay
+from vastsandbox.world.errors import Refusal
 from vastsandbox.world.query import matches, parse_filters
 
 Record = dict[str, JSON]
@@ -19,7 +20,7 @@ def _me(call: Call) -> int:
     """``users/{who}/...``: ``me`` or the caller's own id; anyone else's is not yours to read."""
     who = call.params["who"]
     if who not in ("me", str(call.uid)):
-        raise ApiFailure(403, "not_authorized", "You can only read your own account.")
+        raise Refusal(403, "not_authorized", "You can only read your own account.")
     return call.uid
 
 
@@ -34,7 +35,6 @@ def spendable(call: Call) -> float:
     return float(user.get("credit", 0.0)) - billing.spent(call, call.uid) - prepay.locked(live, call.now)
 
 
-@refusing
 def prepay_instance(call: Call) -> Reply:
     record = own_instance(call, call.param_int("id"))
     amount = call.body_dict().get("amount")
@@ -93,7 +93,7 @@ def invoices_v0(call: Call) -> Reply:
         low = float(call.query_json("sdate", 0.0))
         high = float(call.query_json("edate", call.now))
     except (TypeError, ValueError) as exc:
-        raise ApiFailure(400, "invalid_args", "sdate and edate must be epoch seconds.") from exc
+        raise Refusal(400, "invalid_args", "sdate and edate must be epoch seconds.") from exc
     charges = billing.charges(call, call.uid)
     rows: list[Record] = []
     if str(call.query_json("inc_charges", True)).lower() != "false":

@@ -1,33 +1,18 @@
-"""What the newer route modules share: refusals from world modules, and the caller's objects."""
+"""What route modules share: the caller's instance, its files, and where results are fetched."""
 
 from __future__ import annotations
 
-import functools
-
-from vastsandbox.http.router import JSON, ApiFailure, Call, Handler, Reply
-from vastsandbox.world import container_fs, netvolumes
-from vastsandbox.world.refusal import Refusal
+from vastsandbox.http.router import Call
+from vastsandbox.world import JSON, container_fs, netvolumes
+from vastsandbox.world.errors import Refusal
 
 Record = dict[str, JSON]
-
-
-def refusing(handler: Handler) -> Handler:
-    """Answer a world module's ``Refusal`` as the Vast.ai error body it describes."""
-
-    @functools.wraps(handler)
-    def run(call: Call) -> Reply:
-        try:
-            return handler(call)
-        except Refusal as refusal:
-            raise ApiFailure(refusal.status, refusal.error, refusal.msg, **refusal.extra) from refusal
-
-    return run
 
 
 def own_instance(call: Call, instance_id: int, error: str = "no_such_instance") -> Record:
     record = call.sb.world.get("instances", instance_id, call.uid)
     if record is None:
-        raise ApiFailure(404, error, f"Instance {instance_id} not found.")
+        raise Refusal(404, error, f"Instance {instance_id} not found.")
     return record
 
 

@@ -7,8 +7,9 @@ import base64
 import binascii
 import json
 
-from vastsandbox.http.router import JSON, ApiFailure, Call, Reply, Route
-from vastsandbox.world import billing, contention, instances, volumes
+from vastsandbox.http.router import Call, Reply, Route
+from vastsandbox.world import JSON, billing, contention, instances, volumes
+from vastsandbox.world.errors import Refusal
 from vastsandbox.world.query import matches, parse_filters, parse_order, select_columns, sort_records
 
 Record = dict[str, JSON]
@@ -19,7 +20,7 @@ COMPUTED = frozenset({"dph_total", "duration", "uptime_mins", "time_remaining", 
 def _own(call: Call, instance_id: int) -> Record:
     record = call.sb.world.get("instances", instance_id, call.uid)
     if record is None:
-        raise ApiFailure(404, "no_such_instance", f"Instance {instance_id} not found.")
+        raise Refusal(404, "no_such_instance", f"Instance {instance_id} not found.")
     return record
 
 
@@ -27,7 +28,7 @@ def _rows(call: Call, filters: JSON, order: JSON) -> list[Record]:
     parsed = parse_filters(filters)
     bad = sorted(COMPUTED & set(parsed))
     if bad:
-        raise ApiFailure(400, "invalid_request", f"Cannot filter on computed field(s): {', '.join(bad)}.")
+        raise Refusal(400, "invalid_request", f"Cannot filter on computed field(s): {', '.join(bad)}.")
     candidates, used = _candidates(call, parsed)
     if used is not None:  # the id lookup already applied that term: do not test it again per row
         parsed = {**parsed, "id": {op: v for op, v in parsed["id"].items() if op != used}}
@@ -73,9 +74,9 @@ def _offset(token: JSON) -> int:
         data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         offset = int(data["offset"])
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise ApiFailure(400, "invalid_token", "Invalid after_token.") from exc
+        raise Refusal(400, "invalid_token", "Invalid after_token.") from exc
     if offset < 0:
-        raise ApiFailure(400, "invalid_token", "Invalid after_token.")
+        raise Refusal(400, "invalid_token", "Invalid after_token.")
     return offset
 
 
@@ -142,7 +143,7 @@ def _manage(call: Call, record: Record, body: Record) -> None:
     if "label" in body:
         label = body["label"]
         if label is not None and (not isinstance(label, str) or len(label) > 1024):
-            raise ApiFailure(400, "invalid_args", "label must be text of at most 1024 characters.")
+            raise Refusal(400, "invalid_args", "label must be text of at most 1024 characters.")
         record["label"] = label
     state = body.get("state")
     if state == "running":
@@ -151,7 +152,7 @@ def _manage(call: Call, record: Record, body: Record) -> None:
         record["waiting_gpus"] = False
         sb.lifecycle.stop(record, call.now, boot)
     elif state is not None:
-        raise ApiFailure(400, "invalid_args", f"state must be running or stopped, not {state!r}.")
+        raise Refusal(400, "invalid_args", f"state must be running or stopped, not {state!r}.")
     sb.changed()
 
 
@@ -165,7 +166,7 @@ def manage_many(call: Call) -> Reply:
     body = call.body_dict()
     ids = body.get("ids") or []
     if not isinstance(ids, list):
-        raise ApiFailure(400, "invalid_args", "ids must be a list.")
+        raise Refusal(400, "invalid_args", "ids must be a list.")
     for record in [_own(call, int(i)) for i in ids]:
         _manage(call, record, body)
     return Reply({"success": True})
@@ -191,7 +192,7 @@ def destroy(call: Call) -> Reply:
 def destroy_many(call: Call) -> Reply:
     ids = call.body_dict().get("instance_ids") or []
     if not isinstance(ids, list):
-        raise ApiFailure(400, "invalid_args", "instance_ids must be a list.")
+        raise Refusal(400, "invalid_args", "instance_ids must be a list.")
     for record in [_own(call, int(i)) for i in ids]:
         _destroy(call, record)
     return Reply({"success": True})
@@ -201,7 +202,7 @@ def _own_or_400(call: Call, error: str, msg: str) -> Record:
     """Reboot and recycle answer a missing instance with a 400 (the spec documents no 404 there)."""
     record = call.sb.world.get("instances", call.param_int("id"), call.uid)
     if record is None:
-        raise ApiFailure(400, error, msg)
+        raise Refusal(400, error, msg)
     return record
 
 
@@ -228,8 +229,8 @@ def bid_price(call: Call) -> Reply:
     try:
         new = instances.check_price(price, prices["min_bid"]) if price is not None else \
             contention.winning_bid(call.sb, record, prices["min_bid"])
-    except ApiFailure as failure:  # the spec gives this route's 400 the code invalid_args
-        raise ApiFailure(400, "invalid_args", str(failure.body["msg"])) from failure
+    except Refusal as failure:  # the spec gives this route's 400 the code invalid_args
+        raise Refusal(400, "invalid_args", failure.msg) from failure
     billing.accrue_now(call, record)
     record["is_bid"], record["bid_price"], record["dph_base"] = True, new, new
     contention.check_bid(call.sb, record, call.now)
@@ -261,7 +262,7 @@ def attach_key(call: Call) -> Reply:
     record = _own(call, call.param_int("id"))
     text = call.body_dict().get("ssh_key")
     if not isinstance(text, str) or not text.strip():
-        raise ApiFailure(400, "no_ssh_key", "No ssh key provided")
+        raise Refusal(400, "no_ssh_key", "No ssh key provided")
     text = text.strip()
     known = next((k for k in call.sb.world.owned("ssh_keys", call.uid) if k["key"] == text), None)
     key_id = known["id"] if known is not None else call.sb.world.new_id("ssh_keys")
@@ -276,7 +277,7 @@ def detach_key(call: Call) -> Reply:
     key_id = call.param_int("ssh_key_id")
     kept = [k for k in record["ssh_keys"] if int(k["id"]) != key_id]
     if len(kept) == len(record["ssh_keys"]):
-        raise ApiFailure(404, "no_such_ssh_key", f"SSH key {key_id} is not attached to this instance.")
+        raise Refusal(404, "no_such_ssh_key", f"SSH key {key_id} is not attached to this instance.")
     record["ssh_keys"] = kept
     call.sb.changed()
     return Reply({"success": True, "msg": "SSH key removed from instance."})

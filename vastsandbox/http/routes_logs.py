@@ -12,17 +12,17 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from vastsandbox.http.router import ApiFailure, Call, Reply, Route
-from vastsandbox.http.routes_common import instance_fs, own_instance, refusing, result_url
+from vastsandbox.http.router import Call, Reply, Route
+from vastsandbox.http.routes_common import instance_fs, own_instance, result_url
 from vastsandbox.world import container_fs, instance_logs
 from vastsandbox.world.context import Sandbox
+from vastsandbox.world.errors import Refusal
 
 RESULTS_PATH = "/vast-results/{name}"
 NOT_THERE = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code>'
              b"<Message>The specified key does not exist.</Message></Error>")
 
 
-@refusing
 def request_logs(call: Call) -> Reply:
     record = own_instance(call, call.param_int("id"), error="invalid_id")
     body = call.body_dict()
@@ -38,12 +38,11 @@ def writeable_path(record: dict[str, object]) -> str:
     return f"/var/lib/docker/overlay2/{layer}/merged"
 
 
-@refusing
 def execute(call: Call) -> Reply:
     record = own_instance(call, call.param_int("id"), error="invalid_container_id")
     command = call.body_dict().get("command")
     if record.get("actual_status") in ("created", "loading") and not record.get("running_since"):
-        raise ApiFailure(400, "invalid_container", "The container does not exist yet; wait until it has started.")
+        raise Refusal(400, "invalid_container", "The container does not exist yet; wait until it has started.")
     output = container_fs.execute(instance_fs(call, record), command)
     if str(command).split()[0] == "rm":
         call.sb.changed()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from vastsandbox.http.router import JSON, ApiFailure, Call, Reply, Route
-from vastsandbox.http.routes_common import refusing
-from vastsandbox.world import billing, container_fs, netvolumes, volumes
+from vastsandbox.http.router import Call, Reply, Route
+from vastsandbox.world import JSON, billing, container_fs, netvolumes, volumes
+from vastsandbox.world.errors import Refusal
 from vastsandbox.world.query import matches, parse_filters, parse_order, sort_records
 
 Record = dict[str, JSON]
@@ -25,7 +25,7 @@ def _numbers(body: dict[str, JSON]) -> tuple[float, int | None]:
         storage = float(body.get("allocated_storage") or 1.0)
         limit = int(body["limit"]) if body.get("limit") not in (None, "") else None
     except (TypeError, ValueError) as exc:
-        raise ApiFailure(400, "invalid_args", "allocated_storage and limit must be numbers.") from exc
+        raise Refusal(400, "invalid_args", "allocated_storage and limit must be numbers.") from exc
     return storage, limit
 
 
@@ -39,11 +39,10 @@ def search(call: Call) -> Reply:
     return Reply({"offers": ranked[:limit] if limit else ranked})
 
 
-@refusing
 def create(call: Call) -> Reply:
     body = call.body_dict()
     if body.get("id") in (None, ""):
-        raise ApiFailure(400, "invalid_args", "Please provide a network volume offer id.")
+        raise Refusal(400, "invalid_args", "Please provide a network volume offer id.")
     world = call.sb.world
     record = netvolumes.create(world.extra, disks(call), body.get("id"), body.get("size"), body.get("name"),
                                world.new_id("volumes"), call.uid, call.now)
@@ -61,7 +60,7 @@ def delete(call: Call, volume_id: int) -> Reply:
     extra = call.sb.world.extra
     found = netvolumes.find(extra, volume_id, call.uid)
     if found is not None and found["instances"]:
-        raise ApiFailure(400, "volume_in_use", f"Volume {volume_id} is in use; destroy its instances first.")
+        raise Refusal(400, "volume_in_use", f"Volume {volume_id} is in use; destroy its instances first.")
     record = netvolumes.delete(extra, volume_id, call.uid, call.now)
     extra.setdefault(billing.CLOSED, {}).setdefault(str(call.uid), []).append(netvolumes.charge_row(record, call.now))
     container_fs.forget(extra, f"V.{volume_id}")
@@ -75,17 +74,17 @@ def clone(call: Call) -> Reply:
     try:
         source_id, offer_id = int(str(body.get("src_id"))), int(str(body.get("dst_id")))
     except ValueError as exc:
-        raise ApiFailure(400, "invalid_args", "src_id (a volume) and dst_id (a volume offer) are required.") from exc
+        raise Refusal(400, "invalid_args", "src_id (a volume) and dst_id (a volume offer) are required.") from exc
     source = call.sb.world.get("volumes", source_id, call.uid)
     if source is None:
-        raise ApiFailure(404, "no_such_volume", "Volume with that ID does not exist.")
+        raise Refusal(404, "no_such_volume", "Volume with that ID does not exist.")
     size = body.get("size") if body.get("size") is not None else source["disk_space"]
     try:
         too_small = float(str(size)) < float(source["disk_space"])
     except ValueError as exc:
-        raise ApiFailure(400, "invalid_args", "Volume size must be a number.") from exc
+        raise Refusal(400, "invalid_args", "Volume size must be a number.") from exc
     if too_small:
-        raise ApiFailure(400, "invalid_args", f"The clone must be at least as large as volume {source_id} "
+        raise Refusal(400, "invalid_args", f"The clone must be at least as large as volume {source_id} "
                                               f"({float(source['disk_space']):g} GB).")
     copy = volumes.create(call, offer_id, size, f"{source['label']}-clone")
     extra = call.sb.world.extra

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from vastsandbox.http.router import JSON, ApiFailure, Call, Reply, Route
-from vastsandbox.world import contention, instances
+from vastsandbox.http.router import Call, Reply, Route
+from vastsandbox.world import JSON, contention, instances
+from vastsandbox.world.errors import Refusal
 from vastsandbox.world.query import parse_filters, parse_order
 
 OFFER_TYPES = {"on-demand": "on-demand", "ondemand": "on-demand", "bid": "bid", "interruptible": "bid",
@@ -12,15 +13,15 @@ OFFER_TYPES = {"on-demand": "on-demand", "ondemand": "on-demand", "bid": "bid", 
 
 def _search(call: Call, query: JSON) -> list[dict[str, JSON]]:
     if not isinstance(query, dict):
-        raise ApiFailure(400, "invalid_request", "The search query must be a JSON object.")
+        raise Refusal(400, "invalid_request", "The search query must be a JSON object.")
     kind = OFFER_TYPES.get(str(query.get("type") or "on-demand"))
     if kind is None:
-        raise ApiFailure(400, "invalid_args", f"Unknown offer type {query.get('type')!r}.")
+        raise Refusal(400, "invalid_args", f"Unknown offer type {query.get('type')!r}.")
     try:
         storage = float(query.get("allocated_storage") or 5.0)
         limit = int(query["limit"]) if query.get("limit") not in (None, "") else None
     except (TypeError, ValueError) as exc:
-        raise ApiFailure(400, "invalid_args", "allocated_storage and limit must be numbers.") from exc
+        raise Refusal(400, "invalid_args", "allocated_storage and limit must be numbers.") from exc
     filters = parse_filters(query, what="query")
     return call.sb.market.search(filters, parse_order(query.get("order")), limit, call.now, storage, kind)
 
@@ -52,7 +53,7 @@ def launch_instance(call: Call) -> Reply:
         if machine is not None and call.sb.market.available(machine, size):
             record = instances.rent(call, int(offer["id"]))
             return Reply({"success": True, "new_contract": record["id"]})
-    raise ApiFailure(404, "no_such_ask", "No offer matches the launch query.")
+    raise Refusal(404, "no_such_ask", "No offer matches the launch query.")
 
 
 ROUTES = [

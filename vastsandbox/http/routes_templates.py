@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 
-from vastsandbox.http.router import JSON, ApiFailure, Call, Reply, Route
+from vastsandbox.http.router import Call, Reply, Route
+from vastsandbox.world import JSON
 from vastsandbox.world.envflags import env_to_string
+from vastsandbox.world.errors import Refusal
 from vastsandbox.world.query import matches, parse_filters, parse_order, select_columns, sort_records
 
 # Every field a client may set; anything else in a body is ignored.
@@ -60,7 +62,7 @@ def _normalise(fields: dict[str, JSON]) -> dict[str, JSON]:
         try:
             fields["recommended_disk_space"] = float(disk)
         except ValueError as exc:
-            raise ApiFailure(400, "invalid_args", "recommended_disk_space must be a number") from exc
+            raise Refusal(400, "invalid_args", "recommended_disk_space must be a number") from exc
     if fields.get("extra_filters") is None:
         fields["extra_filters"] = {}
     return fields
@@ -117,7 +119,7 @@ def create(call: Call) -> Reply:
     body = call.body_dict()
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise ApiFailure(400, "invalid_args", "Template name is required")
+        raise Refusal(400, "invalid_args", "Template name is required")
     world = call.sb.world
     fields = _normalise({k: body.get(k, default) for k, default in EDITABLE.items()})
     record: dict[str, JSON] = dict(fields)
@@ -141,13 +143,13 @@ def _own_target(call: Call, body: dict[str, JSON]) -> dict[str, JSON]:
         try:
             record = world.get("templates", int(str(template_id)), call.uid)
         except ValueError as exc:
-            raise ApiFailure(400, "invalid_args", "Template id must be a number") from exc
+            raise Refusal(400, "invalid_args", "Template id must be a number") from exc
     elif isinstance(hash_id, str) and hash_id:
         record = next((t for t in world.owned("templates", call.uid) if t["hash_id"] == hash_id), None)
     else:
-        raise ApiFailure(400, "invalid_args", "Template id or hash_id is required")
+        raise Refusal(400, "invalid_args", "Template id or hash_id is required")
     if record is None:
-        raise ApiFailure(404, "no_such_template", "Template not found.")
+        raise Refusal(404, "no_such_template", "Template not found.")
     return record
 
 
@@ -156,7 +158,7 @@ def update(call: Call) -> Reply:
     record = _own_target(call, body)
     changes = _normalise({k: body[k] for k in EDITABLE if k in body})
     if "name" in changes and not (isinstance(changes["name"], str) and changes["name"].strip()):
-        raise ApiFailure(400, "invalid_args", "Template name is required")
+        raise Refusal(400, "invalid_args", "Template name is required")
     _keep_version(call, record)
     record.update(changes)
     record["version"] = int(record.get("version", 1)) + 1

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from vastsandbox.http import routes_network_volumes
-from vastsandbox.http.router import ApiFailure, Call, Reply, Route
+from vastsandbox.http.router import Call, Reply, Route
 from vastsandbox.world import billing, netvolumes, volumes
+from vastsandbox.world.errors import Refusal
 from vastsandbox.world.query import parse_filters, parse_order
 
 
@@ -14,7 +15,7 @@ def search(call: Call) -> Reply:
         storage = float(body.get("allocated_storage") or 1.0)
         limit = int(body["limit"]) if body.get("limit") not in (None, "") else None
     except (TypeError, ValueError) as exc:
-        raise ApiFailure(400, "invalid_args", "allocated_storage and limit must be numbers.") from exc
+        raise Refusal(400, "invalid_args", "allocated_storage and limit must be numbers.") from exc
     offers = call.sb.market.volume_offers(parse_filters(body, what="query"), parse_order(body.get("order")),
                                           limit, call.now, storage)
     return Reply({"offers": offers})
@@ -23,7 +24,7 @@ def search(call: Call) -> Reply:
 def create(call: Call) -> Reply:
     body = call.body_dict()
     if body.get("id") in (None, ""):
-        raise ApiFailure(400, "invalid_args", "Please provide a volume offer id.")
+        raise Refusal(400, "invalid_args", "Please provide a volume offer id.")
     record = volumes.create(call, body.get("id"), body.get("size"), body.get("name"))
     return Reply({"success": True, "volume_name": f"V.{record['id']}", "volume_id": record["id"]})
 
@@ -40,15 +41,15 @@ def delete(call: Call) -> Reply:
     try:
         volume_id = int(str(raw))
     except ValueError as exc:
-        raise ApiFailure(400, "invalid_args", "Please provide a valid volume ID.") from exc
+        raise Refusal(400, "invalid_args", "Please provide a valid volume ID.") from exc
     record = call.sb.world.get("volumes", volume_id, call.uid)
     if record is None and netvolumes.find(call.sb.world.extra, volume_id, call.uid) is not None:
         return routes_network_volumes.delete(call, volume_id)
     if record is None:
-        raise ApiFailure(404, "no_such_volume", "Volume with that ID does not exist.")
+        raise Refusal(404, "no_such_volume", "Volume with that ID does not exist.")
     users = record["instances"]
     if users:
-        raise ApiFailure(400, "invalid_args", f"Volume {volume_id} is in use by instance(s) "
+        raise Refusal(400, "invalid_args", f"Volume {volume_id} is in use by instance(s) "
                                                f"{', '.join(str(i) for i in users)}; destroy them first.")
     billing.close_volume(call, record)
     call.sb.market.use_disk(int(record["machine_id"]), -float(record["disk_space"]))

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 
-from vastsandbox.http.router import JSON, ApiFailure, Call, Reply, Route
-from vastsandbox.world import netvolumes
+from vastsandbox.http.router import Call, Reply, Route
+from vastsandbox.world import JSON, netvolumes
+from vastsandbox.world.errors import Refusal
 from vastsandbox.world.lifecycle import accrue
 
 Record = dict[str, JSON]
@@ -95,13 +96,13 @@ def _window(filters: JSON, field: str) -> tuple[float, float]:
     if filters in (None, ""):
         return (float("-inf"), float("inf"))
     if not isinstance(filters, dict):
-        raise ApiFailure(400, "invalid_request", "select_filters must be a JSON object.")
+        raise Refusal(400, "invalid_request", "select_filters must be a JSON object.")
     terms = filters.get(field) or {}
     try:
         low = float(terms.get("gte", terms.get("gt", float("-inf"))))
         high = float(terms.get("lte", terms.get("lt", float("inf"))))
     except (TypeError, ValueError, AttributeError) as exc:
-        raise ApiFailure(400, "invalid_request", f"{field} bounds must be epoch numbers.") from exc
+        raise Refusal(400, "invalid_request", f"{field} bounds must be epoch numbers.") from exc
     return low, high
 
 
@@ -114,7 +115,7 @@ def _page(call: Call, rows: list[Record]) -> Reply:
     try:
         start = int(token) if token else 0
     except ValueError as exc:
-        raise ApiFailure(400, "invalid_token", "Invalid after_token.") from exc
+        raise Refusal(400, "invalid_token", "Invalid after_token.") from exc
     page = rows[start:start + limit]
     more = start + limit < len(rows)
     return Reply({"success": True, "count": len(page), "total": len(rows),

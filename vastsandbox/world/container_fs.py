@@ -14,7 +14,8 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vastsandbox.world.refusal import JSON, Refusal
+from vastsandbox.world import JSON
+from vastsandbox.world.errors import Refusal
 
 Tree = dict[str, int]
 FILES = "files"

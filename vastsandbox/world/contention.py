@@ -14,7 +14,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from vastsandbox.http.router import JSON, ApiFailure, Call, Reply, Route
+from vastsandbox.http.router import Call, Reply, Route
+from vastsandbox.world import JSON
+from vastsandbox.world.errors import Refusal
 
 if TYPE_CHECKING:
     from vastsandbox.world.context import Sandbox
@@ -118,9 +120,9 @@ def admin_lose_gpus(call: Call) -> Reply:
     """``POST /_sandbox/instances/{id}/lose_gpus``: another renter takes a stopped instance's GPUs."""
     record = call.sb.world.tables["instances"].get(call.param_int("id"))
     if record is None:
-        raise ApiFailure(404, "not_found", "No such instance.")
+        raise Refusal(404, "not_found", "No such instance.")
     if record.get("actual_status") != "stopped":
-        raise ApiFailure(400, "invalid_args", "Only a stopped instance can lose its GPUs.")
+        raise Refusal(400, "invalid_args", "Only a stopped instance can lose its GPUs.")
     lost = lose_gpus(call.sb, record)
     call.sb.changed()
     return Reply({"success": True, "id": record["id"], "machine_id": record["machine_id"], "gpus_lost": lost})

@@ -12,7 +12,8 @@ import random
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-from vastsandbox.http.router import JSON, ApiFailure
+from vastsandbox.world import JSON
+from vastsandbox.world.errors import Refusal
 
 # "echo" and "huge" play a hostile or broken server: one echoes the request headers (the key among
 # them) into its error message, the other answers with a body far larger than any real one.
@@ -128,16 +129,16 @@ class Control:
     def add_fault(self, spec: dict[str, JSON], now: float) -> FaultRule:
         kind = str(spec.get("kind", "status"))
         if kind not in FAULT_KINDS:
-            raise ApiFailure(400, "invalid_args", f"kind must be one of {', '.join(FAULT_KINDS)}")
+            raise Refusal(400, "invalid_args", f"kind must be one of {', '.join(FAULT_KINDS)}")
         body = str(spec.get("body", "json"))
         if body not in BODY_STYLES:
-            raise ApiFailure(400, "invalid_args", f"body must be one of {', '.join(BODY_STYLES)}")
+            raise Refusal(400, "invalid_args", f"body must be one of {', '.join(BODY_STYLES)}")
         rate = float(spec.get("rate", 1.0))
         if not 0.0 <= rate <= 1.0:
-            raise ApiFailure(400, "invalid_args", "rate must be between 0 and 1")
+            raise Refusal(400, "invalid_args", "rate must be between 0 and 1")
         status = int(spec.get("status", 502 if kind == "lose_response" else 503))
         if not 400 <= status <= 599:
-            raise ApiFailure(400, "invalid_args", "status must be a 4xx or 5xx code")
+            raise Refusal(400, "invalid_args", "status must be a 4xx or 5xx code")
         duration = spec.get("duration")
         rule = FaultRule(
             id=self._next_fault, kind=kind, status=status, rate=rate,
@@ -187,10 +188,10 @@ class Control:
             return
         body = str(spec.get("body", "text"))
         if body not in BODY_STYLES:
-            raise ApiFailure(400, "invalid_args", f"body must be one of {', '.join(BODY_STYLES)}")
+            raise Refusal(400, "invalid_args", f"body must be one of {', '.join(BODY_STYLES)}")
         routes = spec.get("routes") or (dict(VAST_THRESHOLDS) if spec.get("preset") == "vast" else {})
         if not isinstance(routes, dict):
-            raise ApiFailure(400, "invalid_args", "routes must map a route pattern to seconds")
+            raise Refusal(400, "invalid_args", "routes must map a route pattern to seconds")
         self.rate_limit = RateLimit(
             interval=float(spec.get("interval", 0.0 if spec.get("preset") == "vast" else 1.0)),
             routes={str(k): float(v) for k, v in routes.items()},

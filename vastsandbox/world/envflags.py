@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shlex
 
-from vastsandbox.http.router import JSON
+from vastsandbox.world import JSON
 
 FLAG_WITH_ITEM = ("-p", "-v", "-n")
 

@@ -13,7 +13,8 @@ import re
 import shlex
 import time
 
-from vastsandbox.world.refusal import JSON, Refusal
+from vastsandbox.world import JSON
+from vastsandbox.world.errors import Refusal
 
 Record = dict[str, JSON]
 MAX_EVENTS = 64

@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import shlex
 
-from vastsandbox.http.router import JSON, ApiFailure, Call
+from vastsandbox.http.router import Call
 from vastsandbox.http.routes_templates import find_by_hash, visible
-from vastsandbox.world import volumes
+from vastsandbox.world import JSON, volumes
 from vastsandbox.world.envflags import env_as_dict, env_from_string, port_specs
+from vastsandbox.world.errors import Refusal
 from vastsandbox.world.lifecycle import accrue
 from vastsandbox.world.machines import Machine
 from vastsandbox.world.sshd import free_port
@@ -22,12 +23,12 @@ DEFAULT_DISK = 10.0
 RUNTYPES = {"ssh": "ssh_direc ssh_proxy", "jupyter": "jupyter_direc ssh_direc ssh_proxy", "args": "args"}
 
 
-def _unavailable(offer_id: int, gone: bool) -> ApiFailure:
+def _unavailable(offer_id: int, gone: bool) -> Refusal:
     if gone:
-        return ApiFailure(410, "no_such_ask",
+        return Refusal(410, "no_such_ask",
                           f"error 410/3907: no_such_ask Instance type {offer_id} is no longer available.",
                           ask_id=offer_id)
-    return ApiFailure(404, "invalid_args",
+    return Refusal(404, "invalid_args",
                       f"error 404/3603: no_such_ask Instance type by id {offer_id} is not available.",
                       ask_id=offer_id)
 
@@ -41,7 +42,7 @@ def _template(call: Call, body: Record) -> Record | None:
     else:
         return None
     if found is None:
-        raise ApiFailure(404, "no_such_template", "Template not found.")
+        raise Refusal(404, "no_such_template", "Template not found.")
     return found
 
 
@@ -74,7 +75,7 @@ def launch_settings(call: Call, body: Record) -> Record:
     env = {**env_as_dict(base.get("env")), **env_as_dict(body.get("env"))}
     image = body.get("image") or base.get("image")
     if not image:
-        raise ApiFailure(400, "invalid_args", "error 400/3467: Invalid args: image is required.")
+        raise Refusal(400, "invalid_args", "error 400/3467: Invalid args: image is required.")
     disk = body.get("disk") if body.get("disk") is not None else base.get("disk")
     return {
         "image": str(image), "env": env,
@@ -95,7 +96,7 @@ def args_list(args: JSON) -> list[str] | None:
     try:
         return shlex.split(str(args))
     except ValueError as exc:
-        raise ApiFailure(400, "invalid_args", f"error 400/3467: Invalid args: args: {exc}.") from exc
+        raise Refusal(400, "invalid_args", f"error 400/3467: Invalid args: args: {exc}.") from exc
 
 
 def update_settings(call: Call, record: Record, body: Record) -> Record:
@@ -119,7 +120,7 @@ def update_settings(call: Call, record: Record, body: Record) -> Record:
     if body.get("args") is not None:
         current["args"] = args_list(body["args"])
     if not current["image"]:
-        raise ApiFailure(400, "invalid_args", "error 400/3467: Invalid args: image is required.")
+        raise Refusal(400, "invalid_args", "error 400/3467: Invalid args: image is required.")
     return {**current, "template": None, "runtype": record.get("runtype")}
 
 
@@ -129,11 +130,11 @@ def check_price(price: JSON, min_bid: float) -> float | None:
     try:
         value = float(price)
     except (TypeError, ValueError) as exc:
-        raise ApiFailure(400, "invalid_price", "error 400/3467: Invalid args: price must be a number.") from exc
+        raise Refusal(400, "invalid_price", "error 400/3467: Invalid args: price must be a number.") from exc
     if not 0.001 <= value <= 128:
-        raise ApiFailure(400, "invalid_price", "error 400/3467: Invalid args: price must be 0.001-128.")
+        raise Refusal(400, "invalid_price", "error 400/3467: Invalid args: price must be 0.001-128.")
     if value < min_bid:
-        raise ApiFailure(400, "invalid_price",
+        raise Refusal(400, "invalid_price",
                          f"error 400/3467: Invalid args: bid {value:g} is below the minimum bid {min_bid:g}.")
     return value
 
@@ -150,11 +151,11 @@ def rent(call: Call, offer_id: int) -> Record:
     machine, size = found
     label = body.get("label")
     if label is not None and (not isinstance(label, str) or len(label) > 1024):
-        raise ApiFailure(400, "invalid_args", "error 400/3467: Invalid args: label must be text of at most 1024.")
+        raise Refusal(400, "invalid_args", "error 400/3467: Invalid args: label must be text of at most 1024.")
     settings = launch_settings(call, body)
     disk = settings["disk"]
     if disk < 1 or disk > market.free_disk(machine):
-        raise ApiFailure(400, "invalid_args",
+        raise Refusal(400, "invalid_args",
                          f"error 400/3467: Invalid args: disk {disk:g} GB does not fit (free "
                          f"{market.free_disk(machine):.0f} GB).")
     prices = market.prices(machine, size, disk)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING
 
-from vastsandbox.http.router import JSON
+from vastsandbox.world import JSON
 from vastsandbox.world.instance_logs import remember
 from vastsandbox.world.sshd import SshListeners
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from vastsandbox.http.router import JSON
+from vastsandbox.world import JSON
 from vastsandbox.world.machines import Machine, make_machines
 from vastsandbox.world.query import matches, sort_records
 

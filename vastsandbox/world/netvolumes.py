@@ -13,8 +13,9 @@ import math
 import random
 from dataclasses import dataclass
 
+from vastsandbox.world import JSON
+from vastsandbox.world.errors import Refusal
 from vastsandbox.world.machines import Machine
-from vastsandbox.world.refusal import JSON, Refusal
 
 Record = dict[str, JSON]
 NETWORK_OFFER_BASE = 8000000

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from vastsandbox.world import JSON
+from vastsandbox.world.errors import Refusal
 from vastsandbox.world.lifecycle import accrue
-from vastsandbox.world.refusal import JSON, Refusal
 
 Record = dict[str, JSON]
 HOURS_PER_MONTH = 720.0

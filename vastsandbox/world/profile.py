@@ -7,7 +7,8 @@ password are not editable here.
 
 from __future__ import annotations
 
-from vastsandbox.world.refusal import JSON, Refusal
+from vastsandbox.world import JSON
+from vastsandbox.world.errors import Refusal
 
 MAX_LENGTH = 256
 FIELDS = frozenset({

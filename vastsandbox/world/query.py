@@ -12,7 +12,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from vastsandbox.http.router import JSON, ApiFailure
+from vastsandbox.world import JSON
+from vastsandbox.world.errors import Refusal
 
 OPERATORS = frozenset({"eq", "neq", "gt", "gte", "lt", "lte", "in", "notin"})
 OP_ALIASES = {"==": "eq", "=": "eq", "!=": "neq", "ne": "neq", "nin": "notin", "not in": "notin",
@@ -26,7 +27,7 @@ def parse_filters(raw: JSON, *, what: str = "select_filters") -> dict[str, dict[
     if raw is None or raw == "":
         return {}
     if not isinstance(raw, dict):
-        raise ApiFailure(400, "invalid_request", f"{what} must be a JSON object.")
+        raise Refusal(400, "invalid_request", f"{what} must be a JSON object.")
     filters: dict[str, dict[str, JSON]] = {}
     for name, terms in raw.items():
         if name in CONTROL_KEYS:
@@ -38,7 +39,7 @@ def parse_filters(raw: JSON, *, what: str = "select_filters") -> dict[str, dict[
         for op, value in terms.items():
             op_name = OP_ALIASES.get(op, op)
             if op_name not in OPERATORS:
-                raise ApiFailure(400, "invalid_request", f"Unknown operator {op!r} for field {name!r}.")
+                raise Refusal(400, "invalid_request", f"Unknown operator {op!r} for field {name!r}.")
             clean[op_name] = value
         filters[name] = clean
     return filters
@@ -72,9 +73,9 @@ def _coerce(value: JSON, like: JSON) -> JSON:
     return value
 
 
-def _not_a_number(value: JSON) -> ApiFailure:
+def _not_a_number(value: JSON) -> Refusal:
     # The spec's 400 for /bundles names invalid_request, where other routes' bad numbers are invalid_args.
-    return ApiFailure(400, "invalid_request", f"Invalid args: {json.dumps(value)} is not a number.")
+    return Refusal(400, "invalid_request", f"Invalid args: {json.dumps(value)} is not a number.")
 
 
 def _normalise_text(field: str, value: JSON) -> JSON:
@@ -150,7 +151,7 @@ def parse_order(raw: JSON) -> list[tuple[str, bool]]:
     if raw is None or raw == "":
         return []
     if not isinstance(raw, list):
-        raise ApiFailure(400, "invalid_request", "order must be a list.")
+        raise Refusal(400, "invalid_request", "order must be a list.")
     order: list[tuple[str, bool]] = []
     for item in raw:
         if isinstance(item, dict) and "col" in item:
@@ -161,7 +162,7 @@ def parse_order(raw: JSON) -> list[tuple[str, bool]]:
         elif isinstance(item, str):
             order.append((item.strip("-+"), item.endswith("-") or item.startswith("-")))
         else:
-            raise ApiFailure(400, "invalid_request", f"Bad order term {item!r}.")
+            raise Refusal(400, "invalid_request", f"Bad order term {item!r}.")
     return order
 
 
@@ -209,7 +210,7 @@ def select_columns(record: Mapping[str, JSON], cols: JSON) -> dict[str, JSON]:
     if not cols or cols == ["*"] or cols == "*":
         return dict(record)
     if not isinstance(cols, list):
-        raise ApiFailure(400, "invalid_request", "select_cols must be a list.")
+        raise Refusal(400, "invalid_request", "select_cols must be a list.")
     if "*" in cols:
         return dict(record)
     return {str(c): record.get(str(c)) for c in cols}

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vastsandbox.http.router import JSON
+from vastsandbox.world import JSON
 
 FORMAT = 1
 FILE_NAME = "sandbox.json"

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vastsandbox.world.refusal import JSON, Refusal
+from vastsandbox.world import JSON
+from vastsandbox.world.errors import Refusal
 
 CONNECTION_BASE = 1000
 

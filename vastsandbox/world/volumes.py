@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from vastsandbox.http.router import JSON, ApiFailure, Call
+from vastsandbox.http.router import Call
+from vastsandbox.world import JSON
+from vastsandbox.world.errors import Refusal
 from vastsandbox.world.lifecycle import accrue
 from vastsandbox.world.machines import Machine
 from vastsandbox.world.market import HOURS_PER_MONTH
@@ -15,9 +17,9 @@ def _size(value: JSON) -> float:
     try:
         size = float(value if value is not None else DEFAULT_SIZE)
     except (TypeError, ValueError) as exc:
-        raise ApiFailure(400, "invalid_args", "Volume size must be a number.") from exc
+        raise Refusal(400, "invalid_args", "Volume size must be a number.") from exc
     if size < 1:
-        raise ApiFailure(400, "invalid_args", "Volume size must be at least 1 GB.")
+        raise Refusal(400, "invalid_args", "Volume size must be at least 1 GB.")
     return size
 
 
@@ -29,10 +31,10 @@ def create(call: Call, offer_id: JSON, size_value: JSON, name: JSON) -> Record:
     except ValueError:
         machine = None
     if machine is None or not machine.rentable:
-        raise ApiFailure(404, "no_such_ask", f"Volume offer {offer_id} is not available.")
+        raise Refusal(404, "no_such_ask", f"Volume offer {offer_id} is not available.")
     size = _size(size_value)
     if size > sb.market.free_disk(machine):
-        raise ApiFailure(400, "invalid_args", f"Volume of {size:g} GB does not fit on machine "
+        raise Refusal(400, "invalid_args", f"Volume of {size:g} GB does not fit on machine "
                                               f"{machine.machine_id} ({sb.market.free_disk(machine):.0f} GB free).")
     world = sb.world
     volume_id = world.new_id("volumes")
@@ -53,23 +55,23 @@ def mounts_for_new_instance(call: Call, info: JSON, machine: Machine, instance_i
     if not info:
         return []
     if not isinstance(info, dict):
-        raise ApiFailure(400, "invalid_args", "volume_info must be an object.")
+        raise Refusal(400, "invalid_args", "volume_info must be an object.")
     mount_path = info.get("mount_path")
     if not isinstance(mount_path, str) or not mount_path.startswith("/"):
-        raise ApiFailure(400, "invalid_args", "volume_info.mount_path must be an absolute path.")
+        raise Refusal(400, "invalid_args", "volume_info.mount_path must be an absolute path.")
     volume: Record | None
     if info.get("create_new"):
         target = call.sb.market.resolve_volume_offer(int(str(info.get("volume_id"))))
         if target is None or target.machine_id != machine.machine_id:
-            raise ApiFailure(400, "invalid_args", f"Volume offer {info.get('volume_id')} is not on machine "
+            raise Refusal(400, "invalid_args", f"Volume offer {info.get('volume_id')} is not on machine "
                                                   f"{machine.machine_id} of this offer.")
         volume = create(call, info.get("volume_id"), info.get("size"), info.get("name"))
     else:
         volume = call.sb.world.get("volumes", int(str(info.get("volume_id"))), call.uid)
         if volume is None:
-            raise ApiFailure(404, "no_such_volume", "Volume with that ID does not exist.")
+            raise Refusal(404, "no_such_volume", "Volume with that ID does not exist.")
         if int(volume["machine_id"]) != machine.machine_id:
-            raise ApiFailure(400, "invalid_args", f"Volume {volume['id']} is on machine {volume['machine_id']}; "
+            raise Refusal(400, "invalid_args", f"Volume {volume['id']} is on machine {volume['machine_id']}; "
                                                   f"the offer is on machine {machine.machine_id}.")
     instances = volume["instances"]
     assert isinstance(instances, list)
