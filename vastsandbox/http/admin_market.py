@@ -1,5 +1,5 @@
 """Admin faults on the market and on instances: take an offer away, make an instance stick in
-``loading``, or put it in ``exited``/``offline`` (see docs/sandbox.md)."""
+``loading``, put it in ``exited``/``offline``, or let another renter take its GPUs (see docs/sandbox.md)."""
 
 from __future__ import annotations
 
@@ -72,9 +72,22 @@ def force_status(call: Call) -> Reply:
     return Reply({"success": True, "id": record["id"], "actual_status": status})
 
 
+def lose_gpus(call: Call) -> Reply:
+    """``POST /_sandbox/instances/{id}/lose_gpus``: another renter takes a stopped instance's GPUs."""
+    record = call.sb.world.tables["instances"].get(call.param_int("id"))
+    if record is None:
+        raise Refusal(404, "not_found", "No such instance.")
+    if record.get("actual_status") != "stopped":
+        raise Refusal(400, "invalid_args", "Only a stopped instance can lose its GPUs.")
+    lost = contention.lose_gpus(call.sb, record)
+    call.sb.changed()
+    return Reply({"success": True, "id": record["id"], "machine_id": record["machine_id"], "gpus_lost": lost})
+
+
 ROUTES = [
     Route("POST", "/_sandbox/offers/{id}/take/", take_offer, auth=False),
     Route("POST", "/_sandbox/machines/{id}/release/", release_machine, auth=False),
     Route("POST", "/_sandbox/instances/{id}/stick/", stick, auth=False),
     Route("POST", "/_sandbox/instances/{id}/status/", force_status, auth=False),
+    Route("POST", "/_sandbox/instances/{id}/lose_gpus/", lose_gpus, auth=False),
 ]

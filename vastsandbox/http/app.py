@@ -20,6 +20,7 @@ from vastsandbox.http import (
     admin_market,
     routes_account,
     routes_account_extra,
+    routes_billing,
     routes_billing_extra,
     routes_instances,
     routes_logs,
@@ -30,7 +31,6 @@ from vastsandbox.http import (
     routes_volumes,
 )
 from vastsandbox.http.router import Call, Route, Router, error_response, json_response
-from vastsandbox.world import billing, contention
 from vastsandbox.world.context import Sandbox
 from vastsandbox.world.control import HUGE_BODY_BYTES, Denial
 from vastsandbox.world.errors import Refusal
@@ -49,7 +49,7 @@ Before = Callable[[Sandbox], Awaitable[None]]
 def api_router() -> Router:
     router = Router()
     for routes in (routes_account.ROUTES, routes_templates.ROUTES, routes_offers.ROUTES,
-                   routes_instances.ROUTES, routes_volumes.ROUTES, billing.ROUTES):
+                   routes_instances.ROUTES, routes_volumes.ROUTES, routes_billing.ROUTES):
         router.add(routes)
     for routes in EXTRA_ROUTES:
         router.add(routes)
@@ -65,7 +65,6 @@ def admin_router() -> Router:
     router = Router()
     router.add(admin.ROUTES)
     router.add(admin_market.ROUTES)
-    router.add(contention.ROUTES)
     return router
 
 

@@ -39,7 +39,7 @@ def search_asks(call: Call) -> Reply:
 
 
 def create_instance(call: Call) -> Reply:
-    record = instances.rent(call, call.param_int("id"))
+    record = instances.rent(call, call.param_int("id"), call.body_dict())
     contention.check_bid(call.sb, record, call.now)
     return Reply({"success": True, "new_contract": record["id"]})
 
@@ -51,7 +51,7 @@ def launch_instance(call: Call) -> Reply:
     for offer in offers:
         machine, size = call.sb.market.resolve_offer(int(offer["id"])) or (None, 0)
         if machine is not None and call.sb.market.available(machine, size):
-            record = instances.rent(call, int(offer["id"]))
+            record = instances.rent(call, int(offer["id"]), body)
             return Reply({"success": True, "new_contract": record["id"]})
     raise Refusal(404, "no_such_ask", "No offer matches the launch query.")
 

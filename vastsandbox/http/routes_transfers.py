@@ -106,7 +106,7 @@ def create_bulk(call: Call) -> Reply:
     results: list[Record] = []
     for raw in ids:
         try:
-            record = instances.rent(call, int(str(raw)))
+            record = instances.rent(call, int(str(raw)), call.body_dict())
         except Refusal as failure:
             results.append({"ask_id": raw, **error_body(failure)})
         except ValueError:

@@ -14,9 +14,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from vastsandbox.http.router import Call, Reply, Route
 from vastsandbox.world import JSON
-from vastsandbox.world.errors import Refusal
 
 if TYPE_CHECKING:
     from vastsandbox.world.context import Sandbox
@@ -113,21 +111,3 @@ def check_all_bids(sb: Sandbox, now: float) -> None:
     for record in list(sb.world.all("instances")):
         if record.get("is_bid") or record.get("outbid"):
             check_bid(sb, record, now)
-
-
-# ---- admin -----------------------------------------------------------------------------------------------
-def admin_lose_gpus(call: Call) -> Reply:
-    """``POST /_sandbox/instances/{id}/lose_gpus``: another renter takes a stopped instance's GPUs."""
-    record = call.sb.world.tables["instances"].get(call.param_int("id"))
-    if record is None:
-        raise Refusal(404, "not_found", "No such instance.")
-    if record.get("actual_status") != "stopped":
-        raise Refusal(400, "invalid_args", "Only a stopped instance can lose its GPUs.")
-    lost = lose_gpus(call.sb, record)
-    call.sb.changed()
-    return Reply({"success": True, "id": record["id"], "machine_id": record["machine_id"], "gpus_lost": lost})
-
-
-ROUTES = [
-    Route("POST", "/_sandbox/instances/{id}/lose_gpus/", admin_lose_gpus, auth=False),
-]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from vastsandbox.world.control import Control
 from vastsandbox.world.lifecycle import Lifecycle
@@ -78,6 +79,19 @@ class Sandbox:
         self.world.version += 1
         self.store.mark_dirty()
         self.on_change()
+
+
+class Caller(Protocol):
+    """Who acts on the world, and when: what its rules need of a request (``http.router.Call`` is one)."""
+
+    @property
+    def sb(self) -> Sandbox: ...
+
+    @property
+    def uid(self) -> int: ...
+
+    @property
+    def now(self) -> float: ...
 
 
 def occupy(market: Market, world: World) -> None:

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import shlex
+from typing import TYPE_CHECKING
 
-from vastsandbox.http.router import Call
-from vastsandbox.http.routes_templates import find_by_hash, visible
-from vastsandbox.world import JSON, volumes
+from vastsandbox.world import JSON, templates, volumes
 from vastsandbox.world.envflags import env_as_dict, env_from_string, port_specs
 from vastsandbox.world.errors import Refusal
 from vastsandbox.world.lifecycle import accrue
 from vastsandbox.world.machines import Machine
 from vastsandbox.world.sshd import free_port
+
+if TYPE_CHECKING:
+    from vastsandbox.world.context import Caller
 
 Record = dict[str, JSON]
 DEFAULT_DISK = 10.0
@@ -26,19 +28,19 @@ RUNTYPES = {"ssh": "ssh_direc ssh_proxy", "jupyter": "jupyter_direc ssh_direc ss
 def _unavailable(offer_id: int, gone: bool) -> Refusal:
     if gone:
         return Refusal(410, "no_such_ask",
-                          f"error 410/3907: no_such_ask Instance type {offer_id} is no longer available.",
-                          ask_id=offer_id)
+                       f"error 410/3907: no_such_ask Instance type {offer_id} is no longer available.",
+                       ask_id=offer_id)
     return Refusal(404, "invalid_args",
-                      f"error 404/3603: no_such_ask Instance type by id {offer_id} is not available.",
-                      ask_id=offer_id)
+                   f"error 404/3603: no_such_ask Instance type by id {offer_id} is not available.",
+                   ask_id=offer_id)
 
 
-def _template(call: Call, body: Record) -> Record | None:
+def _template(call: Caller, body: Record) -> Record | None:
     hash_id, template_id = body.get("template_hash_id"), body.get("template_id")
     if hash_id:
-        found = find_by_hash(call, str(hash_id))
+        found = templates.find_by_hash(call, str(hash_id))
     elif template_id not in (None, ""):
-        found = next((t for t in visible(call) if str(t["id"]) == str(template_id)), None)
+        found = next((t for t in templates.visible(call) if str(t["id"]) == str(template_id)), None)
     else:
         return None
     if found is None:
@@ -62,7 +64,7 @@ def _template_runtype(template: Record) -> str:
     return RUNTYPES.get(runtype, runtype)
 
 
-def launch_settings(call: Call, body: Record) -> Record:
+def launch_settings(call: Caller, body: Record) -> Record:
     """Image, env, onstart, runtype and disk from the request over its template (request wins)."""
     template = _template(call, body)
     base: Record = {}
@@ -99,7 +101,7 @@ def args_list(args: JSON) -> list[str] | None:
         raise Refusal(400, "invalid_args", f"error 400/3467: Invalid args: args: {exc}.") from exc
 
 
-def update_settings(call: Call, record: Record, body: Record) -> Record:
+def update_settings(call: Caller, record: Record, body: Record) -> Record:
     """What ``update_template`` recreates the container with (docs/sandbox.md, "In-place update").
 
     A field sent replaces the instance's value whole (``env`` is not merged with the old env); with a
@@ -135,13 +137,14 @@ def check_price(price: JSON, min_bid: float) -> float | None:
         raise Refusal(400, "invalid_price", "error 400/3467: Invalid args: price must be 0.001-128.")
     if value < min_bid:
         raise Refusal(400, "invalid_price",
-                         f"error 400/3467: Invalid args: bid {value:g} is below the minimum bid {min_bid:g}.")
+                      f"error 400/3467: Invalid args: bid {value:g} is below the minimum bid {min_bid:g}.")
     return value
 
 
-def rent(call: Call, offer_id: int) -> Record:
-    """Create an instance on an offer, or fail as Vast.ai does when the offer is gone."""
-    sb, body = call.sb, call.body_dict()
+def rent(call: Caller, offer_id: int, body: Record) -> Record:
+    """Create an instance on an offer with the settings in ``body``, or fail as Vast.ai does when the
+    offer is gone."""
+    sb = call.sb
     market, world = sb.market, sb.world
     found = market.resolve_offer(offer_id)
     if found is None or not market.available(*found):
@@ -156,8 +159,8 @@ def rent(call: Call, offer_id: int) -> Record:
     disk = settings["disk"]
     if disk < 1 or disk > market.free_disk(machine):
         raise Refusal(400, "invalid_args",
-                         f"error 400/3467: Invalid args: disk {disk:g} GB does not fit (free "
-                         f"{market.free_disk(machine):.0f} GB).")
+                      f"error 400/3467: Invalid args: disk {disk:g} GB does not fit (free "
+                      f"{market.free_disk(machine):.0f} GB).")
     prices = market.prices(machine, size, disk)
     bid = check_price(body.get("price"), prices["min_bid"])
     instance_id = world.new_id("instances")
@@ -211,7 +214,7 @@ def _arg_list(args: JSON) -> list[str]:
     return [str(a) for a in args or []]
 
 
-def render(call: Call, record: Record) -> Record:
+def render(call: Caller, record: Record) -> Record:
     """The instance object of ``GET /instances/...`` (vast-api.md section 6)."""
     sb, now = call.sb, call.now
     machine = sb.market.by_id[int(record["machine_id"])]

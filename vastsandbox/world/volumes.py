@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from vastsandbox.http.router import Call
+from typing import TYPE_CHECKING
+
 from vastsandbox.world import JSON
 from vastsandbox.world.errors import Refusal
 from vastsandbox.world.lifecycle import accrue
 from vastsandbox.world.machines import Machine
 from vastsandbox.world.market import HOURS_PER_MONTH
+
+if TYPE_CHECKING:
+    from vastsandbox.world.context import Caller
 
 Record = dict[str, JSON]
 DEFAULT_SIZE = 15.0
@@ -23,7 +27,7 @@ def _size(value: JSON) -> float:
     return size
 
 
-def create(call: Call, offer_id: JSON, size_value: JSON, name: JSON) -> Record:
+def create(call: Caller, offer_id: JSON, size_value: JSON, name: JSON) -> Record:
     """Rent ``size`` GB of a volume offer's machine."""
     sb = call.sb
     try:
@@ -50,7 +54,7 @@ def create(call: Call, offer_id: JSON, size_value: JSON, name: JSON) -> Record:
     return record
 
 
-def mounts_for_new_instance(call: Call, info: JSON, machine: Machine, instance_id: int) -> list[Record]:
+def mounts_for_new_instance(call: Caller, info: JSON, machine: Machine, instance_id: int) -> list[Record]:
     """Create or link the volume a create-instance request asks for; it must be on ``machine``."""
     if not info:
         return []
@@ -79,7 +83,7 @@ def mounts_for_new_instance(call: Call, info: JSON, machine: Machine, instance_i
     return [{"id": volume["id"], "mount_path": mount_path}]
 
 
-def volume_info_of(call: Call, instance: Record) -> list[Record]:
+def volume_info_of(call: Caller, instance: Record) -> list[Record]:
     rows = []
     for mount in instance.get("volumes") or []:
         volume = call.sb.world.tables["volumes"].get(int(mount["id"]))
@@ -89,7 +93,7 @@ def volume_info_of(call: Call, instance: Record) -> list[Record]:
     return rows
 
 
-def release_instance(call: Call, instance: Record) -> None:
+def release_instance(call: Caller, instance: Record) -> None:
     """The instance is gone: it no longer holds its volumes."""
     for mount in instance.get("volumes") or []:
         volume = call.sb.world.tables["volumes"].get(int(mount["id"]))
@@ -97,7 +101,7 @@ def release_instance(call: Call, instance: Record) -> None:
             volume["instances"] = [i for i in volume["instances"] if i != instance["id"]]
 
 
-def render(call: Call, record: Record) -> Record:
+def render(call: Caller, record: Record) -> Record:
     machine = call.sb.market.by_id[int(record["machine_id"])]
     accrue(record, call.now)
     return {
