@@ -17,7 +17,7 @@ CREATE = "PUT /api/v0/asks/*"
 
 
 def measure(ctx: Context) -> list[Row]:
-    from vastsandbox.control import VAST_THRESHOLDS
+    from vastsandbox.world.control import VAST_THRESHOLDS
 
     n = ctx.apply_count
     routes = {k: round(v * ctx.rate_scale, 4) for k, v in VAST_THRESHOLDS.items()}

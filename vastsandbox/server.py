@@ -12,10 +12,10 @@ from types import TracebackType
 
 from aiohttp import web
 
-from vastsandbox.app import make_app
-from vastsandbox.context import Options, Sandbox
-from vastsandbox.runtime import Runtime
-from vastsandbox.store import Store
+from vastsandbox.http.app import make_app
+from vastsandbox.world.context import Options, Sandbox
+from vastsandbox.world.runtime import Runtime
+from vastsandbox.world.store import Store
 
 SAVE_DELAY = 0.05  # seconds: coalesce the writes of a burst of mutations into one
 

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from tests.contract.world import FRESH_KEY, KEY, OTHER_PUBLIC_KEY, World, call
-from vastsandbox.app import api_router
+from vastsandbox.http.app import api_router
+from vastsandbox.http.spec import vast_spec
 from vastsandbox.server import start_in_thread
-from vastsandbox.spec import vast_spec
 
 DAY = {"gte": "{now_minus_day}", "lte": "{now_plus_day}"}
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from vastai.api.instances import build_create_instance_payload
 
-from vastsandbox.spec import SPEC_FILE, Allowance, Spec, body_pointer, load_document, param_pointer, vast_spec
+from vastsandbox.http.spec import SPEC_FILE, Allowance, Spec, body_pointer, load_document, param_pointer, vast_spec
 
 TINY: dict[str, Any] = {
     "openapi": "3.1.0",

@@ -6,7 +6,7 @@ from typing import Any
 
 from conftest import Api
 
-from vastsandbox.market import Market, bundle_sizes
+from vastsandbox.world.market import Market, bundle_sizes
 
 DEFAULTS: dict[str, Any] = {"verified": {"eq": True}, "external": {"eq": False}, "rentable": {"eq": True}}
 OFFER_FIELDS = ("id", "ask_contract_id", "bundle_id", "machine_id", "host_id", "num_gpus", "gpu_name", "gpu_ram",

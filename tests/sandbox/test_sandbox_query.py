@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from conftest import Api
 
-from vastsandbox.query import matches, parse_filters, parse_order, select_columns, sort_records
-from vastsandbox.router import ApiFailure
+from vastsandbox.world.errors import Refusal
+from vastsandbox.world.query import matches, parse_filters, parse_order, select_columns, sort_records
 
 OFFER: dict[str, Any] = {"id": 7, "num_gpus": 1, "gpu_name": "RTX 4090", "gpu_ram": 24564, "dph_total": 0.41,
                          "verified": True, "geolocation": "California, US", "cuda_max_good": 12.4,
@@ -48,7 +48,7 @@ def test_control_keys_are_not_filters() -> None:
 
 
 def test_unknown_operator_is_400() -> None:
-    with pytest.raises(ApiFailure) as info:
+    with pytest.raises(Refusal) as info:
         parse_filters({"x": {"like": "a"}})
     assert info.value.status == 400
 

@@ -100,6 +100,42 @@ def test_the_sandbox_imports_nothing_from_vastplan() -> None:
     assert not crossing
 
 
+def reaches(root: Path, package: str, forbidden: tuple[str, ...]) -> set[str]:
+    """``module -> import`` for each import under the folder ``package`` of a module in ``forbidden`` or
+    below it; TYPE_CHECKING imports count here (a type named is a type depended on)."""
+    found = set()
+    for name, path in modules(root, package).items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                found |= {f"{name} -> {target}" for target in _named(name, path.name == "__init__.py", node)
+                          if any(target == f or target.startswith(f + ".") for f in forbidden)}
+    return found
+
+
+def test_the_sandbox_world_knows_no_http() -> None:
+    """The emulated account and market are free of the wire: no aiohttp, nothing from vastsandbox.http."""
+    assert len(modules(ROOT, "vastsandbox/world")) > 20
+    assert not reaches(ROOT, "vastsandbox/world", ("vastsandbox.http", "aiohttp"))
+
+
+def test_the_sandbox_top_level_is_its_entry_point_only() -> None:
+    top = sorted(path.name for path in (ROOT / "vastsandbox").glob("*.py"))
+    assert top == ["__init__.py", "server.py"]
+
+
+def test_the_world_check_sees_type_checking_and_relative_imports(tmp_path: Path) -> None:
+    world = tmp_path / "pkg" / "world"
+    world.mkdir(parents=True)
+    (tmp_path / "pkg" / "http").mkdir()
+    (world / "__init__.py").write_text("")
+    (world / "a.py").write_text("from typing import TYPE_CHECKING\n"
+                                "if TYPE_CHECKING:\n    from pkg.http.router import Call\n")
+    (world / "b.py").write_text("from ..http import app\nimport aiohttp.web\n"
+                                "import aiohttpx\nfrom pkg.httpd import x\n")  # look-alike names do not count
+    assert reaches(tmp_path, "pkg/world", ("pkg.http", "aiohttp")) == {
+        "pkg.world.a -> pkg.http.router.Call", "pkg.world.b -> pkg.http.app", "pkg.world.b -> aiohttp.web"}
+
+
 def test_vastplan_has_at_most_six_top_level_modules() -> None:
     top = sorted(path.name for path in (ROOT / "vastplan").glob("*.py"))
     assert len(top) <= MAX_TOP_LEVEL_MODULES, f"{len(top)} modules at the top of vastplan/: {top}"

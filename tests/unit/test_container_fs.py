@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vastsandbox.container_fs import Fs, copy_tree, execute, starter_tree
-from vastsandbox.refusal import Refusal
+from vastsandbox.world.container_fs import Fs, copy_tree, execute, starter_tree
+from vastsandbox.world.errors import Refusal
 
 
 def container() -> Fs:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from vastsandbox.instance_logs import container_log, daemon_log, logs, remember
-from vastsandbox.refusal import Refusal
+from vastsandbox.world.errors import Refusal
+from vastsandbox.world.instance_logs import container_log, daemon_log, logs, remember
 
 
 def record(**fields: Any) -> dict[str, Any]:
