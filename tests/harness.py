@@ -293,3 +293,24 @@ def read_case(path: Path) -> Case:
             case.unset_env.append(rest.strip())
     assert case.expect, f"{source.name} announces no expectation"
     return case
+
+
+TEAM_STACK = """
+version: 1
+stack: team
+templates:
+{blocks}
+"""
+
+
+def stack_text(n: int = 3, image: str = "nginx") -> str:
+    """A stack of ``n`` templates (no GPU), for tests of the state backends."""
+    blocks = "".join(f"  web{i}: {{image: {image}, tag: latest, disk_gb: 10}}\n" for i in range(n))
+    return TEAM_STACK.format(blocks=blocks)
+
+
+def pulled(ws: Workspace, url: str) -> dict[str, object]:
+    result = ws.vastplan("state", "pull", "--backend", url)
+    assert result.code == 0, result.text
+    doc: dict[str, object] = json.loads(result.out)
+    return doc

@@ -14,20 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CANARY_API_KEY
-from tests.harness import Workspace
+from tests.harness import Workspace, pulled, stack_text, templates_in_sandbox
 from vastplan.state.backends.postgres import PostgresBackend
 from vastsandbox.server import RunningSandbox
-
-STACK = """
-version: 1
-stack: team
-templates:
-{blocks}
-"""
-
-
-def stack_text(n: int = 3, image: str = "nginx") -> str:
-    return STACK.format(blocks="".join(f"  web{i}: {{image: {image}, tag: latest, disk_gb: 10}}\n" for i in range(n)))
 
 
 def checkout(workspace: Workspace, name: str, text: str) -> Workspace:
@@ -38,13 +27,6 @@ def checkout(workspace: Workspace, name: str, text: str) -> Workspace:
     other.write(text)
     other.outputs = workspace.outputs  # one list, so the canary check covers both
     return other
-
-
-def pulled(ws: Workspace, url: str) -> dict[str, object]:
-    result = ws.vastplan("state", "pull", "--backend", url)
-    assert result.code == 0, result.text
-    doc: dict[str, object] = json.loads(result.out)
-    return doc
 
 
 def test_apply_in_one_checkout_plan_in_another_sees_no_changes(workspace: Workspace, pg_url: str) -> None:
@@ -184,7 +166,6 @@ def test_a_job_killed_mid_apply_leaves_its_rentals_for_the_next_job_elsewhere(
     state = pulled(next_job, pg_url)
     ids = [entry["id"] for entry in state["resources"].values()]  # type: ignore[attr-defined]
     assert len(ids) == 6 and None not in ids
-    from tests.acceptance.test_lifecycle import templates_in_sandbox
 
     made = templates_in_sandbox(next_job)
     assert sorted(t["id"] for t in made) == sorted(ids), "a template was rented twice or left untracked"

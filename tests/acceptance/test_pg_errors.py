@@ -12,8 +12,7 @@ import psycopg
 import pytest
 
 from tests import pgserver
-from tests.acceptance.test_pg_backend import pulled, stack_text
-from tests.harness import Workspace
+from tests.harness import Workspace, pulled, stack_text, templates_in_sandbox
 from tests.pg_fixtures import with_database
 from vastsandbox.server import RunningSandbox
 
@@ -122,7 +121,6 @@ def test_database_restarted_mid_apply_loses_nothing(workspace: Workspace, sandbo
 
 
 def _all_tracked_once(ws: Workspace, state: dict[str, object]) -> None:
-    from tests.acceptance.test_lifecycle import templates_in_sandbox
 
     ids = sorted(entry["id"] for entry in state["resources"].values())  # type: ignore[attr-defined]
     assert sorted(t["id"] for t in templates_in_sandbox(ws)) == ids, "untracked or duplicate objects"
