@@ -11,6 +11,7 @@ import click
 from vastplan import __version__
 from vastplan.cli.cost import register_cost_commands
 from vastplan.cli.explore import register_explore_commands
+from vastplan.cli.habits import terraform_spellings
 from vastplan.cli.logs import register_logs_commands
 from vastplan.cli.options import (
     DEFAULT_SANDBOX_DIR,
@@ -194,7 +195,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    # Bare `vastplan` is a request for help (exit 0), not a usage error; Terraform's -option spellings too.
+    args = terraform_spellings(cli, list(sys.argv[1:] if argv is None else argv)) or ["--help"]
     invocation = Invocation()
     try:
         return _run(args, invocation)

@@ -28,6 +28,7 @@ class Options:
     refresh: bool = True
     refresh_only: bool = False
     lock_timeout: float = 0.0
+    lock: bool = True  # --no-lock (Terraform's -lock=false): run without the state lock
     workspace: str = "default"
     adopt: bool = False  # apply --adopt: take this stack's marked objects the state lacks into it first
 
