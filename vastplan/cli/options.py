@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from vastplan.cli.completion import complete_address
 from vastplan.commands.options import DEFAULT_API_URL, Options
 from vastplan.errors import UsageError
 from vastplan.render.human import HumanView
@@ -147,6 +148,7 @@ def build_options(ctx: click.Context, **given: Any) -> Options:
         sandbox_dir=merged.pop("sandbox_dir", None),
         variables=variables,
         var_files=tuple(merged.pop("var_files", ())),
+        environ={k: v for k, v in os.environ.items() if k.startswith("VASTPLAN_VAR_")},
         interactive=interactive,
         lock=not merged.pop("no_lock", False),
         targets=tuple(merged.pop("targets", ())),
@@ -184,11 +186,11 @@ def require_auto_approve(verb: str, flags: dict[str, Any]) -> None:
 
 def selection_options(func: F) -> F:
     """--target / --exclude / --replace / --refresh, shared by plan and apply."""
-    func = click.option("--target", "targets", multiple=True, metavar="ADDR",
+    func = click.option("--target", "targets", multiple=True, metavar="ADDR", shell_complete=complete_address,
                         help="Only this resource (and what it depends on). Repeatable.")(func)
-    func = click.option("--exclude", "excludes", multiple=True, metavar="ADDR",
+    func = click.option("--exclude", "excludes", multiple=True, metavar="ADDR", shell_complete=complete_address,
                         help="Leave out this resource (and what depends on it). Repeatable.")(func)
-    func = click.option("--replace", "replace", multiple=True, metavar="ADDR",
+    func = click.option("--replace", "replace", multiple=True, metavar="ADDR", shell_complete=complete_address,
                         help="Replace this resource even if nothing changed. Repeatable.")(func)
     func = click.option("--refresh/--no-refresh", "refresh", default=True, show_default=True,
                         help="Read the account first (--no-refresh, or -refresh=false, trusts the state).")(func)

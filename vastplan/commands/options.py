@@ -18,6 +18,7 @@ class Options:
     sandbox_dir: str | None = None
     variables: dict[str, str] = field(default_factory=dict)
     var_files: tuple[str, ...] = ()
+    environ: dict[str, str] = field(default_factory=dict)  # VASTPLAN_VAR_name values, below --var-file
     parallelism: int = 10
     auto_approve: bool = False
     detailed_exitcode: bool = False
