@@ -62,6 +62,8 @@ SPELLINGS = [
     Spelling(("apply", "-auto-approve", "-lock=true", "-input=false"), 0, "Apply complete!"),
     Spelling(("destroy", "-auto-approve"), 0, "Destroy complete!", applied_first=True),
     Spelling(("apply", "-auto-approve=false", "-input=false"), 1, ""),
+    Spelling(("plan", "-help"), 0, "Usage: vastplan plan"),
+    Spelling(("-help",), 0, "Usage: vastplan", stack=False),
 ]
 
 
@@ -108,7 +110,9 @@ def test_short_options_and_unknown_single_dash_options_keep_their_meaning(worksp
     unknown = workspace.vastplan("plan", "-bogus")
     assert unknown.code == 1 and "No such option" in unknown.err and "Traceback" not in unknown.text
     not_here = workspace.vastplan("validate", "-auto-approve")  # validate has no --auto-approve
-    assert not_here.code == 1 and "No such option" in not_here.err
+    assert not_here.code == 1 and "No such option '--auto-approve'" in not_here.err
+    no_lock_here = workspace.vastplan("validate", "-lock=false")  # nor a lock: named as typed, not as -l
+    assert no_lock_here.code == 1 and "No such option '--lock'" in no_lock_here.err
 
 
 def test_lock_false_runs_while_another_process_holds_the_lock(workspace: Workspace) -> None:

@@ -5,7 +5,8 @@ booleans as ``-name=true|false`` (``-refresh=false``, ``-lock=false``, ``-input=
 the arguments finds the command they address and rewrites a single-dash token whose name is a long
 option of that command (or of the group) to ``--name``; short options (``-f``, ``-v``, ``-h``) are
 not long names and stay as they are, and the value of an option that takes one is never rewritten,
-even when it starts with a dash."""
+even when it starts with a dash. A name the command lacks becomes ``--name`` too, so that click's
+error names it as typed."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ class _Long:
 
 
 def _long_names(command: click.Command) -> dict[str, _Long]:
-    names: dict[str, _Long] = {}
+    names: dict[str, _Long] = {"help": _Long(False, True)}  # click adds -h/--help outside ``params``
     for param in command.params:
         if not isinstance(param, click.Option):
             continue
@@ -70,15 +71,13 @@ def _option(token: str, known: dict[str, _Long]) -> tuple[list[str], bool]:
     """The tokens ``token`` becomes, and whether the next token is its value."""
     name, sep, value = token.lstrip("-").partition("=")
     dashes = len(token) - len(token.lstrip("-"))
-    option = known.get(name)
-    if dashes > 2 or (option is None and not (sep and f"no-{name}" in known)):
-        return [token], False  # not a long option of this command: click says so in its own words
-    if sep and (option is None or option.is_flag) and value.lower() in _TRUE | _FALSE:
+    option, negated = known.get(name), f"no-{name}" in known
+    if dashes > 2 or (dashes == 1 and option is None and not negated and f"-{name[:1]}" in known):
+        return [token], False  # a cluster of short options (-vh), or one with its value attached (-fx.yaml)
+    if sep and (option.is_flag if option else negated) and value.lower() in _TRUE | _FALSE:
         return _boolean(name, value.lower() in _TRUE, known), False
-    if option is None:
-        return [token], False
-    spelled = f"--{name}" + (f"={value}" if sep else "")
-    return [spelled], option.takes_value and not sep
+    # An unknown name is spelled with two dashes too, so that click's error names it as typed (--lock, not -l).
+    return [f"--{name}" + (f"={value}" if sep else "")], option is not None and option.takes_value and not sep
 
 
 def _boolean(name: str, wanted: bool, known: dict[str, _Long]) -> list[str]:
