@@ -7,12 +7,13 @@ from typing import Any
 
 import click
 
+from vastplan.cli.completion import complete_address
 from vastplan.cli.options import common_options, open_session
 
 
 @click.command("logs")
 @common_options
-@click.argument("address", metavar="ADDR")
+@click.argument("address", metavar="ADDR", shell_complete=complete_address)
 @click.option("--tail", type=click.IntRange(0, 100_000), default=None,
               help="Only the last N lines. [default: the last 1000, as Vast.ai keeps]")
 @click.pass_context

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from vastplan.cli.completion import complete_address
 from vastplan.commands.options import DEFAULT_API_URL, Options
 from vastplan.errors import UsageError
 from vastplan.render.human import HumanView
@@ -88,6 +89,8 @@ _COMMON = [
                  envvar="VASTPLAN_SANDBOX", metavar="[DIR]",
                  help=f"Run against the built-in Vast.ai emulator, its cloud kept in DIR [{DEFAULT_SANDBOX_DIR}]."),
     click.option("--no-color", is_flag=True, default=False, help="No colour in the output."),
+    click.option("--no-input", is_flag=True, default=False,
+                 help="Never prompt (Terraform's -input=false): apply and destroy then need --auto-approve."),
     click.option("-v", "--verbose", is_flag=True, default=False,
                  help="Log each API request (never the key); show an internal error's traceback."),
 ]
@@ -134,6 +137,7 @@ def build_options(ctx: click.Context, **given: Any) -> Options:
     if merged.pop("verbose", False):
         invocation.verbose = True
         _log_to_stderr()
+    interactive = not merged.pop("no_input", False) and sys.stdin.isatty()
     colour = not merged.pop("no_color", False) and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     if isinstance(invocation.view, HumanView):
         invocation.view.colour = colour
@@ -147,7 +151,9 @@ def build_options(ctx: click.Context, **given: Any) -> Options:
         sandbox_dir=merged.pop("sandbox_dir", None),
         variables=variables,
         var_files=tuple(merged.pop("var_files", ())),
-        interactive=sys.stdin.isatty(),
+        environ={k: v for k, v in os.environ.items() if k.startswith("VASTPLAN_VAR_")},
+        interactive=interactive,
+        lock=not merged.pop("no_lock", False),
         targets=tuple(merged.pop("targets", ())),
         excludes=tuple(merged.pop("excludes", ())),
         replace=tuple(merged.pop("replace", ())),
@@ -183,21 +189,22 @@ def require_auto_approve(verb: str, flags: dict[str, Any]) -> None:
 
 def selection_options(func: F) -> F:
     """--target / --exclude / --replace / --refresh, shared by plan and apply."""
-    func = click.option("--target", "targets", multiple=True, metavar="ADDR",
+    func = click.option("--target", "targets", multiple=True, metavar="ADDR", shell_complete=complete_address,
                         help="Only this resource (and what it depends on). Repeatable.")(func)
-    func = click.option("--exclude", "excludes", multiple=True, metavar="ADDR",
+    func = click.option("--exclude", "excludes", multiple=True, metavar="ADDR", shell_complete=complete_address,
                         help="Leave out this resource (and what depends on it). Repeatable.")(func)
-    func = click.option("--replace", "replace", multiple=True, metavar="ADDR",
+    func = click.option("--replace", "replace", multiple=True, metavar="ADDR", shell_complete=complete_address,
                         help="Replace this resource even if nothing changed. Repeatable.")(func)
     func = click.option("--refresh/--no-refresh", "refresh", default=True, show_default=True,
-                        help="Read the account first (--refresh=false trusts the state).")(func)
+                        help="Read the account first (--no-refresh, or -refresh=false, trusts the state).")(func)
     func = click.option("--refresh-only", "refresh_only", is_flag=True,
                         help="Only bring the state up to date with the account; change nothing in it.")(func)
     return lock_timeout_option(func)
 
 
 class Seconds(click.ParamType):
-    """A finite number of seconds from 0 to ``most``: click's FLOAT takes nan, inf and -1."""
+    """A finite number of seconds from 0 to ``most``, bare or as Terraform writes it (``30s``, ``5m``):
+    click's FLOAT takes nan, inf and -1."""
 
     name = "seconds"
 
@@ -205,8 +212,10 @@ class Seconds(click.ParamType):
         self.most = most
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        text = str(value).strip().lower()
+        scale = {"s": 1, "m": 60, "h": 3600}.get(text[-1:], 0)
         try:
-            seconds = float(value)  # type: ignore[arg-type]
+            seconds = float(text[:-1] if scale else text) * (scale or 1)
         except (TypeError, ValueError):
             seconds = math.nan
         if not (math.isfinite(seconds) and 0 <= seconds <= self.most):
@@ -215,7 +224,10 @@ class Seconds(click.ParamType):
 
 
 def lock_timeout_option(func: F) -> F:
-    """--lock-timeout, for every command that writes the state."""
+    """--lock-timeout and --no-lock, for every command that writes the state."""
+    func = click.option("--no-lock", "no_lock", is_flag=True,
+                        help="Do not take the state lock (Terraform's -lock=false); a write still refuses to "
+                             "replace a newer state.")(func)
     return click.option("--lock-timeout", "lock_timeout", type=Seconds(86400), default=0.0, show_default=True,
                         metavar="SECONDS", help="Wait this long for another command's lock on the state.")(func)
 

@@ -9,11 +9,14 @@ from typing import Any
 import click
 
 from vastplan import __version__
+from vastplan.cli.completion import complete_address, register_completion_commands
 from vastplan.cli.cost import register_cost_commands
 from vastplan.cli.explore import register_explore_commands
+from vastplan.cli.habits import terraform_spellings
 from vastplan.cli.logs import register_logs_commands
 from vastplan.cli.options import (
     DEFAULT_SANDBOX_DIR,
+    JSON_VIEWS,
     Group,
     Invocation,
     build_options,
@@ -51,7 +54,7 @@ def validate(ctx: click.Context, **flags: Any) -> None:
     from vastplan.stack import load_stack  # not commands.pipeline: validate needs no HTTP client (start-up time)
 
     opts = build_options(ctx, **flags)
-    stack = load_stack(opts.stack_file, opts.variables, opts.var_files, opts.workspace)
+    stack = load_stack(opts.stack_file, opts.variables, opts.var_files, opts.workspace, opts.environ)
     view_of(ctx).validated(opts.stack_file, len(stack.resources))
     ctx.exit(0)
 
@@ -83,6 +86,7 @@ def plan(ctx: click.Context, destroy: bool, out: str | None, **flags: Any) -> No
               help="At most this many API operations at once.")
 @click.option("--adopt", is_flag=True,
               help="First take into state the objects that carry this stack's marker but that the state lacks.")
+@click.option("--destroy", is_flag=True, help="Destroy everything the state knows (the same as `vastplan destroy`).")
 @click.argument("plan_file", required=False, metavar="[PLANFILE]")
 @selection_options
 @json_option("stream")
@@ -91,8 +95,10 @@ def apply(ctx: click.Context, plan_file: str | None, **flags: Any) -> None:
     """Make the account match the stack (or carry out a saved PLANFILE); state is saved after every change."""
     from vastplan.commands import pipeline as app
 
-    if plan_file and flags.get("adopt"):
-        raise UsageError("--adopt cannot be used with a saved plan: adopt first (apply --adopt), then plan again")
+    destroy = flags.pop("destroy", False)
+    if plan_file and (flags.get("adopt") or destroy):
+        raise UsageError(f"--{'adopt' if flags.get('adopt') else 'destroy'} cannot be used with a saved plan "
+                         "(a saved plan already says what it does)")
     if flags.get("adopt") and flags.get("refresh") is False:
         raise UsageError("--adopt finds the objects in the account: it cannot be used with --no-refresh")
     if not plan_file:
@@ -102,7 +108,7 @@ def apply(ctx: click.Context, plan_file: str | None, **flags: Any) -> None:
         ctx.exit(app.apply_saved(session, plan_file))
     if session.opts.refresh_only:
         ctx.exit(app.refresh_only(session, write=True))
-    ctx.exit(app.apply(session))
+    ctx.exit(app.apply(session, destroy=destroy))
 
 
 @cli.command()
@@ -111,7 +117,8 @@ def apply(ctx: click.Context, plan_file: str | None, **flags: Any) -> None:
 @click.option("--auto-approve", is_flag=True, help="Destroy without asking for 'yes'.")
 @click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True)
 @lock_timeout_option
-@click.option("--target", "targets", multiple=True, metavar="ADDR", help="Only destroy this (and its dependents).")
+@click.option("--target", "targets", multiple=True, metavar="ADDR", shell_complete=complete_address,
+              help="Only destroy this (and its dependents).")
 @json_option("stream")
 @click.pass_context
 def destroy(ctx: click.Context, **flags: Any) -> None:
@@ -141,13 +148,15 @@ def reap(ctx: click.Context, **flags: Any) -> None:
 @click.argument("plan_file", required=False, metavar="PLANFILE")
 @click.pass_context
 def show(ctx: click.Context, plan_file: str | None, **flags: Any) -> None:
-    """Show a saved PLANFILE: the plan as text, or with --json the same document `plan --json` prints."""
-    session = open_session(ctx, **flags)
-    if not plan_file:
-        raise UsageError("show needs a PLANFILE (made with `vastplan plan --out PLANFILE`)")
-    from vastplan.commands.show import show_saved
+    """Show the state (every object and output), or a saved PLANFILE; --json as a document
+    (for a plan, the one `plan --json` prints)."""
+    from vastplan.commands.show import show_saved, show_state
 
-    ctx.exit(show_saved(session, plan_file))
+    if not plan_file:
+        if flags.get("json_output"):  # the state's own document, not a plan's
+            ctx.ensure_object(Invocation).view = JSON_VIEWS["document"]()
+        ctx.exit(show_state(open_session(ctx, **flags)))
+    ctx.exit(show_saved(open_session(ctx, **flags), plan_file))
 
 
 @cli.group()
@@ -185,6 +194,7 @@ register_state_commands(cli)
 register_cost_commands(cli)
 register_explore_commands(cli)
 register_logs_commands(cli)
+register_completion_commands(cli)
 cli.add_command(workspace_group)
 
 
@@ -194,7 +204,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    # Bare `vastplan` is a request for help (exit 0), not a usage error; Terraform's -option spellings too.
+    args = terraform_spellings(cli, list(sys.argv[1:] if argv is None else argv)) or ["--help"]
     invocation = Invocation()
     try:
         return _run(args, invocation)

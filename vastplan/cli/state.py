@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from vastplan.cli.completion import complete_address
 from vastplan.cli.options import (
     Command,
     Group,
@@ -49,7 +50,7 @@ def state_list(ctx: click.Context, **flags: Any) -> None:
 
 @state_group.command("show")
 @common_options
-@click.argument("address")
+@click.argument("address", shell_complete=complete_address)
 @click.pass_context
 def state_show(ctx: click.Context, address: str, **flags: Any) -> None:
     """One resource as the state records it (sensitive values redacted)."""
@@ -59,7 +60,7 @@ def state_show(ctx: click.Context, address: str, **flags: Any) -> None:
 @state_group.command("rm")
 @common_options
 @lock_timeout_option
-@click.argument("address")
+@click.argument("address", shell_complete=complete_address)
 @click.pass_context
 def state_rm(ctx: click.Context, address: str, **flags: Any) -> None:
     """Forget ADDRESS: vastplan stops managing it; the object stays in the account."""
@@ -70,7 +71,7 @@ def state_rm(ctx: click.Context, address: str, **flags: Any) -> None:
 @state_group.command("mv")
 @common_options
 @lock_timeout_option
-@click.argument("source")
+@click.argument("source", shell_complete=complete_address)
 @click.argument("target")
 @click.pass_context
 def state_mv(ctx: click.Context, source: str, target: str, **flags: Any) -> None:
@@ -82,7 +83,7 @@ def state_mv(ctx: click.Context, source: str, target: str, **flags: Any) -> None
 @state_group.command("unprotect")
 @common_options
 @lock_timeout_option
-@click.argument("address")
+@click.argument("address", shell_complete=complete_address)
 @click.pass_context
 def state_unprotect(ctx: click.Context, address: str, **flags: Any) -> None:
     """Drop the prevent_destroy protection state keeps for ADDRESS."""
@@ -107,11 +108,29 @@ def import_command(ctx: click.Context, address: str, object_id: str, **flags: An
 @common_options
 @json_option("document", "As JSON.")
 @click.option("--show-sensitive", is_flag=True, help="Print sensitive outputs too.")
+@click.option("--raw", is_flag=True, help="NAME's value alone, unquoted, for a script (sensitive ones too).")
 @click.argument("name", required=False)
 @click.pass_context
-def output_command(ctx: click.Context, name: str | None, show_sensitive: bool, **flags: Any) -> None:
+def output_command(ctx: click.Context, name: str | None, show_sensitive: bool, raw: bool, **flags: Any) -> None:
     """The stack's outputs as of the last apply (e.g. SSH commands); sensitive ones hidden unless asked."""
-    ctx.exit(_commands().output(open_session(ctx, **flags), name, show_sensitive))
+    ctx.exit(_commands().output(open_session(ctx, **flags), name, show_sensitive, raw))
+
+
+def _taint_command(name: str, tainted: bool, doc: str) -> click.Command:
+    @click.command(name, cls=Command, help=doc)
+    @common_options
+    @lock_timeout_option
+    @click.argument("address", shell_complete=complete_address)
+    @click.pass_context
+    def command(ctx: click.Context, address: str, **flags: Any) -> None:
+        session = open_session(ctx, **flags)
+        ctx.exit(_locked(session, name, lambda: _commands().taint(session, address, tainted)))
+
+    return command
+
+
+taint_command = _taint_command("taint", True, "Mark ADDRESS to be replaced by the next apply (state only).")
+untaint_command = _taint_command("untaint", False, "Keep ADDRESS after all: the next plan no longer replaces it.")
 
 
 @click.command("force-unlock", cls=Command)
@@ -141,7 +160,8 @@ def orphans_command(ctx: click.Context, destroy: bool, **flags: Any) -> None:
 
 
 def register_state_commands(cli: click.Group) -> None:
-    for command in (state_group, import_command, output_command, force_unlock_command, orphans_command):
+    for command in (state_group, import_command, output_command, force_unlock_command, orphans_command,
+                    taint_command, untaint_command):
         cli.add_command(command)
 
 

@@ -18,6 +18,7 @@ class Options:
     sandbox_dir: str | None = None
     variables: dict[str, str] = field(default_factory=dict)
     var_files: tuple[str, ...] = ()
+    environ: dict[str, str] = field(default_factory=dict)  # VASTPLAN_VAR_name values, below --var-file
     parallelism: int = 10
     auto_approve: bool = False
     detailed_exitcode: bool = False
@@ -29,6 +30,7 @@ class Options:
     refresh_only: bool = False
     lock_timeout: float = 0.0
     backend: str | None = None  # a backend URL (--backend / VASTPLAN_BACKEND); None: the stack's, else the file
+    lock: bool = True  # --no-lock (Terraform's -lock=false): run without the state lock
     workspace: str = "default"
     adopt: bool = False  # apply --adopt: take this stack's marked objects the state lacks into it first
 

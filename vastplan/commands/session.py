@@ -56,6 +56,13 @@ class Session:
         """Hold the state's lock for the rest of the block; a command takes it once."""
         if self._lock_held:
             raise RuntimeError("the state lock is already held by this command")
+        if not self.opts.lock:  # --no-lock: the backend's compare-and-swap on serial still refuses a lost update
+            self._lock_held = True
+            try:
+                yield
+            finally:
+                self._lock_held = False
+            return
         with self.backend.lock(operation, self.opts.lock_timeout):
             self._lock_held = True
             try:

@@ -80,13 +80,29 @@ def state_unprotect(session: Session, address: str) -> int:
     return 0
 
 
-def output(session: Session, name: str | None, reveal: bool) -> int:
+def taint(session: Session, address: str, tainted: bool) -> int:
+    """Mark ADDRESS for replacement by the next apply (taint), or take that mark away (untaint): an
+    instance recorded as tainted after a readiness timeout that became ready after all is kept."""
+    state = _read(session)
+    entry = _entry(session, state, address)
+    if entry.tainted == tainted:
+        session.view.line(f"{address} (id {entry.id}) is {'already' if tainted else 'not'} tainted; nothing changed.")
+        return 0
+    session.backend.write(state.with_resource(address, replace(entry, tainted=tainted)))
+    session.view.line(f"{address} (id {entry.id}) is tainted: the next apply replaces it." if tainted else
+                      f"{address} (id {entry.id}) is no longer tainted: the next plan keeps it.")
+    return 0
+
+
+def output(session: Session, name: str | None, reveal: bool, raw: bool = False) -> int:
     """One output's value, or all of them; the view prints them as text or as JSON."""
     view, state = session.view, session.backend.read()
     outputs: dict[str, Any] = dict(state.outputs) if state else {}
     if name is not None and name not in outputs:
         raise UsageError(f"no output named {name!r}" + (f"; the outputs are {', '.join(sorted(outputs))}"
                                                          if outputs else " (apply the stack first)"))
+    if raw:
+        return _raw(session, name, outputs)
     values = shown(outputs, reveal)
     if name is not None:
         value = values[name]
@@ -94,6 +110,19 @@ def output(session: Session, name: str | None, reveal: bool) -> int:
     else:
         view.result({k: {"value": values[k], "sensitive": bool(outputs[k].get("sensitive"))} for k in sorted(outputs)},
                     "\n".join(f"{key} = {json.dumps(values[key])}" for key in sorted(values)))
+    return 0
+
+
+def _raw(session: Session, name: str | None, outputs: dict[str, Any]) -> int:
+    """``output NAME --raw``: the bare value for a script (sensitive ones too, as Terraform's -raw does)."""
+    if name is None:
+        raise UsageError("--raw prints one output: name it (vastplan output NAME --raw)")
+    value = shown(outputs, True)[name]
+    if isinstance(value, (dict, list)) or value is None:
+        what = "null" if value is None else "a map" if isinstance(value, dict) else "a list"
+        raise UsageError(f"output {name!r} is {what}; --raw prints only strings, numbers and booleans "
+                         "(use --json for the others)")
+    session.view.result(value, json.dumps(value) if isinstance(value, bool) else str(value))
     return 0
 
 

@@ -143,7 +143,7 @@ def confirm(session: Session, verb: str) -> None:
     if session.opts.auto_approve:
         return
     if not session.opts.interactive:
-        raise ConfirmationRequired(f"{verb} needs --auto-approve when not run from a terminal")
+        raise ConfirmationRequired(f"{verb} needs --auto-approve when not run from a terminal or with --no-input")
     if not session.view.ask_approval("Do you want to perform these actions?"):
         raise Cancelled(f"{verb.capitalize()} cancelled; nothing was changed.")
 

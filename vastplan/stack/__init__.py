@@ -27,8 +27,9 @@ def load_stack(
     variables: Mapping[str, str] = {},  # noqa: B006 - read only
     var_files: Sequence[str | Path] = (),
     workspace: str = "default",
+    environ: Mapping[str, str] | None = None,
 ) -> Stack:
     """Read, check and resolve the stack at ``path`` (see ``vastplan.stack.load``)."""
     from vastplan.stack.load import load_stack as load
 
-    return load(path, variables, var_files, workspace)
+    return load(path, variables, var_files, workspace, environ)

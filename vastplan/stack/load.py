@@ -27,15 +27,17 @@ def load_stack(
     variables: Mapping[str, str] = {},  # noqa: B006 - read only
     var_files: Sequence[str | Path] = (),
     workspace: str = "default",
+    environ: Mapping[str, str] | None = None,
 ) -> Stack:
     """Read, check and resolve the stack at ``path``.
 
     ``variables`` are ``--var`` values (text, coerced to each variable's declared type);
     ``var_files`` are ``--var-file`` YAML mappings, applied in order before ``variables``;
-    ``workspace`` is what ``${workspace}`` says.
+    ``workspace`` is what ``${workspace}`` says; ``environ``'s ``VASTPLAN_VAR_name`` values come before
+    the var files.
     """
     try:
-        stack, diags = _load(Path(path), variables, var_files, workspace)
+        stack, diags = _load(Path(path), variables, var_files, workspace, environ or {})
     except Exception as exc:  # the last line of defence: any input ends as a StackError
         summary = f"internal error while loading the stack ({type(exc).__name__}: {exc}); please report it"
         raise StackError([Diagnostic(summary, range=SourceRange(str(path), 1, 1))]) from exc
@@ -50,7 +52,8 @@ def load_var_file(path: str | Path) -> tuple[Document, list[Diagnostic]]:
 
 
 def _load(
-    path: Path, given: Mapping[str, str], var_files: Sequence[str | Path], workspace: str
+    path: Path, given: Mapping[str, str], var_files: Sequence[str | Path], workspace: str,
+    environ: Mapping[str, str],
 ) -> tuple[Stack | None, list[Diagnostic]]:
     doc, diags = load_yaml_file(path)
     if not diags and doc.data is None:
@@ -64,7 +67,7 @@ def _load(
         var_doc, var_diags = load_var_file(var_file)
         var_docs.append(var_doc)
         diags += var_diags
-    found = gather(doc, var_docs, given, workspace)
+    found = gather(doc, var_docs, given, workspace, environ)
     interpolator = Interpolator(doc, found.variables, workspace=workspace)
     resolved = replace(doc, data=interpolator.document(doc.data))
     hidden = frozenset(interpolator.sensitive)

@@ -39,12 +39,15 @@ _TYPE_WORDS = {
 }
 
 
+def schema_path(name: str = _SCHEMA_NAME) -> Path:
+    """Where a schema (the stack's by default) is: shipped inside the wheel, else in the source tree."""
+    shipped = Path(str(resources.files("vastplan").joinpath("schemas").joinpath(name)))
+    return shipped if shipped.is_file() else Path(__file__).resolve().parents[2] / "schemas" / name
+
+
 def schema_text(name: str = _SCHEMA_NAME) -> str:
-    """A schema (the stack's by default): shipped inside the wheel, or read from the source tree."""
-    try:
-        return resources.files("vastplan").joinpath("schemas").joinpath(name).read_text("utf-8")
-    except (FileNotFoundError, NotADirectoryError):
-        return (Path(__file__).resolve().parents[2] / "schemas" / name).read_text("utf-8")
+    """A schema (the stack's by default), as ``schema_path`` finds it."""
+    return schema_path(name).read_text("utf-8")
 
 
 @functools.cache

@@ -28,6 +28,8 @@ _RESERVED_ROOTS = frozenset({"var", "vars", "variables", "count", "self", "local
                              *RESOURCE_ROOTS})
 
 
+ENV_PREFIX = "VASTPLAN_VAR_"
+
 @dataclass(frozen=True)
 class Variable:
     name: str
@@ -119,10 +121,11 @@ class VariableSet:
                     var = Variable(name, type_, True, value, var.sensitive)
             self.variables[name] = var
 
-    def assign(self, name: str, value: Any, source: Document | None, where: YPath) -> None:
-        """Give ``name`` a value from a var file (``source``) or from --var (``source`` None)."""
+    def assign(self, name: str, value: Any, source: Document | None, where: YPath, origin: str | None = None) -> None:
+        """Give ``name`` a value from a var file (``source``) or from --var (``source`` None; ``origin``
+        names another place in the error, such as an environment variable)."""
         doc = source or self.doc
-        origin = "" if source else f'--var "{name}": '
+        origin = f"{origin}: " if origin else "" if source else f'--var "{name}": '
         if name not in self.variables:
             text = f'{origin}no variable named "{name}" is declared{did_you_mean(name, self.variables)}'
             self.diags.append(doc.diag(where, text, key=True, address=("variables",)))
@@ -153,12 +156,20 @@ class VariableSet:
             self.assign(name, value, None, declared)
 
 
+    def assign_environment(self, environ: Mapping[str, str]) -> None:
+        """``VASTPLAN_VAR_name`` (Terraform's ``TF_VAR_name``) for each declared variable; others are ignored."""
+        for name in list(self.variables):
+            if (value := environ.get(f"{ENV_PREFIX}{name}")) is not None:
+                self.assign(name, value, None, ("variables", name), origin=f"{ENV_PREFIX}{name}")
+
+
 def gather(doc: Document, var_docs: Sequence[Document], given: Mapping[str, str],
-           workspace: str = "default") -> VariableSet:
-    """Variables with their final values: default (where ``${workspace}`` may stand) < each --var-file
-    in order < --var."""
+           workspace: str = "default", environ: Mapping[str, str] | None = None) -> VariableSet:
+    """Variables with their final values: default (where ``${workspace}`` may stand) < ``VASTPLAN_VAR_name``
+    in ``environ`` < each --var-file in order < --var."""
     found = VariableSet(doc, workspace=workspace)
     found.declare()
+    found.assign_environment(environ or {})
     for source in var_docs:
         found.assign_file(source)
     found.assign_flags(given)
