@@ -1,10 +1,10 @@
 """Figure 7: the PostgreSQL state backend against the local file.
 
-6a. ``vastplan plan`` of 1,000 unchanged templates, 50 ms per request, state in PostgreSQL vs in the
+7a. ``vastplan plan`` of 1,000 unchanged templates, 50 ms per request, state in PostgreSQL vs in the
     local file (runs interleaved): <= 1.15 x.
-6b. ``vastplan apply`` of 200 new templates (two state writes per create: the journal entry, then
+7b. ``vastplan apply`` of 200 new templates (two state writes per create: the journal entry, then
     the id), a fresh sandbox and state per run: <= 1.3 x.
-6c. The time of one state write of a 200-resource state, each backend, in-process (median of 200).
+7c. The time of one state write of a 200-resource state, each backend, in-process (median of 200).
 
 PostgreSQL 15 runs on loopback in a temporary folder, durable (fsync on), as a team's database would;
 the local file is fsynced too.
@@ -119,12 +119,12 @@ def measure(ctx: Context) -> list[Row]:
         return ", ".join(f"{s:.2f}" for s in values)
 
     a_ratio = median(apply_pg) / median(apply_local)
-    ctx.detail("6. State in PostgreSQL vs the local file", f"""
+    ctx.detail("7. State in PostgreSQL vs the local file", f"""
 PostgreSQL 15 on loopback (durable: fsync on), started by `tests/pgserver.py`; the sandbox in its own process.
 
 | run | local file, runs (s) | PostgreSQL, runs (s) |
 | --- | --- | --- |
-| plan of {PLAN_N:,} unchanged resources, {LATENCY_MS:.0f} ms/request | {runs(plan_local)} | {runs(plan_pg)} |
+| plan of {PLAN_N:,} unchanged templates, {LATENCY_MS:.0f} ms/request | {runs(plan_local)} | {runs(plan_pg)} |
 | apply of {APPLY_N} templates ({2 * APPLY_N} state writes) | {runs(apply_local)} | {runs(apply_pg)} |
 
 One state write of a {APPLY_N}-template state (median of 200, in-process, lock held): local file
@@ -134,12 +134,12 @@ pruning to the last 20). Plan command: `{plan_command}`.
 """)
     command = "python -m bench --only backend"
     return [
-        Row(f"6a. plan of {PLAN_N:,} unchanged resources, PostgreSQL vs local", f"<= {PLAN_TARGET} x",
+        Row(f"7a. plan of {PLAN_N:,} unchanged templates, PostgreSQL vs local", f"<= {PLAN_TARGET} x",
             f"{median(plan_pg):.2f} s vs {median(plan_local):.2f} s = {p_ratio:.2f} x", p_ratio <= PLAN_TARGET,
             command, len(plan_pg)),
-        Row(f"6b. apply of {APPLY_N} templates, PostgreSQL vs local", f"<= {APPLY_TARGET} x",
+        Row(f"7b. apply of {APPLY_N} templates, PostgreSQL vs local", f"<= {APPLY_TARGET} x",
             f"{median(apply_pg):.2f} s vs {median(apply_local):.2f} s = {a_ratio:.2f} x", a_ratio <= APPLY_TARGET,
             command, len(apply_pg)),
-        Row(f"6c. one state write ({APPLY_N} resources), PostgreSQL vs local", "(shown)",
+        Row(f"7c. one state write ({APPLY_N} resources), PostgreSQL vs local", "(shown)",
             f"{write_pg * 1000:.2f} ms vs {write_local * 1000:.2f} ms", None, command, 200),
     ]
