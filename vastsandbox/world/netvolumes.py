@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from vastsandbox.world import JSON
 from vastsandbox.world.errors import Refusal
 from vastsandbox.world.machines import Machine
+from vastsandbox.world.volumes import checked_size
 
 Record = dict[str, JSON]
 NETWORK_OFFER_BASE = 8000000
 CLUSTER_ID_BASE = 900
 SECTION = "network_volumes"
 HOURS_PER_MONTH = 720.0
-DEFAULT_SIZE = 15.0
 
 
 @dataclass(frozen=True)
@@ -101,16 +101,6 @@ def offers(extra: dict[str, JSON], disks: list[NetworkDisk], now: float, storage
     return [offer(d, d.capacity - used(extra, d), now, storage) for d in disks]
 
 
-def _size(value: JSON) -> float:
-    try:
-        size = float(value if value is not None else DEFAULT_SIZE)
-    except (TypeError, ValueError) as exc:
-        raise Refusal(400, "invalid_args", "Volume size must be a number.") from exc
-    if size < 1:
-        raise Refusal(400, "invalid_args", "Volume size must be at least 1 GB.")
-    return size
-
-
 def create(extra: dict[str, JSON], disks: list[NetworkDisk], offer_id: JSON, size_value: JSON, name: JSON,
            new_id: int, owner: int, now: float) -> Record:
     """Rent ``size`` GB of a network disk; refused when the offer is unknown or too small."""
@@ -120,7 +110,7 @@ def create(extra: dict[str, JSON], disks: list[NetworkDisk], offer_id: JSON, siz
         index = -1
     if not 0 <= index < len(disks):
         raise Refusal(404, "no_such_ask", f"Network volume offer {offer_id} is not available.")
-    disk, size = disks[index], _size(size_value)
+    disk, size = disks[index], checked_size(size_value)
     free = disk.capacity - used(extra, disk)
     if size > free:
         raise Refusal(400, "invalid_args", f"Network volume of {size:g} GB does not fit on offer {offer_id} "

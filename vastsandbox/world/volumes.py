@@ -17,7 +17,8 @@ Record = dict[str, JSON]
 DEFAULT_SIZE = 15.0
 
 
-def _size(value: JSON) -> float:
+def checked_size(value: JSON) -> float:
+    """A requested volume size in GB (local or network), or the 400 Vast.ai gives."""
     try:
         size = float(value if value is not None else DEFAULT_SIZE)
     except (TypeError, ValueError) as exc:
@@ -36,7 +37,7 @@ def create(call: Caller, offer_id: JSON, size_value: JSON, name: JSON) -> Record
         machine = None
     if machine is None or not machine.rentable:
         raise Refusal(404, "no_such_ask", f"Volume offer {offer_id} is not available.")
-    size = _size(size_value)
+    size = checked_size(size_value)
     if size > sb.market.free_disk(machine):
         raise Refusal(400, "invalid_args", f"Volume of {size:g} GB does not fit on machine "
                                               f"{machine.machine_id} ({sb.market.free_disk(machine):.0f} GB free).")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -80,14 +80,7 @@ class LocalStateFile:
 
     def save_errored(self, state: State) -> str:
         """Save ``state`` where it can be saved, for recovery; returns the path (or why none worked)."""
-        text = (json.dumps(state.to_json(), indent=2) + "\n").encode("utf-8")
-        for candidate in errored_path_candidates(self.path):
-            try:
-                atomic_write(candidate, text)
-                return str(candidate)
-            except OSError:
-                continue
-        return "nowhere (no folder could be written either)"
+        return save_first_writable(state, errored_path_candidates(self.path))
 
     def write(self, state: State) -> State:
         """Write ``state`` with the serial advanced by one; returns what was written. Refused when
@@ -195,6 +188,18 @@ def errored_path_candidates(path: Path) -> list[Path]:
 
     name = f"{path.name}.errored"
     return [path.with_name(name), Path.cwd() / name, Path(tempfile.gettempdir()) / name]
+
+
+def save_first_writable(state: State, candidates: Iterable[Path]) -> str:
+    """Write ``state`` to the first of ``candidates`` that can be written; its path, or why none was."""
+    text = (json.dumps(state.to_json(), indent=2) + "\n").encode("utf-8")
+    for candidate in candidates:
+        try:
+            atomic_write(candidate, text)
+            return str(candidate)
+        except OSError:
+            continue
+    return "nowhere (no folder could be written either)"
 
 
 def atomic_write(path: Path, data: bytes) -> None:

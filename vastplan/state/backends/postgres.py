@@ -19,7 +19,6 @@ a message: ``describe`` and every error show the URL without it.
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 import zlib
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from typing import Any
 
 from vastplan.errors import LockError, StateError, UsageError
 from vastplan.kinds import COLLECTION_KINDS
-from vastplan.state.backends.local import atomic_write
+from vastplan.state.backends.local import save_first_writable
 from vastplan.state.backends.urls import password_of, redact_url
 from vastplan.state.lock import LockInfo
 from vastplan.state.model import ResourceState, State, Version
@@ -239,14 +238,7 @@ class PostgresBackend:
         import tempfile
 
         name = f"{self.stack}{'' if self.workspace == 'default' else '-' + self.workspace}.vpstate.json.errored"
-        text = (json.dumps(state.to_json(), indent=2) + "\n").encode("utf-8")
-        for candidate in (Path.cwd() / name, Path(tempfile.gettempdir()) / name):
-            try:
-                atomic_write(candidate, text)
-                return str(candidate)
-            except OSError:
-                continue
-        return "nowhere (no folder could be written either)"
+        return save_first_writable(state, (Path.cwd() / name, Path(tempfile.gettempdir()) / name))
 
     def restore_command(self, path: str) -> str:
         return f"vastplan state push {path} --backend {self.shown_url}"
