@@ -42,7 +42,7 @@ def cpu_seconds(pid: int) -> float:
 
 def first_page_bytes(sb: Sandbox) -> int:
     """The unfiltered page a refresh starts with (it carries the account's label tally)."""
-    from vastplan.resources.instance import LIVE_COLS
+    from vastplan.kinds.instance import LIVE_COLS
 
     query = {"select_filters": "{}", "order_by": json.dumps([{"col": "id", "dir": "asc"}]), "limit": "25",
              "select_cols": json.dumps(list(LIVE_COLS))}
