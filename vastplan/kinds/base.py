@@ -125,6 +125,11 @@ class ResourceKind(ABC):
     has_logs: ClassVar[bool] = False  # whether ``vastplan logs`` can read its container logs
     replace_fields: ClassVar[frozenset[str]] = frozenset()
 
+    def forces_replacement(self, field: str, before: Any, after: Any) -> bool:
+        """Whether changing ``field`` from ``before`` to ``after`` needs a new object; by name, unless a
+        kind knows that only some changes of a field cannot be made in place."""
+        return field in self.replace_fields
+
     def resolve(self, r: Resolving, name: str, body: dict[str, Any], path: YPath) -> tuple[dict[str, Any], list[str]]:
         """One block of the stack file as config, with the addresses it refers to; every problem the
         schema cannot see (references, files, values that must agree) is reported through ``r``

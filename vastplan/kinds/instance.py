@@ -227,6 +227,13 @@ class InstanceKind(ResourceKind):
             notes.append(f'label was edited outside vastplan ("{recorded["label"]}" -> "{live.get("label")}")')
         return notes
 
+    def forces_replacement(self, field: str, before: Any, after: Any) -> bool:
+        # A bid can be raised or lowered in place, but an instance cannot switch between interruptible
+        # and on-demand: a bid change without a price bids the winning price and stays interruptible.
+        if field == "bid_dph":
+            return (before is None) != (after is None)
+        return super().forces_replacement(field, before, after)
+
     def describe_update(self, fields: frozenset[str], after: Mapping[str, Any]) -> str:
         notes = []
         if fields & IN_PLACE_RECREATES:

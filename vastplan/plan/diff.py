@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -124,7 +124,7 @@ def decide_action(
     # What the API does not report is compared with what state recorded.
     before = _comparable({**entry.attributes, **(observed or {})}, desired, spec.lifecycle.ignore_changes)
     common.update(resource_id=entry.id, before=before, dph_before=kind.dph(observed) if observed else 0.0)
-    fields = field_changes(before, {k: desired[k] for k in before}, sensitive, kind.replace_fields)
+    fields = field_changes(before, {k: desired[k] for k in before}, sensitive, kind.forces_replacement)
     replacement = Action.replacement(spec.lifecycle.create_before_destroy)
     if entry.tainted:
         return ResourceChange(action=replacement, reason=ActionReason.TAINTED, fields=fields, **common)
@@ -161,7 +161,7 @@ def _comparable(observed: Mapping[str, Any], desired: Mapping[str, Any], ignore:
 
 
 def field_changes(before: Mapping[str, Any], after: Mapping[str, Any], sensitive: frozenset[str],
-                  replace_fields: frozenset[str]) -> tuple[FieldChange, ...]:
+                  forces: Callable[[str, Any, Any], bool]) -> tuple[FieldChange, ...]:
     """Changed fields, one per top-level key, or per key inside a mapping field (``env.TOKEN``)."""
     if before == after:
         return ()  # the common case, and DeepDiff is costly: most of a large plan's time without this
@@ -179,7 +179,7 @@ def field_changes(before: Mapping[str, Any], after: Mapping[str, Any], sensitive
             before=_lookup(before, key),
             after=_lookup(after, key),
             sensitive=is_sensitive(dotted, sensitive),
-            forces_replacement=key[0] in replace_fields,
+            forces_replacement=forces(key[0], before.get(key[0]), after.get(key[0])),
         )
         for dotted, key in sorted(paths.items())
     )
