@@ -9,7 +9,7 @@ and ids stay the same between two searches while nothing happened on the machine
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from vastsandbox.world import JSON
 from vastsandbox.world.machines import Machine, make_machines
@@ -118,11 +118,13 @@ class Market:
     def available(self, machine: Machine, size: int) -> bool:
         return machine.rentable and size in bundle_sizes(len(self.free_slots(machine)))
 
-    def offers(self, now: float, storage: float, kind: str) -> Iterator[dict[str, JSON]]:
-        """Every current offer. The dicts are shared: copy one before handing it out."""
+    def offers(self, now: float, storage: float, kind: str,
+               machines: Iterable[Machine] | None = None) -> Iterator[dict[str, JSON]]:
+        """Every current offer (of ``machines``, default all). The dicts are shared: copy one before
+        handing it out."""
         if len(self._cache) > 500_000:
             self._cache.clear()
-        for machine in self.machines:
+        for machine in self.machines if machines is None else machines:
             free = self.free_slots(machine)
             for size in bundle_sizes(len(free)):
                 key = (machine.index, size, storage, kind)
@@ -145,7 +147,7 @@ class Market:
         per_machine = {k: v for k, v in filters.items() if k in MACHINE_FIELDS}
         found: list[dict[str, JSON]] = []
         skip_machine = -1
-        for offer in self.offers(now, storage, kind):
+        for offer in self.offers(now, storage, kind, self._named_machines(filters.get("machine_id"))):
             machine_id = int(offer["machine_id"])
             if machine_id == skip_machine:
                 continue
@@ -156,6 +158,19 @@ class Market:
                 found.append(dict(offer))
         ranked = [dict(o) for o in sort_records(found, order or [("score", True)])]
         return ranked[:limit] if limit else ranked
+
+    def _named_machines(self, terms: dict[str, JSON] | None) -> list[Machine] | None:
+        """The machines a ``machine_id`` eq/in filter names, so a search of one machine costs the same
+        in any market (apply searches each shared machine again after every rent); None: all."""
+        if not terms or not ({"eq", "in"} & terms.keys()):
+            return None
+        wanted = [terms["eq"]] if "eq" in terms else terms["in"]
+        if not isinstance(wanted, list):
+            return None
+        ids = {int(w) for w in wanted if isinstance(w, (int, float)) and not isinstance(w, bool)}
+        if len(ids) != len(wanted):
+            return None  # a value matches() will judge (text, null): no shortcut
+        return sorted((self.by_id[i] for i in ids if i in self.by_id), key=lambda m: m.index)
 
     def prices(self, machine: Machine, size: int, storage: float) -> dict[str, float]:
         """On-demand and bid prices of a bundle with ``storage`` GB allocated."""
