@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Api, cheapest, fetch, rent, running, show, volume_offers, wait_status
+from conftest import CLI_BODY, Api, cheapest, fetch, rent, running, show, volume_offers, wait_status
 
 
 def network_offers(api: Api, **query: Any) -> list[dict[str, Any]]:
@@ -45,6 +45,36 @@ def test_network_volume_refusals(api: Api) -> None:
     assert api.put("/api/v0/network_volumes/", {"id": 12, "size": 10}).json["error"] == "no_such_ask"
     assert api.put("/api/v0/network_volumes/", {"size": 10}).status == 400
     assert network_offers(api, geolocation={"eq": "XX"}) == []
+
+
+def test_a_network_volume_mounts_only_on_a_machine_of_its_cluster(api: Api) -> None:
+    offer = network_offers(api)[0]
+    volume_id = api.put("/api/v0/network_volumes/", {"id": offer["id"], "size": 20, "name": "shared"}).json["volume_id"]
+    inside = cheapest(api, cluster_id={"eq": offer["cluster_id"]})
+    assert inside["machine_id"] in offer["machine_ids"]
+    outside = cheapest(api, cluster_id={"neq": offer["cluster_id"]})
+    link = {"mount_path": "/shared", "create_new": False, "volume_id": volume_id}
+    refused = api.put(f"/api/v0/asks/{outside['id']}/", {**CLI_BODY, "volume_info": link})
+    assert refused.status == 400 and f"is in cluster {offer['cluster_id']}" in refused.json["msg"]
+    instance_id = rent(api, inside["id"], volume_info=link)
+    assert [(v["id"], v["mount_path"]) for v in show(api, instance_id)["volume_info"]] == [(volume_id, "/shared")]
+    row = api.get("/api/v0/volumes", query={"type": "network_volume"}).json["volumes"][0]
+    assert row["instances"] == [instance_id]
+    in_use = api.delete("/api/v0/volumes/", query={"id": volume_id})
+    assert in_use.status == 400 and in_use.json["error"] == "invalid_args" and str(instance_id) in in_use.json["msg"]
+    assert api.delete(f"/api/v0/instances/{instance_id}/").json["success"] is True
+    assert api.get("/api/v0/volumes", query={"type": "network_volume"}).json["volumes"][0]["instances"] == []
+    assert api.delete("/api/v0/volumes/", query={"id": volume_id}).json == {"success": True}
+
+
+def test_an_account_rents_at_most_64_network_volumes(api: Api) -> None:
+    offer = network_offers(api)[0]
+    for _ in range(64):
+        assert api.put("/api/v0/network_volumes/", {"id": offer["id"], "size": 1}).status == 200
+    over = api.put("/api/v0/network_volumes/", {"id": offer["id"], "size": 1})
+    assert over.status == 400 and over.json["error"] == "invalid_args"
+    assert "64 network volumes" in over.json["msg"]
+    assert api.put("/api/v0/network_volumes/", {"id": offer["id"], "size": 1, "name": 7}).status == 400
 
 
 def test_copy_between_instance_volume_and_clone(api: Api) -> None:

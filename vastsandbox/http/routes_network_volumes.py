@@ -44,8 +44,8 @@ def create(call: Call) -> Reply:
     if body.get("id") in (None, ""):
         raise Refusal(400, "invalid_args", "Please provide a network volume offer id.")
     world = call.sb.world
-    record = netvolumes.create(world.extra, disks(call), body.get("id"), body.get("size"), body.get("name"),
-                               world.new_id("volumes"), call.uid, call.now)
+    record = netvolumes.create(world.extra, disks(call), body.get("id"), volumes.checked_size(body.get("size")),
+                               body.get("name"), world.new_id("volumes"), call.uid, call.now)
     call.sb.changed()
     return Reply({"success": True, "volume_name": f"V.{record['id']}", "volume_id": record["id"]})
 
@@ -60,7 +60,8 @@ def delete(call: Call, volume_id: int) -> Reply:
     extra = call.sb.world.extra
     found = netvolumes.find(extra, volume_id, call.uid)
     if found is not None and found["instances"]:
-        raise Refusal(400, "volume_in_use", f"Volume {volume_id} is in use; destroy its instances first.")
+        raise Refusal(400, "invalid_args", f"Volume {volume_id} is in use by instance(s) "
+                                           f"{', '.join(str(i) for i in found['instances'])}; destroy them first.")
     record = netvolumes.delete(extra, volume_id, call.uid, call.now)
     extra.setdefault(billing.CLOSED, {}).setdefault(str(call.uid), []).append(netvolumes.charge_row(record, call.now))
     container_fs.forget(extra, f"V.{volume_id}")

@@ -113,3 +113,23 @@ def make_machine(seed: int, index: int) -> Machine:
 
 def make_machines(seed: int, count: int) -> list[Machine]:
     return [make_machine(seed, i) for i in range(count)]
+
+
+CLUSTER_ID_BASE = 900  # cluster i of ``clusters`` is cluster_id 900 + i
+
+
+def clusters(machines: list[Machine]) -> list[tuple[str, list[Machine]]]:
+    """The physical clusters of a market, in a fixed order: its verified datacenter machines grouped
+    by location. Each has one network disk (``netvolumes``), and its GPU offers carry its
+    ``cluster_id``; a network volume mounts only on its cluster's machines."""
+    groups: dict[str, list[Machine]] = {}
+    for machine in machines:
+        if machine.datacenter and machine.verification == "verified":
+            groups.setdefault(machine.geolocation, []).append(machine)
+    return sorted(groups.items())
+
+
+def cluster_ids(machines: list[Machine]) -> dict[int, int]:
+    """machine_id -> the cluster_id of the cluster it belongs to (machines in none are left out)."""
+    return {m.machine_id: CLUSTER_ID_BASE + index
+            for index, (_, members) in enumerate(clusters(machines)) for m in members}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from vastsandbox.world import JSON
-from vastsandbox.world.machines import Machine, make_machines
+from vastsandbox.world.machines import Machine, cluster_ids, make_machines
 from vastsandbox.world.query import matches, sort_records
 
 # Offer fields that are the same for every bundle of a machine: a filter on them that fails for
@@ -47,6 +47,7 @@ class Market:
     def __init__(self, seed: int, count: int) -> None:
         self.machines = make_machines(seed, count)
         self.by_id = {m.machine_id: m for m in self.machines}
+        self.cluster_of = cluster_ids(self.machines)  # machine id -> cluster_id (network volumes mount there)
         self.slots: dict[int, dict[int, str]] = {}   # machine -> GPU slot -> holder
         self.disk_used: dict[int, float] = {}
         # machine id (as text, so it persists as JSON) -> generation; see bind_generations.
@@ -231,7 +232,7 @@ class Market:
             "expected_reliability": machine.reliability, "vms_enabled": False, "is_vm_deverified": False,
             "resource_type": "gpu", "geolocation": machine.geolocation, "geolocode": machine.geolocode,
             "start_date": machine.listed_at, "end_date": now + machine.duration_days * 86400,
-            "duration": machine.duration_days * 86400, "cluster_id": None,
+            "duration": machine.duration_days * 86400, "cluster_id": self.cluster_of.get(machine.machine_id),
             "avail_vol_ask_id": VOLUME_OFFER_BASE + machine.index,
             "avail_vol_dph": round(machine.storage_cost / HOURS_PER_MONTH, 8),
             "avail_vol_size": round(self.free_disk(machine), 1),

@@ -15,13 +15,12 @@ from dataclasses import dataclass
 
 from vastsandbox.world import JSON
 from vastsandbox.world.errors import Refusal
-from vastsandbox.world.machines import Machine
-from vastsandbox.world.volumes import checked_size
+from vastsandbox.world.machines import CLUSTER_ID_BASE, Machine, clusters
 
 Record = dict[str, JSON]
 NETWORK_OFFER_BASE = 8000000
-CLUSTER_ID_BASE = 900
 SECTION = "network_volumes"
+MAX_PER_USER = 64  # the sandbox's own cap (Vast.ai publishes none): a runaway loop meets a 400, not a bill
 HOURS_PER_MONTH = 720.0
 
 
@@ -52,12 +51,8 @@ class NetworkDisk:
 
 def network_disks(seed: int, machines: list[Machine]) -> list[NetworkDisk]:
     """The clusters of a market: verified datacenter machines grouped by location."""
-    groups: dict[str, list[Machine]] = {}
-    for machine in machines:
-        if machine.datacenter and machine.verification == "verified":
-            groups.setdefault(machine.geolocation, []).append(machine)
     disks = []
-    for index, (place, members) in enumerate(sorted(groups.items())):
+    for index, (place, members) in enumerate(clusters(machines)):
         draw = random.Random(f"{seed}/network-disk/{place}")
         avg = draw.choice((400, 800, 1200, 2000))
         disks.append(NetworkDisk(
@@ -101,16 +96,22 @@ def offers(extra: dict[str, JSON], disks: list[NetworkDisk], now: float, storage
     return [offer(d, d.capacity - used(extra, d), now, storage) for d in disks]
 
 
-def create(extra: dict[str, JSON], disks: list[NetworkDisk], offer_id: JSON, size_value: JSON, name: JSON,
+def create(extra: dict[str, JSON], disks: list[NetworkDisk], offer_id: JSON, size: float, name: JSON,
            new_id: int, owner: int, now: float) -> Record:
-    """Rent ``size`` GB of a network disk; refused when the offer is unknown or too small."""
+    """Rent ``size`` GB (checked by the caller) of a network disk; refused when the offer is unknown
+    or too small, or when the owner already rents ``MAX_PER_USER`` network volumes."""
     try:
         index = int(str(offer_id)) - NETWORK_OFFER_BASE
     except ValueError:
         index = -1
     if not 0 <= index < len(disks):
         raise Refusal(404, "no_such_ask", f"Network volume offer {offer_id} is not available.")
-    disk, size = disks[index], checked_size(size_value)
+    disk = disks[index]
+    if name is not None and not isinstance(name, str):
+        raise Refusal(400, "invalid_args", "The network volume name must be text.")
+    if len(owned(extra, owner)) >= MAX_PER_USER:
+        raise Refusal(400, "invalid_args", f"You already rent {MAX_PER_USER} network volumes, the most one "
+                                           "account may; delete one first.")
     free = disk.capacity - used(extra, disk)
     if size > free:
         raise Refusal(400, "invalid_args", f"Network volume of {size:g} GB does not fit on offer {offer_id} "
@@ -150,6 +151,28 @@ def delete(extra: dict[str, JSON], volume_id: int, owner: int, now: float) -> Re
     accrue(record, now)
     del rented(extra)[str(volume_id)]
     return record
+
+
+def link(extra: dict[str, JSON], volume_id: int, owner: int, machine_id: int, cluster_of: dict[int, int],
+         instance_id: int) -> Record | None:
+    """Mount the owner's network volume ``volume_id`` into a new instance on ``machine_id``: only a
+    machine of the volume's cluster reaches its disk. None when the owner has no such network volume."""
+    record = find(extra, volume_id, owner)
+    if record is None:
+        return None
+    if cluster_of.get(machine_id) != record["cluster_id"]:
+        raise Refusal(400, "invalid_args", f"Network volume {volume_id} is in cluster {record['cluster_id']}; "
+                                           f"machine {machine_id} of this offer is not in it.")
+    instances = record["instances"]
+    assert isinstance(instances, list)
+    instances.append(instance_id)
+    return record
+
+
+def by_id(extra: dict[str, JSON], volume_id: int) -> Record | None:
+    """A rented network volume, whoever owns it (an instance's mount names it by id)."""
+    item = rented(extra).get(str(volume_id))
+    return item["record"] if item is not None else None
 
 
 def render(record: Record, now: float) -> Record:

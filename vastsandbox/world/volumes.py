@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vastsandbox.world import JSON
+from vastsandbox.world import JSON, netvolumes
 from vastsandbox.world.errors import Refusal
 from vastsandbox.world.lifecycle import accrue
 from vastsandbox.world.machines import Machine
@@ -72,7 +72,16 @@ def mounts_for_new_instance(call: Caller, info: JSON, machine: Machine, instance
                                                   f"{machine.machine_id} of this offer.")
         volume = create(call, info.get("volume_id"), info.get("size"), info.get("name"))
     else:
-        volume = call.sb.world.get("volumes", int(str(info.get("volume_id"))), call.uid)
+        try:
+            volume_id = int(str(info.get("volume_id")))
+        except ValueError as exc:
+            raise Refusal(400, "invalid_args", "volume_info.volume_id must be a volume id.") from exc
+        volume = call.sb.world.get("volumes", volume_id, call.uid)
+        if volume is None:
+            volume = netvolumes.link(call.sb.world.extra, volume_id, call.uid, machine.machine_id,
+                                     call.sb.market.cluster_of, instance_id)
+            if volume is not None:
+                return [{"id": volume["id"], "mount_path": mount_path}]
         if volume is None:
             raise Refusal(404, "no_such_volume", "Volume with that ID does not exist.")
         if int(volume["machine_id"]) != machine.machine_id:
@@ -87,7 +96,7 @@ def mounts_for_new_instance(call: Caller, info: JSON, machine: Machine, instance
 def volume_info_of(call: Caller, instance: Record) -> list[Record]:
     rows = []
     for mount in instance.get("volumes") or []:
-        volume = call.sb.world.tables["volumes"].get(int(mount["id"]))
+        volume = _mounted(call, int(mount["id"]))
         if volume is not None:
             rows.append({"id": volume["id"], "name": volume["label"], "mount_path": mount["mount_path"],
                          "avail_space": volume["disk_space"], "total_space": volume["disk_space"]})
@@ -97,9 +106,14 @@ def volume_info_of(call: Caller, instance: Record) -> list[Record]:
 def release_instance(call: Caller, instance: Record) -> None:
     """The instance is gone: it no longer holds its volumes."""
     for mount in instance.get("volumes") or []:
-        volume = call.sb.world.tables["volumes"].get(int(mount["id"]))
+        volume = _mounted(call, int(mount["id"]))
         if volume is not None:
             volume["instances"] = [i for i in volume["instances"] if i != instance["id"]]
+
+
+def _mounted(call: Caller, volume_id: int) -> Record | None:
+    """The local or network volume an instance mounts (local and network ids share one range)."""
+    return call.sb.world.tables["volumes"].get(volume_id) or netvolumes.by_id(call.sb.world.extra, volume_id)
 
 
 def render(call: Caller, record: Record) -> Record:
