@@ -18,6 +18,7 @@ from vastplan.kinds import instance_config as cfg
 from vastplan.kinds import instance_stack as stack_block
 from vastplan.kinds.base import ApplyContext, Created, LiveObjects, Planning, Resolving, ResourceKind
 from vastplan.kinds.instance_ops import InstanceOps, expiry, expiry_rule
+from vastplan.kinds.network_volume import mounted_network_volumes
 from vastplan.kinds.ownership import strip_marker
 from vastplan.kinds.placement import Placement, instance_disk, instance_search, storage_dph
 from vastplan.kinds.placer import Placer, groups_of
@@ -131,6 +132,11 @@ class InstanceKind(ResourceKind):
         pinned = [s for s in to_place if on_volume[s.address] is not None]
         for group in groups_of(pinned, on_volume):
             planning.placements.update(await placer.place_group(group))
+        in_cluster = {s.address: c for s in to_place if (c := _network_cluster(s, planning)) is not None}
+        for cluster in sorted(set(in_cluster.values())):
+            for group in groups_of([s for s in to_place if in_cluster.get(s.address) == cluster], {}):
+                group.query["cluster_id"] = {"eq": cluster}  # a network volume mounts in its cluster only
+                planning.placements.update(await placer.place_group(group))
         for volume in (s for s in planning.stack.resources if s.kind == "volume"):
             if planning.live_object(volume.address) is None:
                 mounts = [s for s in to_place if volume.address in mounted_volumes(s)]
@@ -272,8 +278,18 @@ def _pending_label(entry: ResourceState) -> str:
 
 def _volume_machine(spec: ResourceSpec, planning: Planning) -> int | None:
     """The machine of the (existing) volume this instance mounts, which it must run on."""
-    for item in spec.config.get("volumes") or []:
-        live = planning.live_object(f"volumes.{item['volume']}")
+    for address in mounted_volumes(spec):
+        live = planning.live_object(address)
         if live is not None:
             return int(live["machine_id"])
+    return None
+
+
+def _network_cluster(spec: ResourceSpec, planning: Planning) -> int | None:
+    """The cluster of the network volume this instance mounts (existing, or chosen by this plan)."""
+    for address in mounted_network_volumes(spec):
+        placement = planning.placements.get(address)
+        row = placement.offer if placement else planning.live_object(address)  # a new one is placed
+        if row is not None and row.get("cluster_id") is not None:
+            return int(row["cluster_id"])
     return None

@@ -59,10 +59,15 @@ def volume_mounts(spec: ResourceSpec, state: State) -> list[str]:
     """``<volume id>:<mount>``, or ``<address>:<mount>`` while the volume does not exist yet."""
     mounts = []
     for item in spec.config.get("volumes") or []:
-        address = f"volumes.{item['volume']}"
+        address = mount_address(item)
         entry = state.resources.get(address)
         mounts.append(f"{entry.id if entry else address}:{item['mount']}")
     return mounts
+
+
+def mount_address(item: Mapping[str, Any]) -> str:
+    """The address a ``volumes:`` item mounts: a volume, or a network volume."""
+    return f"network_volumes.{item['network_volume']}" if "network_volume" in item else f"volumes.{item['volume']}"
 
 
 def label_for(spec: ResourceSpec, stack: Stack) -> str:

@@ -174,7 +174,7 @@ class InstanceOps:
 
     def _volume_info(self, spec: ResourceSpec) -> dict[str, Any] | None:
         for item in spec.config.get("volumes") or []:
-            entry = self.ctx.current_state().resources.get(f"volumes.{item['volume']}")
+            entry = self.ctx.current_state().resources.get(cfg.mount_address(item))
             if entry is not None:
                 return {"mount_path": item["mount"], "create_new": False, "volume_id": entry.id}
         return None

@@ -60,6 +60,9 @@ def _references(r: Resolving, body: dict[str, Any], path: YPath) -> list[str]:
     for i, mount in enumerate(mounts if isinstance(mounts, list) else []):
         if isinstance(mount, dict) and "volume" in mount:
             found.append(r.reference("volumes", mount["volume"], (*path, "volumes", i, "volume")))
+        if isinstance(mount, dict) and "network_volume" in mount:
+            where = (*path, "volumes", i, "network_volume")
+            found.append(r.reference("network_volumes", mount["network_volume"], where))
     return [address for address in found if address]
 
 

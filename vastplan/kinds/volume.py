@@ -24,7 +24,7 @@ def describe_machine(row: Mapping[str, Any]) -> str:
 
 def mounted_volumes(spec: ResourceSpec) -> list[str]:
     """The volume addresses an instance spec mounts."""
-    return [f"volumes.{v['volume']}" for v in spec.config.get("volumes") or []]
+    return [f"volumes.{v['volume']}" for v in spec.config.get("volumes") or [] if "volume" in v]
 
 
 class VolumeKind(ResourceKind):
@@ -45,7 +45,9 @@ class VolumeKind(ResourceKind):
         return float(spec.config["size_gb"])
 
     async def list_live(self, client: VastClient, known: Mapping[str, ResourceState]) -> LiveObjects:
-        return {row["id"]: self.from_api(row) for row in await api.list_volumes(client) if "id" in row}
+        # network volumes share the listing (and the id range): they are the network_volume kind's
+        return {row["id"]: self.from_api(row) for row in await api.list_volumes(client)
+                if "id" in row and row.get("type") != "network_volume"}
 
     def from_api(self, row: Mapping[str, Any]) -> dict[str, Any]:
         return {
