@@ -67,6 +67,14 @@ def check_ci_runner(ws: Workspace, rows: list[Row]) -> None:
     assert runner["disk_space"] == 32
 
 
+def check_serverless(ws: Workspace, rows: list[Row]) -> None:
+    (loader,) = rows
+    (mount,) = loader["volume_info"]
+    (volume,) = api_get(ws.api_url, "/api/v0/volumes/?owner=me&type=network_volume", CANARY_API_KEY)["volumes"]
+    assert mount == {**mount, "id": volume["id"], "mount_path": "/shared"} and volume["disk_space"] == 50
+    assert country(volume) in {"US", "CA"} and loader["geolocation"] == volume["geolocation"], "in its cluster"
+
+
 @dataclass(frozen=True)
 class Expected:
     resources: int                      # objects the first plan creates
@@ -79,6 +87,7 @@ EXPECTED = {
     "llm-server.yaml": Expected(4, 1, check_llm_server),
     "training.yaml": Expected(6, 4, check_training),
     "ci-runner.yaml": Expected(2, 1, check_ci_runner),
+    "serverless.yaml": Expected(2, 1, check_serverless),
 }
 
 
