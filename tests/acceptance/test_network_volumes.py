@@ -151,3 +151,22 @@ def test_a_mount_names_one_declared_volume(workspace: Workspace) -> None:
     workspace.write(MOUNTED.replace("SIZE", "10").replace("network_volume: shared", "network_volume: sahred"))
     unknown = workspace.vastplan("validate")
     assert unknown.code == 1 and "stack.yaml:9:" in unknown.err and "sahred" in unknown.err, unknown.err
+
+
+def test_replacing_a_mounted_network_volume_replaces_the_instance_that_mounts_it(workspace: Workspace) -> None:
+    workspace.write(MOUNTED.replace("SIZE", "10"))
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    workspace.write(MOUNTED.replace("SIZE", "20"))
+    planned = workspace.vastplan("plan")
+    assert planned.code == 0, planned.text
+    assert '~ volumes = ["' in planned.out and '"] -> ["network_volumes.shared:/shared"]  # forces replacement' in \
+        planned.out
+    assert "Plan: 2 to add, 0 to change, 2 to destroy." in planned.out
+
+    applied = workspace.vastplan("apply", "--auto-approve")
+    assert applied.code == 0, applied.text
+    state = workspace.state()["resources"]
+    (volume,) = network_volumes(workspace)
+    assert volume["id"] == state["network_volumes.shared"]["id"] and volume["disk_space"] == 20
+    assert volume["instances"] == [state["instances.box"]["id"]]
+    assert workspace.vastplan("plan", "--detailed-exitcode").code == 0

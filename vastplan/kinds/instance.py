@@ -159,7 +159,7 @@ class InstanceKind(ResourceKind):
         return {
             "image": eff["image"], "env": eff["env"], "ports": eff["ports"], "onstart": eff["onstart"],
             "disk_gb": int(spec.config.get("disk_gb") or 10),
-            "volumes": cfg.volume_mounts(spec, planning.state),
+            "volumes": cfg.volume_mounts(spec, planning.state, planning.placements),
             "state": spec.config.get("state", "running"),
             "label": spec.config.get("label") or "",
             "ssh_keys": cfg.ssh_key_texts(spec, stack),

@@ -4,7 +4,7 @@ the volume to mount, and the body of the create call."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from vastplan.kinds import docker_options
@@ -55,13 +55,14 @@ def ssh_key_texts(spec: ResourceSpec, stack: Stack) -> list[str]:
                   for name in spec.config.get("ssh_keys") or [] if f"ssh_keys.{name}" in keys)
 
 
-def volume_mounts(spec: ResourceSpec, state: State) -> list[str]:
-    """``<volume id>:<mount>``, or ``<address>:<mount>`` while the volume does not exist yet."""
+def volume_mounts(spec: ResourceSpec, state: State, renewed: Collection[str] = ()) -> list[str]:
+    """``<volume id>:<mount>``, or ``<address>:<mount>`` while the volume does not exist yet or is
+    ``renewed`` (this plan makes it anew: the instance must then mount the new one)."""
     mounts = []
     for item in spec.config.get("volumes") or []:
         address = mount_address(item)
         entry = state.resources.get(address)
-        mounts.append(f"{entry.id if entry else address}:{item['mount']}")
+        mounts.append(f"{entry.id if entry and address not in renewed else address}:{item['mount']}")
     return mounts
 
 
