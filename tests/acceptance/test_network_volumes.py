@@ -68,6 +68,10 @@ def test_plan_apply_converge_and_destroy_the_instance_before_its_network_volume(
 
     again = workspace.vastplan("plan", "--detailed-exitcode")
     assert again.code == 0, again.text
+    cost = workspace.vastplan("cost")
+    assert cost.code == 0, cost.text
+    (line,) = [li for li in cost.out.splitlines() if li.startswith("network_volumes.shared ")]
+    assert str(volume_id) in line and "live" in line, "its charges are counted as its own, not another kind's"
     shown = vastai(workspace, tmp_path, "show", "volumes", "-t", "network")
     assert [(v["id"], v["label"], v["instances"]) for v in shown] == [(volume_id, volume["label"], [box_id])]
 
@@ -170,3 +174,13 @@ def test_replacing_a_mounted_network_volume_replaces_the_instance_that_mounts_it
     assert volume["id"] == state["network_volumes.shared"]["id"] and volume["disk_space"] == 20
     assert volume["instances"] == [state["instances.box"]["id"]]
     assert workspace.vastplan("plan", "--detailed-exitcode").code == 0
+
+
+def test_an_instance_no_cluster_can_run_is_refused_at_plan_time(workspace: Workspace) -> None:
+    # Clusters are verified datacenter machines: no machine outside a datacenter can mount the volume.
+    workspace.write(MOUNTED.replace("SIZE", "10").replace("offer: {num_gpus: 1}", "offer: {datacenter: false}"))
+    planned = workspace.vastplan("plan")
+    assert planned.code == 1, planned.text
+    assert "stack.yaml:5:" in planned.err and "network_volumes.shared" in planned.err
+    assert "no cluster offering this network volume has a GPU offer matching instances.box" in planned.err
+    assert network_volumes(workspace) == [] and instances(workspace) == {}

@@ -22,9 +22,13 @@ from vastplan.state.model import State
 
 HOUR = 3600.0
 DAY = 86400.0
-# charge ``type`` -> the resource kind it bills (a kind that declares no charge type costs nothing)
-CHARGE_KINDS: Mapping[str, str] = {charge: k.kind for k in KINDS.values() for charge in k.charge_types}
-BILLED_KINDS = frozenset(CHARGE_KINDS.values())
+# charge ``type`` -> the resource kinds it bills, in registry order (a kind that declares no charge
+# type costs nothing; kinds whose objects share one id range may share a type, as "volume" is both
+# local and network volumes)
+CHARGE_KINDS: Mapping[str, tuple[str, ...]] = {
+    charge: tuple(k.kind for k in KINDS.values() if charge in k.charge_types)
+    for kind in KINDS.values() for charge in kind.charge_types}
+BILLED_KINDS = frozenset(name for names in CHARGE_KINDS.values() for name in names)
 _SOURCE_ID = re.compile(r"^(?P<type>[a-z_]+)[-:](?P<id>\d+)$", re.IGNORECASE)
 
 
@@ -83,16 +87,17 @@ class CostReport:
         return self.dph * 24.0
 
 
-def charged_object(row: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(kind, object id as text) of a charge row, or None for a charge no resource kind makes."""
+def charged_objects(row: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Each (kind, object id as text) a charge row may bill (one per kind that declares its type),
+    or none for a charge no resource kind makes. The id is in ``metadata.<type>_id`` or ``source``."""
     metadata = row.get("metadata") or {}
-    kind = CHARGE_KINDS.get(str(row.get("type") or "").lower())
-    if kind is not None and metadata.get(f"{kind}_id") is not None:
-        return kind, str(metadata[f"{kind}_id"])
+    charge = str(row.get("type") or "").lower()
+    if charge in CHARGE_KINDS and metadata.get(f"{charge}_id") is not None:
+        return [(kind, str(metadata[f"{charge}_id"])) for kind in CHARGE_KINDS[charge]]
     match = _SOURCE_ID.match(str(row.get("source") or ""))
     if match and match["type"].lower() in CHARGE_KINDS:
-        return CHARGE_KINDS[match["type"].lower()], match["id"]
-    return None
+        return [(kind, match["id"]) for kind in CHARGE_KINDS[match["type"].lower()]]
+    return []
 
 
 def share(row: Mapping[str, Any], since: float, now: float) -> tuple[float, float]:
@@ -176,11 +181,13 @@ def _owner(row: Mapping[str, Any], known: Mapping[tuple[str, str], str],
            stack: str | None, workspace: str) -> tuple[str, str, str] | None:
     """(report key, kind, id) of the stack resource a row bills: its address when state holds the
     object, ``address#id`` when only the row's ownership marker names it, else None."""
-    obj = charged_object(row)
-    if obj is None:
+    candidates = charged_objects(row)
+    if not candidates:
         return None
-    if obj in known:
-        return known[obj], obj[0], obj[1]
+    for obj in candidates:
+        if obj in known:
+            return known[obj], obj[0], obj[1]
+    obj = candidates[0]
     marked = parse_marker(str((row.get("metadata") or {}).get("label") or ""))
     if stack and marked is not None and (marked.stack, marked.workspace) == (stack, workspace):
         return f"{marked[1]}#{obj[1]}", obj[0], obj[1]

@@ -77,6 +77,7 @@ class NetworkVolumeKind(ResourceKind):
     defaults: ClassVar[Mapping[str, Any]] = {"offer": {}}
     recorded_attributes: ClassVar[frozenset[str]] = frozenset(
         {"id", "label", "cluster_id", "geolocation", "storage_cost", "instances", "start_date"})
+    charge_types: ClassVar[frozenset[str]] = frozenset({"volume"})  # billed as volumes, ids from one range
     # Vast.ai can neither resize nor rename a network volume, nor move it to another cluster.
     replace_fields: ClassVar[frozenset[str]] = frozenset({"size_gb", "cluster"})
 

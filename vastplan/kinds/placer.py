@@ -224,6 +224,8 @@ def describe_filter(name: str, condition: Any) -> str:
         if isinstance(condition, Mapping) and "eq" in condition:
             return f"running on machine {condition['eq']}, where its volume is,"
         return "running on a machine that offers its volume"
+    if name == "cluster_id" and isinstance(condition, Mapping) and "eq" in condition:
+        return f"running in cluster {condition['eq']}, where its network volume is,"
     if name == "min_bid":
         return f"interruptible.bid_dph ({spell(condition)})"
     if name in DEFAULT_FILTERS:
