@@ -68,6 +68,7 @@ def test_plan_apply_converge_and_destroy_the_instance_before_its_network_volume(
 
     again = workspace.vastplan("plan", "--detailed-exitcode")
     assert again.code == 0, again.text
+    assert "Refreshing: 1 network volume, 1 instance (2 requests" in again.out, "one list request per kind"
     cost = workspace.vastplan("cost")
     assert cost.code == 0, cost.text
     (line,) = [li for li in cost.out.splitlines() if li.startswith("network_volumes.shared ")]

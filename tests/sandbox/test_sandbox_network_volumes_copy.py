@@ -67,6 +67,22 @@ def test_a_network_volume_mounts_only_on_a_machine_of_its_cluster(api: Api) -> N
     assert api.delete("/api/v0/volumes/", query={"id": volume_id}).json == {"success": True}
 
 
+def test_a_network_volume_outlives_its_instance_and_shows_its_files_on_another_machine(api: Api) -> None:
+    offer = next(o for o in network_offers(api) if len(o["machine_ids"]) > 1)
+    volume_id = api.put("/api/v0/network_volumes/", {"id": offer["id"], "size": 10}).json["volume_id"]
+    link = {"mount_path": "/shared", "create_new": False, "volume_id": volume_id}
+    first = cheapest(api, cluster_id={"eq": offer["cluster_id"]})
+    writer = rent(api, first["id"], volume_info=link)
+    wait_status(api, writer, "running")
+    api.put("/api/v0/commands/copy_direct/", {"src_id": writer, "dst_id": f"V.{volume_id}",
+                                              "src_path": "/etc/hostname", "dst_path": "/conf"})
+    assert api.delete(f"/api/v0/instances/{writer}/").json["success"] is True
+    second = cheapest(api, cluster_id={"eq": offer["cluster_id"]}, machine_id={"neq": first["machine_id"]})
+    reader = rent(api, second["id"], volume_info={**link, "mount_path": "/data"})
+    wait_status(api, reader, "running")
+    assert ls(api, reader, "/data/conf") == [".", "..", "hostname"]
+
+
 def test_an_account_rents_at_most_64_network_volumes(api: Api) -> None:
     offer = network_offers(api)[0]
     for _ in range(64):
