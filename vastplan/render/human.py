@@ -26,6 +26,17 @@ _COLOURS = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.REPLACE_DEST
             Action.DELETE: "red", Action.FORGET: "red", Action.EXPIRE: "red"}
 
 
+def colour_wanted(no_color_flag: bool, is_terminal: bool, environ: Mapping[str, str]) -> bool:
+    """Whether to colour the output, by the conventions: ``--no-color`` and a non-empty ``NO_COLOR``
+    (no-color.org: an empty one does not count) turn it off; else a non-empty ``FORCE_COLOR``
+    (force-color.org) turns it on, even into a pipe; else a terminal gets colour unless ``TERM=dumb``."""
+    if no_color_flag or environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    return is_terminal and environ.get("TERM") != "dumb"
+
+
 def display_name(address: str) -> str:
     """``instances.server[0]`` -> ``server[0]``."""
     parsed = Address.find(address)
@@ -54,7 +65,8 @@ class HumanView:
         return click.style(text, **kwargs) if self.colour else text
 
     def line(self, text: str = "") -> None:
-        click.echo(text, file=self.out)
+        # color=True keeps forced colour (FORCE_COLOR) that click would strip from a pipe.
+        click.echo(text, file=self.out, color=True if self.colour else None)
 
     def result(self, document: Any, text: str | None = None) -> None:
         if text != "":  # an empty answer (no outputs) prints nothing
@@ -72,10 +84,12 @@ class HumanView:
         click.echo(f"{errors} error{'s' if errors != 1 else ''}.", file=self.err)
 
     def error(self, error: VastplanError) -> None:
-        click.echo(self._style("error: ", fg="red", bold=True) + str(error), file=self.err)
+        click.echo(self._style("error: ", fg="red", bold=True) + str(error), file=self.err,
+                   color=True if self.colour else None)
 
     def warning(self, text: str) -> None:
-        click.echo(self._style("warning: ", fg="yellow", bold=True) + text, file=self.err)
+        click.echo(self._style("warning: ", fg="yellow", bold=True) + text, file=self.err,
+                   color=True if self.colour else None)
 
     # --- plan ---------------------------------------------------------------------------------------
     def refreshed(self, plan: Plan, counts: Mapping[str, int]) -> None:
