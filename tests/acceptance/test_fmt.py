@@ -132,3 +132,21 @@ def test_the_shipped_examples_are_canonical(tmp_path: Path, capsys: pytest.Captu
     copy = tmp_path / "examples"
     shutil.copytree(ROOT / "examples", copy)
     assert vastplan(capsys, "fmt", "-check", "-recursive", str(copy)) == (0, "", "")
+
+
+def test_fmt_keeps_what_comes_before_the_document_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stack = tmp_path / "s.yaml"
+    stack.write_text("# yaml-language-server: $schema=x.json\n\n---\n# the stack\nversion:   1\nstack: s\n...\n")
+    assert vastplan(capsys, "fmt", str(stack))[0] == 0
+    kept = "# yaml-language-server: $schema=x.json\n\n---\n# the stack\nversion: 1\nstack: s\n...\n"
+    assert stack.read_text() == kept
+
+
+def test_fmt_never_loses_a_comment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = "version: 1\nstack:   s\ntemplates:\n  a: {image: ubuntu,   # inside a flow mapping\n      tag: x}\n"
+    stack = tmp_path / "s.yaml"
+    stack.write_text(text)
+    code, out, err = vastplan(capsys, "fmt", str(stack))
+    assert code == 1 and out == ""
+    assert f"{stack}:4:24: fmt cannot lay out this file without losing the comment '# inside a flow mapping'" in err
+    assert stack.read_text() == text

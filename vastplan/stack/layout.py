@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import difflib
 import io
+import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,10 +53,28 @@ def canonical(path: Path, display: str | None = None) -> Layout:
         return Layout(path, text, text, tuple(diags))
     formatted = _round_trip(text)
     again, _ = parse_yaml(formatted, shown)
-    if formatted != text and again.data != original.data:
+    if formatted == text:
+        return Layout(path, text, formatted)
+    if again.data != original.data:
         problem = "formatting would change what the file means (a YAML construct fmt cannot lay out); left as it is"
         return Layout(path, text, text, (Diagnostic(problem, range=SourceRange(shown, 1, 1)),))
+    lost = Counter(_comments(text)) - Counter(_comments(formatted))
+    if lost:
+        comment = next(iter(lost))
+        line, column = next((n, len(t) - len(t.split(comment, 1)[1]) - len(comment) + 1)
+                            for n, t in enumerate(text.splitlines(), 1) if comment in t)
+        problem = f"fmt cannot lay out this file without losing the comment {comment!r} here; left as it is"
+        return Layout(path, text, text, (Diagnostic(problem, range=SourceRange(shown, line, column)),))
     return Layout(path, text, formatted)
+
+
+def _comments(text: str) -> list[str]:
+    """Every ``# ...`` a line ends with (and text in strings that looks like one, the same on both
+    sides), to prove that the layout kept each comment."""
+    return sorted(match.group(1).rstrip() for match in map(_COMMENT.search, text.splitlines()) if match)
+
+
+_COMMENT = re.compile(r"(?:^|\s)(#.*)$")
 
 
 def diff(layout: Layout, display: str) -> str:
@@ -65,12 +85,21 @@ def diff(layout: Layout, display: str) -> str:
 
 
 def _round_trip(text: str) -> str:
+    """``text`` laid out by ruamel.yaml; what comes before a ``---`` document start (comments, which
+    ruamel.yaml would drop) is kept as it is."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), 0)
+    if lines and lines[start].startswith("---") and start > 0:
+        return "".join(lines[:start]) + _round_trip("".join(lines[start:]))
     from ruamel.yaml import YAML  # imported here: only fmt needs it
 
     yaml = YAML(typ="rt")
     yaml.width = 4096  # never fold a long value onto a second line
     yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=4, offset=2)
+    markers = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    yaml.explicit_start = bool(markers) and markers[0].startswith("---")  # kept where the author wrote it
+    yaml.explicit_end = bool(markers) and markers[-1].rstrip() == "..."
     try:
         data = yaml.load(text)
     except Exception:  # noqa: BLE001 - vastplan's reader accepted it; an odd corner ruamel refuses stays as it is
