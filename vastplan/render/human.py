@@ -193,12 +193,7 @@ class HumanView:
         title = f"{symbol:>3} {noun} \"{display_name(change.address)}\"{ident}"
         if len(header + price) > WIDTH:  # the price goes beside the object instead
             title, price = title + price, ""
-        if len(header) > WIDTH and " (" in header:  # and the why, on a line of its own
-            header, _, why = header.partition(" (")
-            self.line(header)
-            self._folded(f"  # ({why}")
-        else:
-            self._folded(header + price)
+        self.line(header + price)  # a sentence, left whole like the drift notes
         self.line(self._style(title, fg=_COLOURS.get(change.action)))
         for text in self._field_lines(change):
             self._folded("      " + text)

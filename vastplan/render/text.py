@@ -13,14 +13,14 @@ from collections.abc import Sequence
 WIDTH = 80
 
 # An OpenSSH public key: type, base64 blob, optional comment (what ssh_keys and public_key hold).
-_SSH_KEY = re.compile(r"(?:ssh|ecdsa|sk-ssh|sk-ecdsa)-[\w@.-]+ +([A-Za-z0-9+/]{16,}={0,3})(?: [^\n]*)?")
+_OPENSSH_PUBLIC = re.compile(r"(?:ssh|ecdsa|sk-ssh|sk-ecdsa)-[\w@.-]+ +([A-Za-z0-9+/]{16,}={0,3})(?: [^\n]*)?")
 # Where a field line's value starts: "      ~ disk_gb = " (the fold hangs under it).
 _FIELD = re.compile(r"^( *(?:[-+~]|-/\+|\+/-)? *[\w.\[\]-]+ = )")
 
 
 def fingerprint(text: str) -> str | None:
     """``SHA256:...`` for an OpenSSH public key, as ``ssh-keygen -l`` prints it; None for other text."""
-    match = _SSH_KEY.fullmatch(text.strip())
+    match = _OPENSSH_PUBLIC.fullmatch(text.strip())
     if not match:
         return None
     try:
