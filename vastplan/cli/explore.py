@@ -57,7 +57,7 @@ def offers_command(ctx: click.Context, filters: str, limit: int, interruptible: 
         raise UsageError("FILTERS must be a mapping, e.g. '{gpu_name: RTX 4090, num_gpus: 1}'")
     session = open_session(ctx, **flags)
     rows = asyncio.run(_search(session, block, limit, interruptible))
-    session.view.result(rows, _table(rows) if rows else "No offer matches these filters.")
+    session.view.result(rows, _table(rows, interruptible) if rows else "No offer matches these filters.")
     ctx.exit(0)
 
 
@@ -71,15 +71,18 @@ async def _search(session: Session, block: dict[str, Any], limit: int,
                                    offer_type="bid" if interruptible else "on-demand", limit=limit)
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
-    from tabulate import tabulate
+def _table(rows: list[dict[str, Any]], interruptible: bool) -> str:
+    """The offers in 80 columns: prices without the $ their header names, the bid price only for a bid
+    search, and the location cut short when a GPU name leaves it no room."""
+    from vastplan.render.text import table
 
-    table = [[r.get("id"), f"{r.get('num_gpus')}x {r.get('gpu_name')}", round(float(r.get("gpu_ram") or 0) / 1024),
+    price = "min_bid" if interruptible else "dph_total"
+    cells = [[r.get("id"), f"{r.get('num_gpus')}x {r.get('gpu_name')}", round(float(r.get("gpu_ram") or 0) / 1024),
               r.get("geolocation"), f"{float(r.get('reliability') or 0):.3f}", r.get("cuda_max_good"),
-              f"${float(r.get('dph_total') or 0):.3f}", f"${float(r.get('min_bid') or 0):.3f}", r.get("machine_id")]
+              f"{float(r.get(price) or 0):.3f}", r.get("machine_id")]
              for r in rows]
-    return tabulate(table, headers=["offer", "GPUs", "VRAM GB", "location", "reliability", "CUDA", "$/hr",
-                                    "min bid", "machine"])
+    return table(["offer", "GPUs", "VRAM", "location", "rel.", "CUDA", "min bid" if interruptible else "$/hr",
+                  "machine"], cells, narrow=3, right=(0, 2, 4, 5, 6, 7))
 
 
 def register_explore_commands(cli: click.Group) -> None:

@@ -16,7 +16,7 @@ import click
 from vastplan.cli.completion import complete_address
 from vastplan.commands.options import DEFAULT_API_URL, Options
 from vastplan.errors import UsageError
-from vastplan.render.human import HumanView
+from vastplan.render.human import HumanView, colour_wanted
 from vastplan.render.json import JsonDocumentView, JsonPlanView, JsonReportView, JsonStreamView
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def build_options(ctx: click.Context, **given: Any) -> Options:
         invocation.verbose = True
         _log_to_stderr()
     interactive = not merged.pop("no_input", False) and sys.stdin.isatty()
-    colour = not merged.pop("no_color", False) and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    colour = colour_wanted(merged.pop("no_color", False), sys.stdout.isatty(), os.environ)
     if isinstance(invocation.view, HumanView):
         invocation.view.colour = colour
     stack_file = merged.pop("stack_file", None) or "vastplan.yaml"

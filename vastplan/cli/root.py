@@ -12,6 +12,7 @@ from vastplan import __version__
 from vastplan.cli.completion import complete_address, register_completion_commands
 from vastplan.cli.cost import register_cost_commands
 from vastplan.cli.explore import register_explore_commands
+from vastplan.cli.fmt import fmt_command
 from vastplan.cli.habits import terraform_spellings
 from vastplan.cli.logs import register_logs_commands
 from vastplan.cli.options import (
@@ -196,6 +197,7 @@ register_explore_commands(cli)
 register_logs_commands(cli)
 register_completion_commands(cli)
 cli.add_command(workspace_group)
+cli.add_command(fmt_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -37,10 +37,14 @@ def _entry(session: Session, state: State, address: str) -> ResourceState:
 def state_list(session: Session) -> int:
     state = _read(session)
     entries = sorted(state.resources.items(), key=lambda item: sort_key(item[0]))
-    lines = [f"{address}  id={entry.id}" + (" (tainted)" if entry.tainted else "")
-             + (" (protected)" if entry.protected else "") for address, entry in entries]
-    session.view.result([{"address": address, "id": entry.id, "tainted": entry.tainted, "protected": entry.protected}
-                         for address, entry in entries], "\n".join(lines))
+    # A pending entry is a create that was sent but whose answer (the id) never came: the next plan
+    # or apply finds the object by its marker.
+    lines = [f"{address}  " + ("pending (created, id not yet known)" if entry.pending and entry.id is None
+                                else f"id={entry.id}")
+             + (" (tainted)" if entry.tainted else "") + (" (protected)" if entry.protected else "")
+             for address, entry in entries]
+    session.view.result([{"address": address, "id": entry.id, "pending": entry.pending, "tainted": entry.tainted,
+                          "protected": entry.protected} for address, entry in entries], "\n".join(lines))
     return 0
 
 
@@ -139,6 +143,11 @@ def import_object(session: Session, address: str, object_id: str) -> int:
         raise UsageError(f"{address} is already in the state (id {state.resources[address].id})")
     kind = KINDS[spec.kind]
     wanted: Any = int(object_id) if object_id.isdigit() else object_id
+    holder = next((held for held, entry in state.resources.items()
+                   if entry.kind == spec.kind and str(entry.id) == str(wanted)), None)
+    if holder is not None:  # two addresses for one object: each apply would change it for the other
+        raise UsageError(f"{kind.noun} {object_id} is already in the state as {holder}; "
+                         f"`vastplan state mv {holder} {address}` moves it instead")
     probe = {address: ResourceState(spec.kind, wanted, {})}
     live = asyncio.run(_list_one(session, spec.kind, probe))
     if wanted not in live:

@@ -218,6 +218,11 @@ class ResourceKind(ABC):
         """What the object will cost per hour once the stack is applied."""
         return 0.0
 
+    def machine_summary(self, values: Mapping[str, Any]) -> tuple[str, str, str] | None:
+        """(GPUs, machine, location) of an object that runs on a machine, from its plan values, for the
+        plan's summary table; None for an object that runs on none."""
+        return None
+
     def warnings(self, spec: ResourceSpec, planning: Planning) -> list[str]:
         """Things about this resource that will cost money unexpectedly (shown with the plan)."""
         return []

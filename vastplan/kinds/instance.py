@@ -69,6 +69,9 @@ class InstanceKind(ResourceKind):
         rows = await api.instances_by_id(client, (r.id for r in known.values()), LIVE_COLS, with_tally=True)
         return {row["id"]: self.from_api(row) for row in rows if "id" in row}
 
+    def machine_summary(self, values: Mapping[str, Any]) -> tuple[str, str, str] | None:
+        return cfg.offer_parts(str(values.get("offer") or ""))
+
     def from_api(self, row: Mapping[str, Any]) -> dict[str, Any]:
         env, ports = docker_options.parse({str(k): v for k, v in row.get("extra_env") or []})
         return {
@@ -124,7 +127,8 @@ class InstanceKind(ResourceKind):
             live = planning.live_object(spec.address)
             query, order, offer_type = instance_search(spec, _volume_machine(spec, planning))
             if live is not None and not self._needs_new_machine(spec, planning, live, query):
-                planning.placements[spec.address] = Placement(live["machine_row"], query, order, offer_type, True)
+                planning.placements[spec.address] = Placement(cfg.recorded_machine(live), query, order, offer_type,
+                                                               True)
             else:
                 to_place.append(spec)
         placer = Placer(planning.shared_searcher(client), planning.claims)
@@ -149,7 +153,10 @@ class InstanceKind(ResourceKind):
                            query: Mapping[str, Any]) -> bool:
         entry = planning.state.resources[spec.address]
         base = self._base_desired(spec, planning)
-        return (entry.tainted or bool(machine_mismatches(query, live["machine_row"]))
+        # Without a recorded machine row (a --no-refresh plan of an older state) there is nothing to
+        # compare: the state is trusted, as --no-refresh asks.
+        recorded = live.get("machine_row")
+        return (entry.tainted or bool(recorded and machine_mismatches(query, recorded))
                 or base["disk_gb"] != live["disk_gb"] or base["volumes"] != live["volumes"])
 
     def _base_desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:

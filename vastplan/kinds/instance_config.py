@@ -4,6 +4,7 @@ the volume to mount, and the body of the create call."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -105,6 +106,31 @@ def describe_offer(row: Mapping[str, Any]) -> str:
     """``machine 4711: 1x RTX 4090, California, US`` for an offer or a rented instance."""
     return (f"machine {row.get('machine_id')}: {row.get('num_gpus')}x {row.get('gpu_name')}, "
             f"{row.get('geolocation') or 'unknown location'}")
+
+
+_DESCRIBED = re.compile(r"machine (?P<machine>[^:]+): (?P<gpus>[^,]+), (?P<location>.+)")
+
+
+def offer_parts(described: str) -> tuple[str, str, str]:
+    """``describe_offer``'s text back as (GPUs, machine, location); ``?`` for what it does not say
+    (an offer chosen only at apply)."""
+    match = _DESCRIBED.fullmatch(described or "")
+    if not match:
+        return "?", "?", described or "?"
+    return match["gpus"], match["machine"], match["location"]
+
+
+def recorded_machine(recorded: Mapping[str, Any]) -> dict[str, Any]:
+    """The machine row of an instance as state recorded it; rebuilt from its ``offer`` description and
+    price when the state has none (a state written before the row was kept, read with ``--no-refresh``),
+    so that the plan keeps the instance where it is rather than stopping."""
+    row = recorded.get("machine_row")
+    if isinstance(row, Mapping) and row:
+        return dict(row)
+    gpus, machine, location = offer_parts(str(recorded.get("offer") or ""))
+    count, _, name = gpus.partition("x ")
+    return {"machine_id": machine, "num_gpus": count, "gpu_name": name, "geolocation": location,
+            "dph_total": recorded.get("dph_total"), "storage_total_cost": recorded.get("storage_hour")}
 
 
 def connection(row: Mapping[str, Any]) -> dict[str, Any]:

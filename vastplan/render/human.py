@@ -19,11 +19,23 @@ from vastplan.plan.model import Action, FieldChange, Plan, ResourceChange, is_se
 from vastplan.plan.outputs import shown
 from vastplan.refresh.orphans import describe_age
 from vastplan.render.base import event_text
+from vastplan.render.text import WIDTH, fingerprint, fold, table, text_lines
 from vastplan.state.model import SENSITIVE
 
 _COLOURS = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.REPLACE_DESTROY_FIRST: "magenta",
             Action.REPLACE_CREATE_FIRST: "magenta",
             Action.DELETE: "red", Action.FORGET: "red", Action.EXPIRE: "red"}
+
+
+def colour_wanted(no_color_flag: bool, is_terminal: bool, environ: Mapping[str, str]) -> bool:
+    """Whether to colour the output, by the conventions: ``--no-color`` and a non-empty ``NO_COLOR``
+    (no-color.org: an empty one does not count) turn it off; else a non-empty ``FORCE_COLOR``
+    (force-color.org) turns it on, even into a pipe; else a terminal gets colour unless ``TERM=dumb``."""
+    if no_color_flag or environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    return is_terminal and environ.get("TERM") != "dumb"
 
 
 def display_name(address: str) -> str:
@@ -37,11 +49,30 @@ def money(dph: float) -> str:
 
 
 def show(value: Any, sensitive: bool = False) -> str:
+    """A value as the plan shows it: JSON, but an SSH public key as its fingerprint (``SHA256:...``,
+    unquoted, as ``ssh-keygen -l`` prints it): the key text repeated on every instance filled screens."""
     if sensitive or value == SENSITIVE:
         return SENSITIVE
     if value is None:
         return "null"
-    return json.dumps(value, sort_keys=True)
+    prints: dict[str, str] = {}
+    text = json.dumps(_fingerprinted(value, prints), sort_keys=True)
+    for shown_print in prints:
+        text = text.replace(json.dumps(shown_print), shown_print)
+    return text
+
+
+def _fingerprinted(value: Any, prints: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        found = fingerprint(value)
+        if found:
+            prints[found] = value
+        return found or value
+    if isinstance(value, list):
+        return [_fingerprinted(v, prints) for v in value]
+    if isinstance(value, dict):
+        return {k: _fingerprinted(v, prints) for k, v in value.items()}
+    return value
 
 
 class HumanView:
@@ -54,7 +85,14 @@ class HumanView:
         return click.style(text, **kwargs) if self.colour else text
 
     def line(self, text: str = "") -> None:
-        click.echo(text, file=self.out)
+        # color=True keeps forced colour (FORCE_COLOR) that click would strip from a pipe.
+        click.echo(text, file=self.out, color=True if self.colour else None)
+
+    def _folded(self, text: str) -> None:
+        """A line of a plan's changes (a value, a script line): folded to fit 80 columns. Sentences
+        (drift, notes) are left whole, for the terminal to wrap and for a search to find."""
+        for piece in fold(text):
+            self.line(piece)
 
     def result(self, document: Any, text: str | None = None) -> None:
         if text != "":  # an empty answer (no outputs) prints nothing
@@ -72,10 +110,12 @@ class HumanView:
         click.echo(f"{errors} error{'s' if errors != 1 else ''}.", file=self.err)
 
     def error(self, error: VastplanError) -> None:
-        click.echo(self._style("error: ", fg="red", bold=True) + str(error), file=self.err)
+        click.echo(self._style("error: ", fg="red", bold=True) + str(error), file=self.err,
+                   color=True if self.colour else None)
 
     def warning(self, text: str) -> None:
-        click.echo(self._style("warning: ", fg="yellow", bold=True) + text, file=self.err)
+        click.echo(self._style("warning: ", fg="yellow", bold=True) + text, file=self.err,
+                   color=True if self.colour else None)
 
     # --- plan ---------------------------------------------------------------------------------------
     def refreshed(self, plan: Plan, counts: Mapping[str, int]) -> None:
@@ -103,11 +143,13 @@ class HumanView:
             self.line(f"No changes. The account matches {stack_file}{running}.")
             return
         self.line()
-        self.line("vastplan will perform these actions (+ create, ~ update in place, -/+ replace, - destroy):")
+        self.line("vastplan will perform these actions")
+        self.line("(+ create, ~ update in place, -/+ replace, - destroy):")
         for change in plan.actionable:
             self.line()
             self._change(change)
         self.line()
+        self._summary(plan)
         for blocked in plan.blocked:
             self.line(self._style(f"Blocked: {blocked.address} cannot be destroyed: ", fg="red")
                       + blocked.message.replace("ADDRESS", blocked.address))
@@ -143,16 +185,18 @@ class HumanView:
         header = f"  # {change.address} {change.action.verb}"
         if not change.reason.self_evident or change.reason_note:
             header += f" ({change.explanation})"
-        price = self._price(change)
-        self.line(header + (f"   {price}" if price else ""))
+        price = f"   {self._price(change)}" if self._price(change) else ""
         symbol = change.action.symbol
         noun = KINDS[change.kind].noun
         ident = f" (id {change.resource_id})" if change.resource_id is not None and change.action is not \
             Action.CREATE else ""
-        self.line(self._style(f"{symbol:>3} {noun} \"{display_name(change.address)}\"{ident}",
-                              fg=_COLOURS.get(change.action)))
+        title = f"{symbol:>3} {noun} \"{display_name(change.address)}\"{ident}"
+        if len(header + price) > WIDTH:  # the price goes beside the object instead
+            title, price = title + price, ""
+        self.line(header + price)  # a sentence, left whole like the drift notes
+        self.line(self._style(title, fg=_COLOURS.get(change.action)))
         for text in self._field_lines(change):
-            self.line("      " + text)
+            self._folded("      " + text)
 
     def _price(self, change: ResourceChange) -> str:
         if not (change.dph_before or change.dph_after):
@@ -167,23 +211,41 @@ class HumanView:
 
     def _field_lines(self, change: ResourceChange) -> list[str]:
         if change.action is Action.CREATE and change.after is not None:
-            return [f"+ {path} = {show(value, is_sensitive(path, change.sensitive_paths))}"
-                    for path, value in _flatten(change.after) if value not in (None, "", [], {})]
+            lines: list[str] = []
+            for path, value in _flatten(change.after):
+                if value not in (None, "", [], {}):
+                    lines += _value_lines("+", path, None, value, is_sensitive(path, change.sensitive_paths))
+            return lines
         if change.action in (Action.DELETE, Action.FORGET, Action.EXPIRE):
             return []
-        lines = [self._field_line(f) for f in change.fields]
+        lines = [text for f in change.fields for text in self._field_line(f)]
         hidden = len(change.after or {}) - len({f.path.split(".")[0] for f in change.fields})
         if hidden > 0:
             lines.append(f"# ({hidden} unchanged field{'s' if hidden != 1 else ''} hidden)")
         return lines
 
-    def _field_line(self, f: FieldChange) -> str:
+    def _field_line(self, f: FieldChange) -> list[str]:
         force = "  # forces replacement" if f.forces_replacement else ""
-        if f.before is None:
-            return f"+ {f.path} = {show(f.after, f.sensitive)}{force}"
-        if f.after is None:
-            return f"- {f.path} = {show(f.before, f.sensitive)}{force}"
-        return f"~ {f.path} = {show(f.before, f.sensitive)} -> {show(f.after, f.sensitive)}{force}"
+        sign = "+" if f.before is None else "-" if f.after is None else "~"
+        return _value_lines(sign, f.path, f.before, f.after, f.sensitive, force)
+
+    def _summary(self, plan: Plan) -> None:
+        """A table of the machines the plan's changes are about: one row per placed object the plan
+        shows (its kind says what its machine is), with its action and price."""
+        rows = []
+        for change in plan.actionable:
+            values = change.before if change.action in (Action.DELETE, Action.FORGET, Action.EXPIRE) \
+                else change.after
+            placed = KINDS[change.kind].machine_summary(values or {})
+            if placed is not None:
+                dph = change.dph_before if values is change.before else change.dph_after
+                rows.append([change.action.symbol.strip(), display_name(change.address), *placed,
+                             f"{dph:.3f}"])
+        if not rows:
+            return
+        self.line(table(["", "name", "GPU", "machine", "location", "$/hr"], rows, narrow=4, indent="  ",
+                        right=(3, 5)))
+        self.line()
 
     # --- apply --------------------------------------------------------------------------------------
     def apply_event(self, event: ApplyEvent) -> None:
@@ -221,6 +283,20 @@ class HumanView:
         self.line("  Only 'yes' will be accepted to approve.")
         answer = click.prompt("  Enter a value", default="", show_default=False, err=False)
         return bool(answer.strip() == "yes")
+
+
+def _value_lines(sign: str, path: str, before: Any, after: Any, sensitive: bool, note: str = "") -> list[str]:
+    """One field's lines: ``+ path = value``, ``~ path = before -> after``, or, for text of several lines
+    (an onstart script), a heredoc of its lines (the changed ones only, for a change)."""
+    multi = [v for v in (before, after) if isinstance(v, str) and "\n" in v]
+    if multi and not sensitive and all(v is None or isinstance(v, str) for v in (before, after)):
+        body = text_lines(before if sign != "+" else None, after if sign != "-" else None)
+        return [f"{sign} {path} = <<-EOT{note}", *(f"    {line}" for line in body), "  EOT"]
+    if sign == "+":
+        return [f"+ {path} = {show(after, sensitive)}{note}"]
+    if sign == "-":
+        return [f"- {path} = {show(before, sensitive)}{note}"]
+    return [f"~ {path} = {show(before, sensitive)} -> {show(after, sensitive)}{note}"]
 
 
 def _flatten(values: Mapping[str, Any]) -> list[tuple[str, Any]]:

@@ -52,8 +52,36 @@ def schema_text(name: str = _SCHEMA_NAME) -> str:
 
 @functools.cache
 def _schema(name: str = _SCHEMA_NAME) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(schema_text(name))
+    loaded: dict[str, Any] = _without_expressions(json.loads(schema_text(name)))
     return loaded
+
+
+_EXPRESSION = {"$ref": "#/$defs/expression"}
+_ANNOTATIONS = frozenset({"description", "default", "title", "examples"})
+
+
+def _without_expressions(node: Any) -> Any:
+    """The schema as vastplan checks a stack: without the ``${...}`` alternative editors need.
+
+    An editor sees the file as written, where ``count: "${var.workers}"`` stands for a number, so the
+    schema lets an expression stand wherever a variable may (``anyOf: [..., {$ref: expression}]``).
+    vastplan checks the document after substituting the variables, where an expression left over is a
+    mistake; dropping the alternative (and an ``anyOf`` it leaves with one branch) gives back the
+    plain field, and with it the plain message ("-4 is less than the minimum of 1").
+    """
+    if isinstance(node, list):
+        return [_without_expressions(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _without_expressions(value) for key, value in node.items()}
+    branches = out.get("anyOf")
+    if isinstance(branches, list) and _EXPRESSION in branches:
+        branches = [branch for branch in branches if branch != _EXPRESSION]
+        if len(branches) == 1 and isinstance(branches[0], dict) and set(out) - {"anyOf"} <= _ANNOTATIONS:
+            del out["anyOf"]
+            return {**out, **branches[0]}
+        out["anyOf"] = branches
+    return out
 
 
 @functools.cache
