@@ -164,8 +164,8 @@ def test_replacing_a_mounted_network_volume_replaces_the_instance_that_mounts_it
     workspace.write(MOUNTED.replace("SIZE", "20"))
     planned = workspace.vastplan("plan")
     assert planned.code == 0, planned.text
-    assert '~ volumes = ["' in planned.out and '"] -> ["network_volumes.shared:/shared"]  # forces replacement' in \
-        planned.out
+    assert '~ volumes = ["' in planned.out and '"] -> ["network_volumes.shared:/shared"]' in planned.out
+    assert "  #\n" not in planned.out  # a folded line keeps its note whole
     assert "Plan: 2 to add, 0 to change, 2 to destroy." in planned.out
 
     applied = workspace.vastplan("apply", "--auto-approve")

@@ -40,6 +40,14 @@ def fold(line: str, width: int = WIDTH) -> list[str]:
     field = _FIELD.match(line)
     hang = len(field.group(1)) if field else len(line) - len(line.lstrip(" ")) + 4
     hang = min(hang, width // 2)
+    body, sep, comment = line.rpartition("  # ")
+    if sep and body.strip() and len(comment) + 2 <= width - hang:
+        # A trailing note ("# forces replacement") is never cut in two: it goes where it fits whole.
+        lines = fold(body, width)
+        note = "# " + comment
+        if len(lines[-1]) + 2 + len(note) <= width:
+            return lines[:-1] + [lines[-1] + "  " + note]
+        return lines + [" " * hang + note]
     lines, rest, first = [], line, True
     while len(rest) > (width if first else width - hang):
         room = width if first else width - hang
