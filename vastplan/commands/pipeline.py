@@ -9,11 +9,19 @@ from pathlib import Path
 
 from vastplan.commands.options import Options
 from vastplan.commands.session import Session
-from vastplan.commands.steps import confirm, execute, refresh_and_diff, refuse_unclaimed, settle_state, show_plan
+from vastplan.commands.steps import (
+    confirm,
+    execute,
+    refresh_and_diff,
+    refuse_unclaimed,
+    settle_state,
+    show_plan,
+)
 from vastplan.errors import PlanStaleError
 from vastplan.kinds import KINDS
 from vastplan.plan import planfile
 from vastplan.plan.model import Action, Plan
+from vastplan.plan.outputs import evaluate
 from vastplan.refresh.live import refresh
 from vastplan.stack.model import Stack
 
@@ -68,7 +76,7 @@ async def _apply(session: Session, stack: Stack, *, destroy: bool) -> int:
         refuse_unclaimed(session, planned)
         if not planned.has_changes:
             if planning.state.resources:
-                settle_state(session, planning.state, stack, written=state)
+                settle_state(session, planning.state, stack, written=state, live=planning.live)
             return EXIT_OK
         confirm(session, "destroy" if destroy else "apply")
         await execute(session, client, planning, planned)
@@ -152,6 +160,9 @@ async def _refresh_only(session: Session, stack: Stack, write: bool) -> int:
         for text in KINDS[entry.kind].describe_drift(entry, observed):
             view.line(f"{address}: {KINDS[entry.kind].noun} {entry.id} {text}; state will record it")
         updated = updated.with_resource(address, replace(entry, attributes=merged))
+    outputs = evaluate(stack.outputs, updated)
+    if outputs != dict(updated.outputs):
+        updated = replace(updated, outputs=outputs)
     if updated == state:
         view.line("No drift: the state matches the account.")
         return EXIT_OK

@@ -98,7 +98,10 @@ class InstanceOps:
         attributes = {**desired, **expiry(spec.config, time.time()),
                       "offer": cfg.describe_offer(offer), "offer_id": offer.get("id"),
                       "dph_total": offer.get("dph_total"), "ssh_keys": [],
-                      "machine_row": cfg.machine_row(offer), "storage_hour": offer.get("storage_total_cost")}
+                      "machine_row": cfg.machine_row(offer), "storage_hour": offer.get("storage_total_cost"),
+                      # unknown until it is ready; recorded as such, so that a later refresh fills them
+                      # in should this apply be interrupted while it waits (outputs are made of them)
+                      **cfg.connection({})}
         self.ctx.checkpoint(instance_id, attributes, False)
         attributes["ssh_keys"] = await self._sync_keys(instance_id, [], desired["ssh_keys"])
         self.ctx.checkpoint(instance_id, attributes, False)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
@@ -219,8 +221,23 @@ class HumanView:
         self.line()
         self.line(question)
         self.line("  Only 'yes' will be accepted to approve.")
-        answer = click.prompt("  Enter a value", default="", show_default=False, err=False)
-        return bool(answer.strip() == "yes")
+        return read_answer("  Enter a value: ", self.out).strip() == "yes"
+
+
+def read_answer(prompt: str, out: TextIO) -> str:
+    """One line from stdin ("" at its end). Ctrl-C raises KeyboardInterrupt at once: the prompt is
+    read inside ``asyncio.run``, whose SIGINT handler only cancels the main task, which a blocking
+    read never notices (the prompt used to sit there until Enter). So for as long as the read
+    lasts, SIGINT gets Python's default handler back."""
+    click.echo(prompt, file=out, nl=False)
+    out.flush()
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler) if main else None
+    try:
+        return sys.stdin.readline()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _flatten(values: Mapping[str, Any]) -> list[tuple[str, Any]]:
