@@ -184,10 +184,15 @@ class InstanceOps:
 
     async def _ready(self, spec: ResourceSpec, instance_id: int, attributes: dict[str, Any]) -> dict[str, Any]:
         policy = readiness_policy(spec)
-        began = time.monotonic()
+        awaited = "to run and answer SSH" if policy.ssh_probe else "to run"
+        self.ctx.progress(f"waiting up to {policy.timeout:.0f}s for it {awaited}")
+        self.ctx.waiting_for("not listed yet")
 
         def still(status: str) -> None:
-            self.ctx.progress(f"Still creating... [{time.monotonic() - began:.0f}s elapsed, {status}]")
+            """Said when the status changes; the heartbeat repeats it (and what is still awaited)."""
+            self.ctx.progress(status)
+            running = policy.ssh_probe and status.startswith("status running")
+            self.ctx.waiting_for("running, SSH not answering yet" if running else status)
 
         try:
             async with slot_released():

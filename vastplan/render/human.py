@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import sys
 import threading
@@ -51,6 +52,12 @@ class HumanView:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.colour = colour
+
+    def _columns(self) -> int | None:
+        """The terminal's width when the output is one (progress lines are cut to it, so a status
+        message never wraps a 80-column terminal); None for a file or a pipe, which keep it all."""
+        isatty = getattr(self.out, "isatty", None)
+        return shutil.get_terminal_size().columns if isatty is not None and isatty() else None
 
     def _style(self, text: str, **kwargs: Any) -> str:
         return click.style(text, **kwargs) if self.colour else text
@@ -105,7 +112,7 @@ class HumanView:
             self.line(f"No changes. The account matches {stack_file}{running}.")
             return
         self.line()
-        self.line("vastplan will perform these actions (+ create, ~ update in place, -/+ replace, - destroy):")
+        self.line("vastplan will make these changes (+ create, ~ update, -/+ replace, - destroy):")
         for change in plan.actionable:
             self.line()
             self._change(change)
@@ -190,6 +197,8 @@ class HumanView:
     # --- apply --------------------------------------------------------------------------------------
     def apply_event(self, event: ApplyEvent) -> None:
         text = f"{event.address}: {event_text(event)}"
+        if event.phase is Phase.PROGRESS:
+            text = _fitted(text, self._columns())
         if event.phase is Phase.ERRORED:
             text = self._style(text + ": ", fg="red") + str(event.error)
         self.line(text)
@@ -200,7 +209,8 @@ class HumanView:
             self.line(f"Destroy complete! Resources: {outcome.destroyed} destroyed.")
             return
         self.line(f"Apply complete! Resources: {outcome.added} added, {outcome.changed} changed, "
-                  f"{outcome.destroyed} destroyed.  Now running: {money(running_dph)}.")
+                  f"{outcome.destroyed} destroyed.")
+        self.line(f"Now running: {money(running_dph)}.")  # on a line of its own: together they wrap 80 columns
 
     def outputs(self, outputs: Mapping[str, Mapping[str, Any]]) -> None:
         if not outputs:
@@ -222,6 +232,14 @@ class HumanView:
         self.line(question)
         self.line("  Only 'yes' will be accepted to approve.")
         return read_answer("  Enter a value: ", self.out).strip() == "yes"
+
+
+def _fitted(text: str, columns: int | None) -> str:
+    """``text`` cut to ``columns`` characters, its end shown as "..." (a heartbeat keeps its "]")."""
+    if columns is None or len(text) <= columns or columns < 40:
+        return text
+    closing = "]" if text.endswith("]") else ""
+    return text[:columns - 3 - len(closing)] + "..." + closing
 
 
 def read_answer(prompt: str, out: TextIO) -> str:
