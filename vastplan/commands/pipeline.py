@@ -26,6 +26,10 @@ from vastplan.refresh.live import refresh
 from vastplan.stack.model import Stack
 
 EXIT_OK, EXIT_CHANGES = 0, 2
+# Under a saved plan that rents (kinds/placement.py, fallback_query, says what "like it" keeps).
+FALLBACK_NOTE = ("Should a planned offer be taken before then, apply rents the best other machine\n"
+                 "that matches the offer: filters, with the GPU model and the country planned\n"
+                 "unless offer: names others; never one outside them.")
 __all__ = ["load", "plan", "apply", "apply_saved", "refresh_only", "reap"]
 
 
@@ -59,6 +63,8 @@ async def _plan(session: Session, stack: Stack, *, destroy: bool, out: str | Non
             targets=opts.targets, excludes=opts.excludes, replace=opts.replace,
         ))
         session.view.plan_saved(out)
+        if any(not placement.current for placement in planning.placements.values()):
+            session.view.line(FALLBACK_NOTE)
     return EXIT_CHANGES if opts.detailed_exitcode and planned.has_changes else EXIT_OK
 
 

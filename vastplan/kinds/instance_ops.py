@@ -21,6 +21,7 @@ from vastplan.kinds.placement import (
     MachineLedger,
     Placement,
     Searcher,
+    fallback_query,
     instance_disk,
     on_machine,
 )
@@ -162,7 +163,7 @@ class InstanceOps:
         this apply still has to rent there (fresh searches: the plan's picture is out of date)."""
         ledger = self.ctx.planning.claims
         fresh_ledger = MachineLedger(planned_gpus=ledger.planned_gpus, planned_disk=ledger.planned_disk)
-        query = {**placement.query, "num_gpus": {"eq": gpus}}
+        query = {**placement.query, "num_gpus": {"eq": gpus}} if placement.current else fallback_query(placement, gpus)
         offers = await api.search_offers(self.client, query, order=placement.order,
                                          offer_type=placement.offer_type, limit=SEARCH_LIMIT)
         await Searcher(self.client).learn_capacity(fresh_ledger, offers)
@@ -172,7 +173,8 @@ class InstanceOps:
                 return machine
         planned = None if placement.current else placement.machine_id
         where = f"machine {planned} was taken and no other" if planned is not None else "no"
-        raise ApiError(f"{where} machine matches the filters with room; nothing was rented", status=410,
+        kept = "" if placement.current else _kept(placement.query, query)
+        raise ApiError(f"{where} machine matches the filters{kept} with room; nothing was rented", status=410,
                        code="no_such_ask", method="POST", path="/bundles/")
 
     def _volume_info(self, spec: ResourceSpec) -> dict[str, Any] | None:
@@ -245,3 +247,14 @@ class InstanceOps:
             spec = self.ctx.planning.stack.by_address()[self.ctx.address]
             attributes.update(await self._ready(spec, instance_id, attributes))
         return attributes
+
+
+def _kept(stack_query: Mapping[str, Any], query: Mapping[str, Any]) -> str:
+    """What the fallback kept of the plan beside the stack's filters: " (RTX 4090 in US, as planned)",
+    " (in US, as planned)" when the stack names the GPU model."""
+    gpu = query["gpu_name"]["eq"] if "gpu_name" not in stack_query and "gpu_name" in query else None
+    country = query["geolocation"]["in"][0] if "geolocation" not in stack_query and "geolocation" in query else None
+    if gpu is None and country is None:
+        return ""
+    what = f"{gpu or ''} in {country}".strip() if country is not None else str(gpu)
+    return f" ({what}, as planned)"
