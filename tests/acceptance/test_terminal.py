@@ -122,4 +122,4 @@ def test_ctrl_c_at_the_prompt_exits_130_at_once(workspace: Workspace) -> None:
     assert took < 5, f"Ctrl-C took {took:.1f}s to end the command"
     assert "Traceback" not in term.seen
     assert instances(workspace) == {} and not workspace.state_path.exists()  # nothing was changed
-    assert too_wide(term.lines()) == [], "lines wider than the terminal"
+    assert too_wide(term.lines()) == [], term.seen

@@ -252,10 +252,13 @@ def read_answer(prompt: str, out: TextIO) -> str:
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.default_int_handler) if main else None
     try:
-        return sys.stdin.readline()
+        answer = sys.stdin.readline()  # on Ctrl-C, click ends the ^C line as it turns it into Abort
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+    if not answer.endswith("\n"):
+        click.echo(file=out)  # the input ended (Ctrl-D) without a line
+    return answer
 
 
 def _flatten(values: Mapping[str, Any]) -> list[tuple[str, Any]]:
