@@ -30,6 +30,7 @@ def test_a_readiness_timeout_says_what_it_waits_for_then_untaint_keeps_the_insta
     assert "instances.box: waiting up to 12s for it to run and answer SSH" in out
     assert re.search(r"instances.box: Still creating\.\.\. \[1\ds elapsed, status loading", out), out
     assert 'Creation failed after 1' in out and 'still "loading" at the readiness deadline of 12s' in out
+    assert "the next plan replaces it (should it run after all: vastplan untaint instances.box)" in out
     entry = workspace.state()["resources"]["instances.box"]
     assert entry["tainted"] is True
 

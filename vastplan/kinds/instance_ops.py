@@ -201,7 +201,8 @@ class InstanceOps:
                 row = await self.poller.wait(instance_id, policy, still)
         except NotReady as exc:
             self.ctx.checkpoint(instance_id, attributes, True)
-            raise NotReady(f"{exc}. Recorded as tainted [id={instance_id}]; the next plan replaces it.") from None
+            raise NotReady(f"{exc}. Recorded as tainted [id={instance_id}]; the next plan replaces it "
+                           f"(should it run after all: vastplan untaint {self.ctx.address})") from None
         return cfg.connection(row)
 
     async def _sync_keys(self, instance_id: int, attached: list[str], wanted: list[str]) -> list[str]:
