@@ -112,7 +112,8 @@ class HumanView:
             self.line(f"No changes. The account matches {stack_file}{running}.")
             return
         self.line()
-        self.line("vastplan will make these changes (+ create, ~ update, -/+ replace, - destroy):")
+        self.line("vastplan will perform these actions")
+        self.line("(+ create, ~ update in place, -/+ replace, - destroy):")
         for change in plan.actionable:
             self.line()
             self._change(change)
