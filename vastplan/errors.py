@@ -5,6 +5,7 @@
      │    └── BudgetExceeded       the plan would cost more per hour than the stack allows
      ├── ApiError                 the Vast.ai API (or the path to it) failed; status, code, message, address
      │    └── AuthError           the API rejected or was not given a key (exit 4)
+     │         └── MissingKey      no key anywhere vastplan looks; names each place
      ├── StateError               the state file is unreadable, foreign, or cannot be written
      │    └── StateWriteFailed     apply could not record a change; the errored state file has it
      ├── LockError                another process holds the state lock; carries its LockInfo, exit code 3
@@ -108,6 +109,19 @@ class AuthError(ApiError):
             f"the Vast.ai API rejected the key ({status}{self.message}). "
             "Set VAST_API_KEY or --api-key-file."
         )
+
+
+class MissingKey(AuthError):
+    """No API key was found: ``looked`` names every place, in the order they are read."""
+
+    def __init__(self, looked: Sequence[str]):
+        self.looked = tuple(looked)
+        super().__init__("no API key was found")
+
+    def describe(self) -> str:
+        return (f"no Vast.ai API key was found (looked at {', '.join(self.looked)}). "
+                "Set VAST_API_KEY, pass --api-key-file FILE, or save it with the official CLI: "
+                "vastai set api-key KEY")
 
 
 class StateError(VastplanError):

@@ -29,11 +29,15 @@ def size_text(limit: int) -> str:
     return f"{limit // 1024} KB" if limit % 1024 == 0 else f"{limit} bytes"
 
 
+# O_NONBLOCK (a FIFO must not block the open) and O_CLOEXEC are POSIX's; Windows has O_BINARY instead.
+_PORTABLE_READ_FLAGS = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
 def read_regular_file(path: Path, limit: int) -> bytes:
     """The bytes of ``path`` (a regular file, symlinks followed) when it holds at most ``limit`` of
     them; ``UnreadableFile`` otherwise, without blocking on a pipe or reading a device."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | _PORTABLE_READ_FLAGS)
     except FileNotFoundError as exc:
         raise UnreadableFile("no such file") from exc
     except PermissionError as exc:

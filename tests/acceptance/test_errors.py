@@ -23,12 +23,14 @@ def test_a_rejected_key_is_one_line_naming_the_api_message(
     assert not workspace.state_path.exists()
 
 
-def test_no_key_anywhere_says_where_to_put_one(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_key_anywhere_says_where_to_put_one(workspace: Workspace, monkeypatch: pytest.MonkeyPatch,
+                                               tmp_path: Path) -> None:
     workspace.write(skeleton_stack())
     monkeypatch.delenv("VAST_API_KEY")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.vast_api_key of the machine's user
     result = workspace.vastplan("plan")
     assert result.code == 4
-    assert "no API key was given" in result.err and "VAST_API_KEY" in result.err
+    assert "no Vast.ai API key was found" in result.err and "VAST_API_KEY" in result.err
 
 
 def test_api_key_file_is_read(workspace: Workspace, monkeypatch: pytest.MonkeyPatch,

@@ -17,7 +17,7 @@ from tests.harness import Workspace, api_call, api_get
 from vastsandbox.server import start_in_thread
 
 
-def fleet(count: int, name: str = "fleet") -> str:
+def fleet(count: int, name: str = "fleet", offer: str = "{num_gpus: 1, order: price}") -> str:
     return f"""version: 1
 stack: {name}
 instances:
@@ -26,7 +26,7 @@ instances:
     image: ubuntu
     tag: "22.04"
     disk_gb: 10
-    offer: {{num_gpus: 1, order: price}}
+    offer: {offer}
     readiness: {{timeout: 60s, ssh_probe: false}}
 """
 
@@ -246,7 +246,8 @@ def test_a_fleet_larger_than_the_market_says_how_many_fit(workspace: Workspace) 
 
 
 def test_a_shared_machine_taken_in_part_after_planning_sends_the_rest_elsewhere(workspace: Workspace) -> None:
-    workspace.write(fleet(4))
+    # The fallback keeps the planned GPU model, and the planned country unless offer: names others.
+    workspace.write(fleet(4, offer="{num_gpus: 1, order: price, geolocation: [CA, DE]}"))
     assert workspace.vastplan("plan", "--out", "fleet.plan").code == 0
     saved = json.loads((workspace.root / "fleet.plan").read_text())
     on = Counter(machine_of(c["change"]["after"]["offer"]) for c in saved["resource_changes"])
@@ -261,6 +262,7 @@ def test_a_shared_machine_taken_in_part_after_planning_sends_the_rest_elsewhere(
     live = instances(workspace)
     assert len(live) == 4
     assert sum(r["machine_id"] == machine_id for r in live) == planned - 2
+    assert len({r["gpu_name"] for r in live}) == 1, live
     assert workspace.vastplan("plan", "--detailed-exitcode").code == 0
 
 

@@ -30,8 +30,11 @@ def test_a_saved_plan_is_private_secret_free_and_applies_without_a_prompt(worksp
 
 
 def test_an_offer_taken_after_planning_falls_back_to_the_next_match(workspace: Workspace) -> None:
-    workspace.write(one_box())
-    assert workspace.vastplan("plan", "--out", "box.plan").code == 0
+    """The cheapest RTX 3090 is in England; the next cheapest in Poland, then another in England."""
+    workspace.write(one_box(offer='{gpu_name: "RTX 3090", num_gpus: 1}'))
+    planned = workspace.vastplan("plan", "--out", "box.plan")
+    assert "Should a planned offer be taken before then, apply rents the best other machine" in planned.out
+    assert "with the GPU model and the country planned" in planned.out
     offer = saved_offer(workspace, "box.plan")
     admin(workspace, "POST", f"/offers/{offer['id']}/take")
 
@@ -40,7 +43,39 @@ def test_an_offer_taken_after_planning_falls_back_to_the_next_match(workspace: W
     assert f"offer {offer['id']} was taken; searching machine {offer['machine_id']} for another" in applied.out
     assert f"machine {offer['machine_id']} has no 1-GPU offer left; trying the next match" in applied.out
     row = instances(workspace)[state_id(workspace, "instances.box")]
-    assert row["bundle_id"] != offer["id"] and row["gpu_name"] == "RTX 4090" and row["num_gpus"] == 1
+    assert row["bundle_id"] != offer["id"] and row["gpu_name"] == "RTX 3090" and row["num_gpus"] == 1
+    assert row["machine_id"] != offer["machine_id"]
+    assert country(row["geolocation"]) == country(offer["geolocation"])
+
+
+def test_the_fallback_never_leaves_the_planned_country_unless_the_offer_names_others(workspace: Workspace) -> None:
+    """The sandbox has one RTX 4090 machine in Canada, the cheapest: taken, nothing else will do,
+    though cheaper RTX 4090s abroad are free (a plan that said New York once rented in Seoul)."""
+    workspace.write(one_box())
+    assert workspace.vastplan("plan", "--out", "box.plan").code == 0
+    offer = saved_offer(workspace, "box.plan")
+    assert country(offer["geolocation"]) == "CA"
+    admin(workspace, "POST", f"/offers/{offer['id']}/take")
+    refused = workspace.vastplan("apply", "box.plan", stack=False)
+    assert refused.code == 1
+    assert f"machine {offer['machine_id']} was taken and no other machine matches the filters (in CA, " \
+           "as planned) with room; nothing was rented" in refused.out
+    assert instances(workspace) == {}
+    admin(workspace, "POST", f"/machines/{offer['machine_id']}/release")
+
+    # An offer: block that names the Netherlands too lets the fallback go there.
+    workspace.write(one_box(offer='{gpu_name: "RTX 4090", num_gpus: 1, geolocation: [CA, NL]}'))
+    assert workspace.vastplan("plan", "--out", "wider.plan").code == 0
+    offer = saved_offer(workspace, "wider.plan")
+    admin(workspace, "POST", f"/offers/{offer['id']}/take")
+    applied = workspace.vastplan("apply", "wider.plan", stack=False)
+    assert applied.code == 0, applied.text
+    row = instances(workspace)[state_id(workspace, "instances.box")]
+    assert row["gpu_name"] == "RTX 4090" and country(row["geolocation"]) == "NL"
+
+
+def country(location: str) -> str:
+    return location.rsplit(",", 1)[-1].strip()
 
 
 def test_with_no_other_match_apply_fails_clearly_and_rents_nothing(workspace: Workspace) -> None:
@@ -54,8 +89,8 @@ def test_with_no_other_match_apply_fails_clearly_and_rents_nothing(workspace: Wo
 
     failed = workspace.vastplan("apply", "one.plan", stack=False)
     assert failed.code == 1
-    assert f"machine {machine} was taken and no other machine matches the filters with room; nothing was rented" \
-        in failed.out
+    assert f"machine {machine} was taken and no other machine matches the filters (RTX 4090 in " in failed.out
+    assert ", as planned) with room; nothing was rented" in failed.out
     assert instances(workspace) == {}
     assert workspace.state()["resources"] == {}  # the journal entry of the refused create is gone
 

@@ -119,7 +119,7 @@ def test_a_user_without_a_home_directory_gets_clear_answers(
     workspace.write(skeleton_stack(keys=()))
     no_key = workspace.vastplan("plan")
     assert no_key.code == 4, no_key.text
-    assert "no API key was given" in no_key.err and "internal error" not in no_key.text
+    assert "no Vast.ai API key was found" in no_key.err and "internal error" not in no_key.text
 
     monkeypatch.setenv("VAST_API_KEY", CANARY_API_KEY)
     workspace.write(key_stack("~/.ssh/id_ed25519.pub"))

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.harness import CANARY_API_KEY, Workspace, api_get, instances, state_id
+from tests.harness import CANARY_API_KEY, Workspace, admin, api_get, instances, state_id
 from tests.vastai_cli import run_vastai
 
 CASES = Path(__file__).parent.parent / "cases" / "json"
@@ -101,25 +101,56 @@ instances:
 
 
 def test_ctrl_c_during_an_apply_leaves_nothing_untracked(workspace: Workspace) -> None:
-    workspace.write(TWO.replace("readiness: {timeout: 20s}", "readiness: {timeout: 30s}"))
+    """Deterministic: new instances never finish booting until the test says so, and the signal is
+    sent only once both are rented and waited on, so the apply cannot finish first (it once did
+    under load: exit 0). The next apply, with nothing to change, fills in the outputs."""
+    workspace.write(TWO.replace("readiness: {timeout: 20s}", "readiness: {timeout: 600s}")
+                    + 'outputs:\n  ssh: {value: "${instances.a.ssh_url}"}\n')
+    admin(workspace, "PUT", "/settings", {"new_instance_fate": "loading"})
     env = {**os.environ, "VAST_API_KEY": CANARY_API_KEY, "NO_COLOR": "1"}
     command = [sys.executable, "-m", "vastplan", "apply", "-f", str(workspace.stack), "--auto-approve",
                "--api-url", workspace.api_url]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
                             stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (workspace.state_path.exists()
-                                               and '"instances.' in workspace.state_path.read_text()):
-        time.sleep(0.01)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None and not both_rented(workspace):
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     workspace.outputs += [out, err]
     assert proc.returncode == 130, err
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "interrupted" in err
+    assert (workspace.state()["outputs"].get("ssh") or {}).get("value") is None  # not known when interrupted
 
+    admin(workspace, "PUT", "/settings", {"new_instance_fate": None})
+    for instance_id in instances(workspace):
+        admin(workspace, "POST", f"/instances/{instance_id}/stick", {"stuck": False})
+    wait_until_running(workspace)
     settled = workspace.vastplan("apply", "--auto-approve")
     assert settled.code == 0, settled.text
+    assert "No changes." in settled.out
     known = {entry["id"] for entry in workspace.state()["resources"].values()}
     assert set(instances(workspace)) <= known  # nothing untracked
     assert len(instances(workspace)) == 2  # and nothing rented twice
+    ssh = workspace.state()["outputs"]["ssh"]["value"]
+    assert ssh is not None and ssh.startswith("ssh -p "), workspace.state()["outputs"]
+    assert workspace.vastplan("output", "ssh", "-raw").out.strip() == ssh
     assert workspace.vastplan("plan", "--detailed-exitcode").code == 0
+
+
+def both_rented(workspace: Workspace) -> bool:
+    try:
+        resources = workspace.state()["resources"]
+    except (FileNotFoundError, ValueError):  # not written yet, or being replaced this instant
+        return False
+    return all(resources.get(f"instances.{name}", {}).get("id") for name in ("a", "b"))
+
+
+def wait_until_running(workspace: Workspace) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if all(row.get("actual_status") == "running" for row in instances(workspace).values()):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"never running: {instances(workspace)}")

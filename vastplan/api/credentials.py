@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vastplan.errors import AuthError, UnreadableFile, UsageError
+from vastplan.errors import MissingKey, UnreadableFile, UsageError
 from vastplan.files import expand_home, read_regular_file
 
 MAX_KEY_FILE_BYTES = 4096  # a Vast.ai key is 64 characters; /dev/zero or a log file is not a key
@@ -32,23 +33,31 @@ class ApiKey:
     __str__ = __repr__
 
 
-def official_cli_key_file() -> Path | None:
-    """The key file the official `vastai` CLI writes (``vastai set api-key``); None for a user
-    without a home directory (and no XDG_CONFIG_HOME), who cannot have one."""
-    config_home = os.environ.get("XDG_CONFIG_HOME")
-    if not config_home:
+def official_cli_key_files() -> list[Path]:
+    """The key files the official ``vastai`` CLI reads, in its order (``vastai/_base.py``,
+    ``vastai/cli/util.py`` of vastai 1.9): ``$XDG_CONFIG_HOME/vastai/vast_api_key`` (the xdg
+    package ignores an empty or relative XDG_CONFIG_HOME and uses ``~/.config``), then the legacy
+    ``~/.vast_api_key``. A user without a home directory has only the first, if XDG_CONFIG_HOME
+    names one."""
+    files: list[Path] = []
+    config_home = os.environ.get("XDG_CONFIG_HOME", "")
+    if not os.path.isabs(config_home):
         try:
             config_home = str(expand_home("~/.config"))
         except UnreadableFile:
-            return None
-    return Path(config_home) / "vastai" / "vast_api_key"
+            config_home = ""
+    if config_home:
+        files.append(Path(config_home) / "vastai" / "vast_api_key")
+    with contextlib.suppress(UnreadableFile):
+        files.append(expand_home("~/.vast_api_key"))
+    return files
 
 
 @dataclass(frozen=True)
 class KeySources:
     api_key_file: str | None = None
     # With the built-in sandbox, a missing key is replaced by this placeholder, and the official
-    # CLI's key file is not read, so a real key is never sent to (or stored by) the emulator.
+    # CLI's key files are not read, so a real key is never sent to (or stored by) the emulator.
     sandbox: bool = False
 
 
@@ -56,7 +65,7 @@ SANDBOX_PLACEHOLDER_KEY = "sandbox-local-key"
 
 
 def find_api_key(sources: KeySources, warn: Callable[[str], None] = lambda text: None) -> ApiKey:
-    """VAST_API_KEY, else --api-key-file, else the official CLI's key file. ``warn`` hears about a
+    """VAST_API_KEY, else --api-key-file, else the official CLI's key files. ``warn`` hears about a
     key file that others can read."""
     env = os.environ.get("VAST_API_KEY", "").strip()
     if env:
@@ -65,10 +74,11 @@ def find_api_key(sources: KeySources, warn: Callable[[str], None] = lambda text:
         return ApiKey(_read_key_file(sources.api_key_file, warn), "--api-key-file")
     if sources.sandbox:
         return ApiKey(SANDBOX_PLACEHOLDER_KEY, "sandbox")
-    official = official_cli_key_file()
-    if official is not None and official.is_file():
-        return ApiKey(_read_key_file(str(official), warn), str(official))
-    raise AuthError("no API key was given")
+    official = official_cli_key_files()
+    for path in official:
+        if path.is_file():
+            return ApiKey(_read_key_file(str(path), warn), str(path))
+    raise MissingKey(["VAST_API_KEY", "--api-key-file", *map(str, official)])
 
 
 def _read_key_file(raw: str, warn: Callable[[str], None]) -> str:

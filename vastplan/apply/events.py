@@ -14,6 +14,8 @@ from typing import Any, Protocol
 from vastplan.errors import VastplanError
 from vastplan.plan.model import Action
 
+HEARTBEAT = 10.0  # seconds between "Still creating..." lines, as Terraform prints them
+
 
 class Phase(enum.Enum):
     """Where a step is: the values are the suffixes of the ``apply_*`` JSON events."""
@@ -43,6 +45,7 @@ class ApplyEvent:
     detail: str = ""
     error: VastplanError | None = None
     adopted: bool = False
+    heartbeat: bool = False
 
 
 class ApplyObserver(Protocol):

@@ -8,6 +8,8 @@ hears typed ``ApplyEvent``s.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -17,7 +19,7 @@ from vastplan.addresses import DEPOSED, sort_key
 from vastplan.api.client import VastClient
 from vastplan.apply.dag.graph import Graph
 from vastplan.apply.dag.walk import walk
-from vastplan.apply.events import ApplyEvent, ApplyObserver, Phase
+from vastplan.apply.events import HEARTBEAT, ApplyEvent, ApplyObserver, Phase
 from vastplan.apply.outcome import ApplyOutcome
 from vastplan.errors import ApiError, StateError, StateWriteFailed, VastplanError
 from vastplan.kinds.base import ApplyContext, Created, Planning, ResourceKind
@@ -103,6 +105,7 @@ class Executor:
         self._shared: dict[str, Any] = {}
         self._began: dict[str, float] = {}
         self._step_now: dict[str, Action] = {}
+        self._waiting_for: dict[str, str] = {}
         self.outcome = ApplyOutcome(planning.state)
 
     async def run(self, parallelism: int) -> ApplyOutcome:
@@ -137,6 +140,8 @@ class Executor:
         existing = entry is not None and (phase == DESTROY or change.action is Action.UPDATE)
         self._began[address], self._step_now[address] = time.monotonic(), step
         self._emit(address, step, Phase.START, resource_id=entry.id if entry is not None and existing else None)
+        self._waiting_for.pop(address, None)
+        beat = asyncio.ensure_future(self._heartbeat(address, step))
         try:
             if phase == DESTROY:
                 resource_id, note = await self._destroy(change)
@@ -152,14 +157,30 @@ class Executor:
                 error = error.for_address(address)
             self._emit(address, step, Phase.ERRORED, error=error)
             raise error from exc
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
         self._emit(address, step, Phase.COMPLETE, resource_id=resource_id, detail=note, adopted=adopted)
+
+    async def _heartbeat(self, address: str, step: Action) -> None:
+        """Every HEARTBEAT seconds of a running step, say so (and what it waits for, when known):
+        a readiness wait of minutes is never silent."""
+        beats = 0
+        while True:
+            beats += 1
+            await asyncio.sleep(max(0.0, self._began[address] + beats * HEARTBEAT - time.monotonic()))
+            self._emit(address, step, Phase.PROGRESS, detail=self._waiting_for.get(address, ""), heartbeat=True)
 
     def _context(self, address: str) -> ApplyContext:
         def checkpoint(resource_id: Any, attributes: Mapping[str, Any], tainted: bool) -> None:
             self._record(address, self._entry(address, resource_id, attributes, tainted))
 
+        def waiting_for(note: str) -> None:
+            self._waiting_for[address] = note
+
         return ApplyContext(address, self._planning, lambda: self.outcome.state, checkpoint,
-                            lambda message: self._progress(address, message), self._shared)
+                            lambda message: self._progress(address, message), self._shared, waiting_for)
 
     def _progress(self, address: str, message: str) -> None:
         self._emit(address, self._step_now[address], Phase.PROGRESS, detail=message)

@@ -83,8 +83,11 @@ _COMMON = [
     click.option("--backend", "backend", envvar="VASTPLAN_BACKEND", metavar="URL",
                  help="Where state lives: postgresql://USER@HOST/DB (password from PGPASSWORD or ~/.pgpass) "
                       "or a file path. [default: the stack's backend: block, else --state]"),
-    click.option("--api-url", envvar="VASTPLAN_API_URL", help=f"The Vast.ai API. [default: {DEFAULT_API_URL}]"),
-    click.option("--api-key-file", metavar="PATH", help="Read the API key from this file (after VAST_API_KEY)."),
+    click.option("--api-url", envvar="VASTPLAN_API_URL",
+                 help=f"The Vast.ai API (else VAST_URL, as the official CLI reads it). [default: {DEFAULT_API_URL}]"),
+    click.option("--api-key-file", metavar="PATH",
+                 help="Read the API key from this file (after VAST_API_KEY; else the official CLI's "
+                      "~/.config/vastai/vast_api_key or ~/.vast_api_key)."),
     click.option("--sandbox", "sandbox_dir", is_flag=False, flag_value=DEFAULT_SANDBOX_DIR, default=None,
                  envvar="VASTPLAN_SANDBOX", metavar="[DIR]",
                  help=f"Run against the built-in Vast.ai emulator, its cloud kept in DIR [{DEFAULT_SANDBOX_DIR}]."),
@@ -146,7 +149,9 @@ def build_options(ctx: click.Context, **given: Any) -> Options:
         stack_file=stack_file,
         workspace=_workspace(merged.pop("workspace", None), stack_file),
         state_file=merged.pop("state_file", None),
-        api_url=merged.pop("api_url", None) or DEFAULT_API_URL,
+        # vastplan's own --api-url / VASTPLAN_API_URL win; then the official CLI's VAST_URL (an empty one
+        # counts as unset there too: `os.getenv("VAST_URL") or default` in vastai/api/client.py).
+        api_url=merged.pop("api_url", None) or os.environ.get("VAST_URL") or DEFAULT_API_URL,
         api_key_file=merged.pop("api_key_file", None),
         sandbox_dir=merged.pop("sandbox_dir", None),
         variables=variables,

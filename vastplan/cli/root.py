@@ -224,7 +224,7 @@ def _run(args: list[str], invocation: Invocation) -> int:
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.exceptions.Abort as abort:
-        if isinstance(abort.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        if isinstance(abort.__cause__ or abort.__context__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
             invocation.view.error(VastplanError("interrupted; the state holds every change completed so far"))
             return 130
         invocation.view.error(VastplanError("cancelled"))

@@ -9,15 +9,27 @@ from pathlib import Path
 
 from vastplan.commands.options import Options
 from vastplan.commands.session import Session
-from vastplan.commands.steps import confirm, execute, refresh_and_diff, refuse_unclaimed, settle_state, show_plan
+from vastplan.commands.steps import (
+    confirm,
+    execute,
+    refresh_and_diff,
+    refuse_unclaimed,
+    settle_state,
+    show_plan,
+)
 from vastplan.errors import PlanStaleError
 from vastplan.kinds import KINDS
 from vastplan.plan import planfile
 from vastplan.plan.model import Action, Plan
+from vastplan.plan.outputs import evaluate
 from vastplan.refresh.live import refresh
 from vastplan.stack.model import Stack
 
 EXIT_OK, EXIT_CHANGES = 0, 2
+# Under a saved plan that rents (kinds/placement.py, fallback_query, says what "like it" keeps).
+FALLBACK_NOTE = ("Should a planned offer be taken before then, apply rents the best other machine\n"
+                 "that matches the offer: filters, with the GPU model and the country planned\n"
+                 "unless offer: names others; never one outside them.")
 __all__ = ["load", "plan", "apply", "apply_saved", "refresh_only", "reap"]
 
 
@@ -51,6 +63,8 @@ async def _plan(session: Session, stack: Stack, *, destroy: bool, out: str | Non
             targets=opts.targets, excludes=opts.excludes, replace=opts.replace,
         ))
         session.view.plan_saved(out)
+        if any(not placement.current for placement in planning.placements.values()):
+            session.view.line(FALLBACK_NOTE)
     return EXIT_CHANGES if opts.detailed_exitcode and planned.has_changes else EXIT_OK
 
 
@@ -68,7 +82,7 @@ async def _apply(session: Session, stack: Stack, *, destroy: bool) -> int:
         refuse_unclaimed(session, planned)
         if not planned.has_changes:
             if planning.state.resources:
-                settle_state(session, planning.state, stack, written=state)
+                settle_state(session, planning.state, stack, written=state, live=planning.live)
             return EXIT_OK
         confirm(session, "destroy" if destroy else "apply")
         await execute(session, client, planning, planned)
@@ -152,6 +166,9 @@ async def _refresh_only(session: Session, stack: Stack, write: bool) -> int:
         for text in KINDS[entry.kind].describe_drift(entry, observed):
             view.line(f"{address}: {KINDS[entry.kind].noun} {entry.id} {text}; state will record it")
         updated = updated.with_resource(address, replace(entry, attributes=merged))
+    outputs = evaluate(stack.outputs, updated)
+    if outputs != dict(updated.outputs):
+        updated = replace(updated, outputs=outputs)
     if updated == state:
         view.line("No drift: the state matches the account.")
         return EXIT_OK

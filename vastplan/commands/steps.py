@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from vastplan.addresses import matching
 from vastplan.api.client import VastClient
@@ -34,9 +35,10 @@ from vastplan.refresh.journal import settle_pending
 from vastplan.refresh.live import LiveSnapshot, refresh
 from vastplan.refresh.orphans import adopt, find_orphans, unclaimed
 from vastplan.stack.model import Stack
-from vastplan.state.model import State
+from vastplan.state.model import ResourceState, State
 
-__all__ = ["confirm", "execute", "plural", "refresh_and_diff", "refuse_unclaimed", "settle_state", "show_plan"]
+__all__ = ["confirm", "execute", "plural", "refresh_and_diff", "refreshed", "refuse_unclaimed", "settle_state",
+           "show_plan"]
 
 
 async def refresh_and_diff(session: Session, client: VastClient, stack: Stack, state: State, *,
@@ -161,7 +163,8 @@ async def execute(session: Session, client: VastClient, planning: Planning, plan
             f"{verb} failed: {plural(len(outcome.errors), 'error')}. "
             f"{plural(made, 'change')} made {'is' if made == 1 else 'are'} saved in {backend.describe()}."
         )
-    final = settle_state(session, outcome.state, planning.stack)
+    final = settle_state(session, outcome.state, planning.stack, live=planning.live,
+                         touched=frozenset(c.address for c in planned.actionable))
     running = sum(KINDS[e.kind].dph(e.attributes) for e in final.resources.values())
     view.apply_complete(outcome, planned.destroy, running)
     if final.outputs and not planned.destroy:
@@ -169,20 +172,39 @@ async def execute(session: Session, client: VastClient, planning: Planning, plan
     return outcome
 
 
-def settle_state(session: Session, state: State, stack: Stack, written: State | None = None) -> State:
+def settle_state(session: Session, state: State, stack: Stack, written: State | None = None,
+                 live: Mapping[str, LiveObjects] | None = None, touched: frozenset[str] = frozenset()) -> State:
     """After an apply: record each declared resource's prevent_destroy in state (so deleting its block
-    later cannot silently drop the protection) and the outputs. Writes only when something differs."""
+    later cannot silently drop the protection), what refresh read of the objects this apply did not
+    touch (``live``), and the outputs. Writes only when something differs.
+
+    The refresh matters after an interrupted apply: an instance recorded before its readiness wait
+    ended has no SSH address in state, and the next apply, which has nothing to change, must still
+    fill it in, or the outputs made of it stay null for good."""
     specs = stack.by_address()
     updated = state
     for address, entry in state.resources.items():
         spec = specs.get(address)
         if spec is not None and entry.protected != spec.lifecycle.prevent_destroy:
-            updated = updated.with_resource(address, replace(entry, protected=spec.lifecycle.prevent_destroy))
+            entry = replace(entry, protected=spec.lifecycle.prevent_destroy)
+        observed = (live or {}).get(entry.kind, {}).get(entry.id) if address not in touched else None
+        if observed is not None:
+            entry = replace(entry, attributes=refreshed(entry, observed))
+        if entry != state.resources[address]:
+            updated = updated.with_resource(address, entry)
     outputs = evaluate(stack.outputs, updated)
     if outputs != dict(updated.outputs):
         updated = replace(updated, outputs=outputs)
     on_disk = state if written is None else written
     return session.backend.write(updated) if updated != on_disk else state
+
+
+def refreshed(entry: ResourceState, observed: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry's attributes with what refresh read of those its kind records beside the stack's
+    fields (connection details, status, price), where state records them: the stack's own fields
+    stay as applied."""
+    recorded = KINDS[entry.kind].recorded_attributes
+    return {**entry.attributes, **{k: v for k, v in observed.items() if k in recorded and k in entry.attributes}}
 
 
 def plural(n: int, noun: str) -> str:

@@ -65,7 +65,8 @@ class Created:
 @dataclass(frozen=True)
 class ApplyContext:
     """What a create/update/delete may consult: the plan's inputs, the state as it is right now
-    (to resolve references), ``checkpoint`` to save progress mid-operation, and ``shared`` for
+    (to resolve references), ``checkpoint`` to save progress mid-operation, ``progress`` to say
+    something now, ``waiting_for`` to say what the next heartbeat line reports, and ``shared`` for
     per-apply helpers a kind keeps (pollers, claims)."""
 
     address: str
@@ -74,6 +75,8 @@ class ApplyContext:
     checkpoint: Callable[[Any, Mapping[str, Any], bool], None]
     progress: Callable[[str], None]
     shared: dict[str, Any]
+    # what the operation waits for now ("status loading: pulling image"): said every 10 s while it runs
+    waiting_for: Callable[[str], None] = lambda note: None
 
     @property
     def stack(self) -> str:

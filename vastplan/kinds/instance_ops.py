@@ -21,6 +21,7 @@ from vastplan.kinds.placement import (
     MachineLedger,
     Placement,
     Searcher,
+    fallback_query,
     instance_disk,
     on_machine,
 )
@@ -98,7 +99,10 @@ class InstanceOps:
         attributes = {**desired, **expiry(spec.config, time.time()),
                       "offer": cfg.describe_offer(offer), "offer_id": offer.get("id"),
                       "dph_total": offer.get("dph_total"), "ssh_keys": [],
-                      "machine_row": cfg.machine_row(offer), "storage_hour": offer.get("storage_total_cost")}
+                      "machine_row": cfg.machine_row(offer), "storage_hour": offer.get("storage_total_cost"),
+                      # unknown until it is ready; recorded as such, so that a later refresh fills them
+                      # in should this apply be interrupted while it waits (outputs are made of them)
+                      **cfg.connection({})}
         self.ctx.checkpoint(instance_id, attributes, False)
         attributes["ssh_keys"] = await self._sync_keys(instance_id, [], desired["ssh_keys"])
         self.ctx.checkpoint(instance_id, attributes, False)
@@ -159,7 +163,7 @@ class InstanceOps:
         this apply still has to rent there (fresh searches: the plan's picture is out of date)."""
         ledger = self.ctx.planning.claims
         fresh_ledger = MachineLedger(planned_gpus=ledger.planned_gpus, planned_disk=ledger.planned_disk)
-        query = {**placement.query, "num_gpus": {"eq": gpus}}
+        query = {**placement.query, "num_gpus": {"eq": gpus}} if placement.current else fallback_query(placement, gpus)
         offers = await api.search_offers(self.client, query, order=placement.order,
                                          offer_type=placement.offer_type, limit=SEARCH_LIMIT)
         await Searcher(self.client).learn_capacity(fresh_ledger, offers)
@@ -169,7 +173,8 @@ class InstanceOps:
                 return machine
         planned = None if placement.current else placement.machine_id
         where = f"machine {planned} was taken and no other" if planned is not None else "no"
-        raise ApiError(f"{where} machine matches the filters with room; nothing was rented", status=410,
+        kept = "" if placement.current else _kept(placement.query, query)
+        raise ApiError(f"{where} machine matches the filters{kept} with room; nothing was rented", status=410,
                        code="no_such_ask", method="POST", path="/bundles/")
 
     def _volume_info(self, spec: ResourceSpec) -> dict[str, Any] | None:
@@ -181,17 +186,23 @@ class InstanceOps:
 
     async def _ready(self, spec: ResourceSpec, instance_id: int, attributes: dict[str, Any]) -> dict[str, Any]:
         policy = readiness_policy(spec)
-        began = time.monotonic()
+        awaited = "to run and answer SSH" if policy.ssh_probe else "to run"
+        self.ctx.progress(f"waiting up to {policy.timeout:.0f}s for it {awaited}")
+        self.ctx.waiting_for("not listed yet")
 
         def still(status: str) -> None:
-            self.ctx.progress(f"Still creating... [{time.monotonic() - began:.0f}s elapsed, {status}]")
+            """Said when the status changes; the heartbeat repeats it (and what is still awaited)."""
+            self.ctx.progress(status)
+            running = policy.ssh_probe and status.startswith("status running")
+            self.ctx.waiting_for("running, SSH not answering yet" if running else status)
 
         try:
             async with slot_released():
                 row = await self.poller.wait(instance_id, policy, still)
         except NotReady as exc:
             self.ctx.checkpoint(instance_id, attributes, True)
-            raise NotReady(f"{exc}. Recorded as tainted [id={instance_id}]; the next plan replaces it.") from None
+            raise NotReady(f"{exc}. Recorded as tainted [id={instance_id}]; the next plan replaces it "
+                           f"(should it run after all: vastplan untaint {self.ctx.address})") from None
         return cfg.connection(row)
 
     async def _sync_keys(self, instance_id: int, attached: list[str], wanted: list[str]) -> list[str]:
@@ -237,3 +248,14 @@ class InstanceOps:
             spec = self.ctx.planning.stack.by_address()[self.ctx.address]
             attributes.update(await self._ready(spec, instance_id, attributes))
         return attributes
+
+
+def _kept(stack_query: Mapping[str, Any], query: Mapping[str, Any]) -> str:
+    """What the fallback kept of the plan beside the stack's filters: " (RTX 4090 in US, as planned)",
+    " (in US, as planned)" when the stack names the GPU model."""
+    gpu = query["gpu_name"]["eq"] if "gpu_name" not in stack_query and "gpu_name" in query else None
+    country = query["geolocation"]["in"][0] if "geolocation" not in stack_query and "geolocation" in query else None
+    if gpu is None and country is None:
+        return ""
+    what = f"{gpu or ''} in {country}".strip() if country is not None else str(gpu)
+    return f" ({what}, as planned)"

@@ -49,6 +49,21 @@ class Placement:
         return int(self.offer.get("num_gpus") or 1)
 
 
+def fallback_query(placement: Placement, gpus: int) -> dict[str, Any]:
+    """What another machine than the planned one must match at apply time: the stack's filters,
+    the bundle's GPU count, and, where the stack's ``offer:`` leaves them open, the planned
+    machine's GPU model and country (Vast.ai filters locations by country code): a plan that showed
+    New York must not rent in Seoul. An ``offer:`` that names GPU models or locations allows them."""
+    query = {**placement.query, "num_gpus": {"eq": gpus}}
+    gpu = placement.offer.get("gpu_name")
+    if "gpu_name" not in query and gpu:
+        query["gpu_name"] = {"eq": gpu}
+    location = str(placement.offer.get("geolocation") or "")
+    if "geolocation" not in query and location:
+        query["geolocation"] = {"in": [location.rsplit(",", 1)[-1].strip()]}
+    return query
+
+
 def storage_dph(cost_per_gb_month: float, size_gb: float) -> float:
     return float(cost_per_gb_month) * float(size_gb) / HOURS_PER_MONTH
 

@@ -52,6 +52,10 @@ _NOUN = {Action.CREATE: "Creation", Action.UPDATE: "Modifications", Action.DELET
          Action.FORGET: "Removal", Action.EXPIRE: "Destruction"}
 
 
+_STILL = {Action.CREATE: "creating", Action.UPDATE: "modifying", Action.DELETE: "destroying",
+          Action.FORGET: "removing from state", Action.EXPIRE: "destroying"}
+
+
 def event_text(event: ApplyEvent) -> str:
     """An apply event in words, without its address: ``Creation complete after 3s [id=9000001]``."""
     if event.phase is Phase.START:
@@ -64,6 +68,9 @@ def event_text(event: ApplyEvent) -> str:
         return f"{_NOUN[event.action]} failed after {event.elapsed:.0f}s"  # the view adds ": {error}"
     if event.phase is Phase.SKIPPED:
         return f"skipped (depends on {event.detail})"
+    if event.heartbeat:  # Terraform's words: "Still creating... [10s elapsed]"
+        note = f", {event.detail}" if event.detail else ""
+        return f"Still {_STILL[event.action]}... [{event.elapsed:.0f}s elapsed{note}]"
     return event.detail
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
+import signal
 import sys
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
@@ -80,6 +83,12 @@ class HumanView:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.colour = colour
+
+    def _columns(self) -> int | None:
+        """The terminal's width when the output is one (progress lines are cut to it, so a status
+        message never wraps a 80-column terminal); None for a file or a pipe, which keep it all."""
+        isatty = getattr(self.out, "isatty", None)
+        return shutil.get_terminal_size().columns if isatty is not None and isatty() else None
 
     def _style(self, text: str, **kwargs: Any) -> str:
         return click.style(text, **kwargs) if self.colour else text
@@ -250,6 +259,8 @@ class HumanView:
     # --- apply --------------------------------------------------------------------------------------
     def apply_event(self, event: ApplyEvent) -> None:
         text = f"{event.address}: {event_text(event)}"
+        if event.phase is Phase.PROGRESS:
+            text = _fitted(text, self._columns())
         if event.phase is Phase.ERRORED:
             text = self._style(text + ": ", fg="red") + str(event.error)
         self.line(text)
@@ -260,7 +271,8 @@ class HumanView:
             self.line(f"Destroy complete! Resources: {outcome.destroyed} destroyed.")
             return
         self.line(f"Apply complete! Resources: {outcome.added} added, {outcome.changed} changed, "
-                  f"{outcome.destroyed} destroyed.  Now running: {money(running_dph)}.")
+                  f"{outcome.destroyed} destroyed.")
+        self.line(f"Now running: {money(running_dph)}.")  # on a line of its own: together they wrap 80 columns
 
     def outputs(self, outputs: Mapping[str, Mapping[str, Any]]) -> None:
         if not outputs:
@@ -281,8 +293,34 @@ class HumanView:
         self.line()
         self.line(question)
         self.line("  Only 'yes' will be accepted to approve.")
-        answer = click.prompt("  Enter a value", default="", show_default=False, err=False)
-        return bool(answer.strip() == "yes")
+        return read_answer("  Enter a value: ", self.out).strip() == "yes"
+
+
+def _fitted(text: str, columns: int | None) -> str:
+    """``text`` cut to ``columns`` characters, its end shown as "..." (a heartbeat keeps its "]")."""
+    if columns is None or len(text) <= columns or columns < 40:
+        return text
+    closing = "]" if text.endswith("]") else ""
+    return text[:columns - 3 - len(closing)] + "..." + closing
+
+
+def read_answer(prompt: str, out: TextIO) -> str:
+    """One line from stdin ("" at its end). Ctrl-C raises KeyboardInterrupt at once: the prompt is
+    read inside ``asyncio.run``, whose SIGINT handler only cancels the main task, which a blocking
+    read never notices (the prompt used to sit there until Enter). So for as long as the read
+    lasts, SIGINT gets Python's default handler back."""
+    click.echo(prompt, file=out, nl=False)
+    out.flush()
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler) if main else None
+    try:
+        answer = sys.stdin.readline()  # on Ctrl-C, click ends the ^C line as it turns it into Abort
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if not answer.endswith("\n"):
+        click.echo(file=out)  # the input ended (Ctrl-D) without a line
+    return answer
 
 
 def _value_lines(sign: str, path: str, before: Any, after: Any, sensitive: bool, note: str = "") -> list[str]:

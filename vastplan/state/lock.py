@@ -2,6 +2,12 @@
 
 The lock is an exclusive ``fcntl.flock`` on ``<state>.lock``, held through an fd kept open for the
 lock's lifetime; the holder's ``LockInfo`` (JSON, mode 0600, no secrets) is written into that file.
+Where there is no ``fcntl`` (Windows), it is a ``msvcrt.locking`` lock of one byte far past the
+info (a locked range cannot even be read by others there, and the info must stay readable); the
+kernel drops it too when the holder dies. Windows cannot remove a file another process has open,
+so there the lock file may stay behind after release, holding stale info: harmless, since the info
+is read only while the lock is held, and the next holder rewrites it. Nothing here is imported
+when the CLI starts (the Session imports the state backends on first use).
 
 No stale locks: the kernel drops a flock when the last fd on it closes, even on SIGKILL, so a dead
 holder leaves only its info behind and the next ``StateLock`` takes the lock and overwrites it. A
@@ -19,8 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import getpass
+import importlib
 import json
 import os
 import socket
@@ -29,9 +35,23 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from vastplan.errors import LockError, StateError, UsageError
+
+
+def _platform_module(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+_fcntl = _platform_module("fcntl")  # POSIX
+_msvcrt = None if _fcntl is not None else _platform_module("msvcrt")  # Windows
+MSVCRT_LOCK_OFFSET = 1 << 30  # the byte msvcrt locks: far past any info, which stays readable
+_OPEN_FLAGS = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
 @dataclass(frozen=True)
@@ -64,8 +84,8 @@ class LockInfo:
 
     def holder_alive(self) -> bool | None:
         """True or False for a holder on this host; None when it runs elsewhere and cannot be checked."""
-        if self.host != socket.gethostname() or self.pid <= 0:
-            return None
+        if self.host != socket.gethostname() or self.pid <= 0 or os.name == "nt":
+            return None  # (on Windows, os.kill(pid, 0) would not probe the process but end it)
         try:
             os.kill(self.pid, 0)
         except OSError as exc:  # EPERM means it exists, under another user
@@ -131,13 +151,15 @@ class StateLock:
             time.sleep(min(self.poll, max(deadline - now, 0.01)))
         info = LockInfo.new(self.state_path, self.operation)
         try:
-            os.fchmod(fd, 0o600)
+            if hasattr(os, "fchmod"):  # not on Windows, where the file's ACL is the folder's
+                os.fchmod(fd, 0o600)
             os.ftruncate(fd, 0)
-            os.pwrite(fd, (json.dumps(info.to_json(), indent=2) + "\n").encode("utf-8"), 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, (json.dumps(info.to_json(), indent=2) + "\n").encode("utf-8"))
             os.fsync(fd)
         except OSError as exc:
             _unlink_if_same(self.path, fd)
-            os.close(fd)
+            _close(fd)
             raise StateError(f"cannot write the lock file {self.path}: {exc.strerror or exc}") from exc
         self._fd, self.info = fd, info
         return info
@@ -149,7 +171,7 @@ class StateLock:
             try:
                 _unlink_if_same(self.path, fd)
             finally:
-                os.close(fd)
+                _close(fd)
 
 
 def force_unlock(state_path: Path, lock_id: str, *, force: bool = False) -> LockInfo:
@@ -160,14 +182,15 @@ def force_unlock(state_path: Path, lock_id: str, *, force: bool = False) -> Lock
     """
     path = lock_path(Path(state_path))
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDWR | _OPEN_FLAGS)
     except FileNotFoundError:
         raise UsageError(f"the state {state_path} is not locked (there is no {path.name}); nothing to unlock") from None
     except OSError as exc:
         raise StateError(f"cannot open the lock file {path}: {exc.strerror or exc}") from exc
     held_elsewhere = not _flock_nb(fd, path)
     try:
-        info = _parse_info(os.pread(fd, 1 << 16, 0).decode("utf-8", "replace"))
+        os.lseek(fd, 0, os.SEEK_SET)
+        info = _parse_info(os.read(fd, 1 << 16).decode("utf-8", "replace"))
         if info is None:
             raise UsageError(f"the lock file {path} holds no lock details; nothing matches {lock_id}")
         if info.id != lock_id:
@@ -179,7 +202,7 @@ def force_unlock(state_path: Path, lock_id: str, *, force: bool = False) -> Lock
         _unlink_if_same(path, fd)
         return info
     finally:
-        os.close(fd)
+        _close(fd)
 
 
 def _try_flock(path: Path) -> int | None:
@@ -187,28 +210,47 @@ def _try_flock(path: Path) -> int | None:
     while True:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | _OPEN_FLAGS, 0o600)
         except OSError as exc:
             raise StateError(f"cannot open the lock file {path}: {exc.strerror or exc}") from exc
         # Start over when we locked a file that the previous holder unlinked as it released.
         if (locked := _flock_nb(fd, path)) and _same_file(path, fd):
             return fd
-        os.close(fd)
+        _close(fd)
         if not locked:
             return None
 
 
 def _flock_nb(fd: int, path: Path) -> bool:
-    """Take the flock without waiting; False while another open file holds it. Closes ``fd`` on error."""
+    """Take the lock without waiting; False while another open file holds it. Closes ``fd`` on error."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        if _fcntl is not None:
+            _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
+        elif _msvcrt is not None:
+            os.lseek(fd, MSVCRT_LOCK_OFFSET, os.SEEK_SET)
+            _msvcrt.locking(fd, _msvcrt.LK_NBLCK, 1)
+        else:
+            os.close(fd)
+            raise StateError(f"cannot lock {path}: this system has neither fcntl nor msvcrt file locks; "
+                             "run with --no-lock, or keep the state in PostgreSQL (--backend)")
+    except (BlockingIOError, PermissionError):  # msvcrt says EACCES when another holds it
         return False
     except OSError as exc:
+        if exc.errno == getattr(errno, "EDEADLOCK", errno.EDEADLK) and _msvcrt is not None:
+            return False  # msvcrt's LK_NBLCK on a held range, on some Windows versions
         os.close(fd)
         unsupported = " (the filesystem has no locks)" if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP) else ""
         raise StateError(f"cannot lock {path}: {exc.strerror or exc}{unsupported}") from exc
     return True
+
+
+def _close(fd: int) -> None:
+    """Close a lock file's fd, dropping its lock (msvcrt asks for the unlock first)."""
+    if _fcntl is None and _msvcrt is not None:
+        with contextlib.suppress(OSError):  # not locked by this fd: nothing to undo
+            os.lseek(fd, MSVCRT_LOCK_OFFSET, os.SEEK_SET)
+            _msvcrt.locking(fd, _msvcrt.LK_UNLCK, 1)
+    os.close(fd)
 
 
 def _same_file(path: Path, fd: int) -> bool:
@@ -219,7 +261,8 @@ def _same_file(path: Path, fd: int) -> bool:
 
 def _unlink_if_same(path: Path, fd: int) -> None:
     if _same_file(path, fd):
-        with contextlib.suppress(FileNotFoundError):
+        # PermissionError: Windows removes no file that is open (see the module docstring)
+        with contextlib.suppress(FileNotFoundError, PermissionError):
             path.unlink()
 
 
@@ -243,5 +286,5 @@ def _format_time(created: str) -> str:
 def _current_user() -> str:
     try:
         return getpass.getuser()
-    except (OSError, KeyError):  # no login name and no passwd entry, as in some containers
-        return str(os.getuid())
+    except (OSError, KeyError, ImportError):  # no login name and no passwd entry (or no pwd module)
+        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"

@@ -205,7 +205,7 @@ def save_first_writable(state: State, candidates: Iterable[Path]) -> str:
 def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temp file beside ``path`` (mode 0600), fsync, rename over, fsync the folder."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -217,6 +217,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    if os.name == "nt":  # a folder cannot be opened to fsync there; NTFS journals the rename itself
+        return
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
