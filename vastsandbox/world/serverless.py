@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from vastsandbox.world import JSON, templates
@@ -97,6 +98,11 @@ def _section(call: Caller, name: str) -> dict[str, Record]:
     return section
 
 
+def _moment(epoch: float) -> str:
+    """``created_at`` as the spec documents it: a date-time string."""
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _new_id(call: Caller, name: str) -> int:
     ids = call.sb.world.next_ids
     value = int(ids.setdefault(name, FIRST_IDS[name]))
@@ -136,8 +142,8 @@ def create_endpoint(call: Caller, body: dict[str, JSON]) -> Record:
     fields = _read(ENDPOINT_FIELDS, body, fill=True)
     endpoint_id = _new_id(call, ENDPOINTS)
     token = hashlib.sha256(f"{call.sb.world.seed}/endpoint/{endpoint_id}".encode()).hexdigest()
-    record: Record = {"id": endpoint_id, **fields, "api_key": token, "user_id": call.uid, "created_at": call.now,
-                      "auto_delete_in_seconds": None, "auto_delete_due_24h": False}
+    record: Record = {"id": endpoint_id, **fields, "api_key": token, "user_id": call.uid,
+                      "created_at": _moment(call.now), "auto_delete_in_seconds": None, "auto_delete_due_24h": False}
     _section(call, ENDPOINTS)[str(endpoint_id)] = {"owner": call.uid, "record": record}
     return record
 
@@ -207,7 +213,7 @@ def create_group(call: Caller, body: dict[str, JSON]) -> Record:
     group_id = _new_id(call, GROUPS)
     record: Record = {"id": group_id, **fields, "template_id": template_id, "template_hash": template_hash,
                       "search_params": params, "search_query": query, "endpoint_id": endpoint["id"],
-                      "user_id": call.uid, "created_at": call.now}
+                      "user_id": call.uid, "created_at": _moment(call.now)}
     _section(call, GROUPS)[str(group_id)] = {"owner": call.uid, "record": record}
     return record
 
