@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.harness import CANARY_API_KEY, Workspace, api_post
+from tests.harness import CANARY_API_KEY, Workspace, api_get, api_post
 from tests.vastai_cli import run_vastai
 
 TEMPLATE = """
@@ -94,6 +94,10 @@ def test_an_endpoint_and_its_worker_group_plan_apply_converge_change_in_place_an
     again = workspace.vastplan("plan", "--detailed-exitcode")
     assert again.code == 0, again.text
     assert "No changes." in again.out
+    # The endpoint's own key (its listing carries it) is neither stored nor shown.
+    (listed,) = api_get(workspace.api_url, "/api/v0/endptjobs/", CANARY_API_KEY)["results"]
+    assert listed["api_key"] and listed["api_key"] not in workspace.state_path.read_text()
+    assert not any(listed["api_key"] in result.text for result in (planned, applied, again))
 
     # In place: the endpoint's policy and name, the group's filters, launch args and load settings.
     workspace.write(stack(ENDPOINT.replace("0.8", "0.6").replace("qwen-chat", "qwen-chat-v2"),
