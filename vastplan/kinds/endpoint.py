@@ -56,7 +56,6 @@ class EndpointKind(ResourceKind):
     singular: ClassVar[str] = "endpoint"
     plural: ClassVar[str] = "endpoints"
     with_article: ClassVar[str] = "an endpoint"
-    output_example: ClassVar[str] = "llm.name"
     recorded_attributes: ClassVar[frozenset[str]] = frozenset({"id"})
     drift_fields: ClassVar[tuple[str, ...]] = ("name", *FIELDS)
 

@@ -82,9 +82,8 @@ class WorkergroupKind(ResourceKind):
     singular: ClassVar[str] = "worker group"
     plural: ClassVar[str] = "worker groups"
     with_article: ClassVar[str] = "a worker group"
-    output_example: ClassVar[str] = "llm.id"
     defaults: ClassVar[Mapping[str, Any]] = {"offer": {}, "launch_args": ""}
-    recorded_attributes: ClassVar[frozenset[str]] = frozenset({"id", "endpoint_name"})
+    recorded_attributes: ClassVar[frozenset[str]] = frozenset({"id", "template_hash"})
     replace_fields: ClassVar[frozenset[str]] = frozenset({"cold_workers", "max_workers"})
     drift_fields: ClassVar[tuple[str, ...]] = ("endpoint_id", "template_id", "offer", "launch_args", *LIMITS)
 
