@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.harness import CANARY_API_KEY, Workspace, api_get, api_post
+from tests.harness import CANARY_API_KEY, Workspace, admin, api_get, api_post
 from tests.vastai_cli import run_vastai
 
 TEMPLATE = """
@@ -227,3 +227,17 @@ def test_a_worker_group_must_name_an_endpoint_and_template_of_the_stack(workspac
     assert checked.code == 1, checked.text
     assert re.search(r"stack\.yaml:\d+:\d+: .*missing", checked.text), checked.text
     assert "cold_workers (5) is more than max_workers (2)" in checked.text
+
+
+def test_a_create_whose_answer_is_lost_is_found_not_made_twice(workspace: Workspace, tmp_path: Path) -> None:
+    # The endpoint is found by its name, the group by its endpoint and settings.
+    for route in ("POST /api/v0/endptjobs/", "POST /api/v0/autojobs/"):
+        admin(workspace, "POST", "/faults", {"kind": "lose_response", "status": 502, "count": 1, "route": route})
+    workspace.write(stack(ENDPOINT, GROUP))
+    applied = workspace.vastplan("apply", "--auto-approve")
+    assert applied.code == 0, applied.text
+    assert applied.text.count("the create's answer was lost; found and adopted") == 2, applied.text
+    ids = state_ids(workspace)
+    assert [e["id"] for e in shown(workspace, tmp_path, "endpoints")] == [ids["endpoints.chat"]]
+    assert [g["id"] for g in shown(workspace, tmp_path, "workergroups")] == [ids["workergroups.gpus"]]
+    assert workspace.vastplan("plan", "--detailed-exitcode").code == 0
