@@ -85,6 +85,10 @@ class World:
                         volume_offer=volume_offer, spare_volume=spare["volume_id"], offer=second["id"],
                         machine=first["machine_id"], now=int(time.time()), missing=999999,
                         connection=self.ok("GET", "/api/v0/users/cloud_integrations/")[0]["id"])
+        endpoint = self.ok("POST", "/api/v0/endptjobs/", body={"endpoint_name": "contract-endpoint"})["result"]
+        workergroup = self.ok("POST", "/api/v0/workergroups/", body={
+            "endpoint_id": endpoint, "template_id": template["id"], "search_params": "num_gpus=1"})["id"]
+        self.ids.update(endpoint=endpoint, workergroup=workergroup)
         self._wait_running()
         return self
 

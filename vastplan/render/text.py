@@ -51,8 +51,9 @@ def fold(line: str, width: int = WIDTH) -> list[str]:
     lines, rest, first = [], line, True
     while len(rest) > (width if first else width - hang):
         room = width if first else width - hang
-        cut = rest.rfind(" ", room * 2 // 3, room)
-        cut = cut + 1 if cut > 0 else room
+        arrow = rest.rfind(" -> ", hang, room - 3)  # between an old and a new value reads best
+        cut = arrow + 4 if arrow > 0 else rest.rfind(" ", room * 2 // 3, room) + 1
+        cut = cut if cut > 0 else room
         lines.append((rest[:cut] if first else " " * hang + rest[:cut]).rstrip(" "))
         rest, first = rest[cut:], False
     lines.append(rest if first else " " * hang + rest)

@@ -26,6 +26,7 @@ from vastsandbox.http import (
     routes_logs,
     routes_network_volumes,
     routes_offers,
+    routes_serverless,
     routes_templates,
     routes_transfers,
     routes_volumes,
@@ -57,8 +58,10 @@ def api_router() -> Router:
 
 
 # Routes every official CLI command for instances, volumes, templates, keys and billing uses.
-EXTRA_ROUTES = (routes_logs.ROUTES, routes_network_volumes.ROUTES, routes_transfers.ROUTES,
+EXTRA_ROUTES: tuple[list[Route], ...] = (routes_logs.ROUTES, routes_network_volumes.ROUTES, routes_transfers.ROUTES,
                 routes_billing_extra.ROUTES, routes_account_extra.ROUTES)
+# Serverless endpoints and worker groups (the official CLI's and the SDK's paths).
+EXTRA_ROUTES += (routes_serverless.ROUTES,)
 
 
 def admin_router() -> Router:
