@@ -97,6 +97,11 @@ class HumanView:
             self.line("Warnings:")
             for warning in plan.warnings:
                 self.line(f"  ! {warning.address}: {warning.message}")
+        if plan.limits:
+            self.line()
+            self.line("Limits (enforced by the objects themselves and by `vastplan reap`):")
+            for limit in plan.limits:
+                self.line(f"  {limit.address}: {limit.message}")
         if not plan.has_changes:
             self.line()
             running = f" ({money(plan.dph_after)} running)" if plan.dph_after else ""
