@@ -212,3 +212,26 @@ def test_an_onstart_too_long_for_the_watchdog_is_refused_at_its_line(workspace: 
     workspace.write(watchdog_stack("{prevent_destroy: false}", onstart="x" * 4049))
     plain = workspace.vastplan("validate")
     assert plain.code == 1 and "stack.yaml:6:14:" in plain.err
+
+
+def test_an_instance_its_watchdog_destroyed_at_expiry_is_recorded_as_expired(workspace: Workspace) -> None:
+    workspace.write(watchdog_stack("{ttl: 5m}"))
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    box_id = state_id(workspace, "instances.box")
+    key = container(workspace, box_id)["env"]["CONTAINER_API_KEY"]
+    api_call(workspace.api_url, "DELETE", f"/api/v0/instances/{box_id}/", key)  # what its watchdog does
+
+    planned = workspace.vastplan("plan")
+    assert "# instances.box will be destroyed (expired: its ttl ran out at" in planned.out, planned.text
+    assert "Plan: 0 to add, 0 to change, 1 to destroy." in planned.out
+    reaped = workspace.vastplan("reap", "--auto-approve")
+    assert reaped.code == 0, reaped.text
+    assert workspace.state()["resources"]["instances.box"]["expired"] is True
+    assert workspace.vastplan("plan", "--detailed-exitcode").code == 0  # not rented again
+
+
+def test_a_count_group_shares_one_limits_line(workspace: Workspace) -> None:
+    workspace.write(watchdog_stack("{idle: {after: 30m}}").replace("  box:\n", "  box:\n    count: 3\n"))
+    planned = workspace.vastplan("plan")
+    assert planned.code == 0, planned.text
+    assert "  instances.box[*] (3 of them): stopped once its GPU use stays below 5% for 30m" in planned.out

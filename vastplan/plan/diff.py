@@ -47,8 +47,8 @@ def diff(planning: Planning, live: LiveSnapshot, kinds: Mapping[str, ResourceKin
                     and _protected(c.address, wanted, state))
     warnings = tuple(Drift(spec.address, text) for spec in wanted.values()
                      for text in kinds[spec.kind].warnings(spec, planning))
-    limits = tuple(Drift(spec.address, text) for spec in wanted.values()
-                   for text in kinds[spec.kind].limits(spec, planning))
+    limits = _grouped_limits([(spec, text) for spec in wanted.values()
+                              for text in kinds[spec.kind].limits(spec, planning)])
     return Plan(tuple(changes), tuple(drift), stack_name=stack.name, destroy=destroy,
                 refresh_requests=live.requests, refresh_seconds=live.seconds, blocked=blocked, warnings=warnings,
                 limits=limits)
@@ -92,6 +92,16 @@ def expiry_action(spec: ResourceSpec, entry: ResourceState | None, observed: Map
                           reason=ActionReason.TTL_EXPIRED, reason_note=_moment(expires),
                           before=dict(observed if observed is not None else entry.attributes),
                           depends_on=spec.depends_on, dph_before=kind.dph(observed) if observed else 0.0)
+
+
+def _grouped_limits(found: list[tuple[ResourceSpec, str]]) -> tuple[Drift, ...]:
+    """One line per limit, the copies of a ``count`` group that share it as one (``worker[*]``)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for spec, text in found:
+        base = spec.address.rsplit("[", 1)[0] if spec.index is not None else spec.address
+        groups.setdefault((base, text), []).append(spec.address)
+    return tuple(Drift(addresses[0] if len(addresses) == 1 else f"{base}[*] ({len(addresses)} of them)", text)
+                 for (base, text), addresses in groups.items())
 
 
 def idle_plan(planning: Planning, plan: Plan, kinds: Mapping[str, ResourceKind]) -> tuple[State, Plan]:
