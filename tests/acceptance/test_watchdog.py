@@ -235,3 +235,26 @@ def test_a_count_group_shares_one_limits_line(workspace: Workspace) -> None:
     planned = workspace.vastplan("plan")
     assert planned.code == 0, planned.text
     assert "  instances.box[*] (3 of them): stopped once its GPU use stays below 5% for 30m" in planned.out
+
+
+def test_a_changed_rule_reaches_the_instance_and_moves_its_expiry(workspace: Workspace) -> None:
+    workspace.write(watchdog_stack("{ttl: 8h}"))
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    box_id = state_id(workspace, "instances.box")
+    started = instances(workspace)[box_id]["start_date"]
+
+    workspace.write(watchdog_stack("{ttl: 4h, idle: {after: 1h}}"))
+    planned = workspace.vastplan("plan")
+    assert "the container is recreated on the same machine" in planned.out, planned.text
+    assert ('~ watchdog = "ttl 8h, then destroy" -> "ttl 4h, then destroy; idle 1h below 5% GPU, then stop"'
+            in planned.out)
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    assert container(workspace, box_id)["onstart"].startswith(
+        "# vastplan watchdog: ttl 4h, then destroy; idle 1h below 5% GPU, then stop\n")
+    assert abs(workspace.state()["resources"]["instances.box"]["attributes"]["expires_at"] - (started + 4 * 3600)) < 5
+    assert workspace.vastplan("plan", "--detailed-exitcode").code == 0
+
+    workspace.write(watchdog_stack("{prevent_destroy: false}"))  # no rule: the watchdog goes
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    assert container(workspace, box_id)["onstart"] == "echo started"
+    assert "expires_at" not in workspace.state()["resources"]["instances.box"]["attributes"]

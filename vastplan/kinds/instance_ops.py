@@ -239,6 +239,11 @@ class InstanceOps:
             onstart = watchdog.compose(desired["onstart"], spec.config)
             await api.update_template(self.client, instance_id,
                                       {"image": desired["image"], "env": env, "onstart": onstart})
+            if "watchdog" in changed:  # a new rule: its expiry counts from the rental's start, as the watchdog's
+                for key in ("expires_at", "ttl_rule"):
+                    attributes.pop(key, None)
+                start = current.get("start_date")
+                attributes.update(expiry(spec.config, float(start) if isinstance(start, (int, float)) else time.time()))
         if "state" in changed:
             await api.set_instance(self.client, instance_id, {"state": desired["state"]})
         if desired["state"] == "running" and (recreate or "state" in changed):
