@@ -6,6 +6,7 @@ it, against the sandbox with a fast clock; and `reap` enforcing the same rules f
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.error
 from pathlib import Path
@@ -141,6 +142,9 @@ def test_plan_shows_each_instances_expiry_and_idle_rule(workspace: Workspace) ->
     assert ("instances.box: expires 8h after it is created (about " in planned.out
             and "destroyed once its GPU use stays below 5% for 30m" in planned.out)
     assert '+ watchdog = "ttl 8h, then destroy; idle 30m below 5% GPU, then destroy"' in planned.out
+    assert workspace.vastplan("plan", "--out", "saved.plan").code == 0
+    shown = workspace.vastplan("show", "saved.plan", stack=False)
+    assert "instances.box: expires 8h after it is created" in shown.out, shown.text
 
     assert workspace.vastplan("apply", "--auto-approve").code == 0
     limits = document(workspace.vastplan("plan", "--json"))["limits"]
@@ -258,3 +262,23 @@ def test_a_changed_rule_reaches_the_instance_and_moves_its_expiry(workspace: Wor
     assert workspace.vastplan("apply", "--auto-approve").code == 0
     assert container(workspace, box_id)["onstart"] == "echo started"
     assert "expires_at" not in workspace.state()["resources"]["instances.box"]["attributes"]
+
+
+def test_the_watchdog_reads_gpu_use_from_nvidia_smi_where_the_image_has_it(workspace: Workspace,
+                                                                          tmp_path: Path) -> None:
+    workspace.write(watchdog_stack("{idle: {after: 1m, gpu_util_below: 10, then: destroy}}"))
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    box_id = state_id(workspace, "instances.box")
+    admin(workspace, "POST", f"/instances/{box_id}/gpu_util/", {"gpu_util": 90})  # the API says busy
+    tools = tmp_path / "gpu-bin"
+    tools.mkdir()
+    smi = tools / "nvidia-smi"  # two GPUs, the busiest at 7%: idle by nvidia-smi's reading
+    smi.write_text("#!/bin/sh\nprintf '  3\\n  7\\n'\n")
+    smi.chmod(0o755)
+    log = tmp_path / "onstart.log"
+    process = start_onstart(workspace, box_id, log, scale=60, path=f"{tools}:{os.environ['PATH']}")
+    try:
+        assert wait_until(lambda: box_id not in instances(workspace)), log.read_text()
+    finally:
+        stop_onstart(process)
+    assert "GPU below 10% for 60s: destroy" in log.read_text()

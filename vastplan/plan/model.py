@@ -313,5 +313,6 @@ def plan_from_json(raw: Mapping[str, Any]) -> Plan:
         changes=tuple(change_from_json(c) for c in raw["resource_changes"]),
         drift=tuple(Drift(d["address"], d["message"]) for d in raw.get("resource_drift", [])),
         blocked=tuple(Drift(d["address"], d["message"]) for d in raw.get("blocked", [])),
+        limits=tuple(Drift(d["address"], d["message"]) for d in raw.get("limits", [])),
         stack_name=raw.get("stack"), destroy=bool(raw.get("destroy", False)),
     )
