@@ -83,7 +83,7 @@ def test_the_watchdog_works_with_wget_where_the_image_has_no_curl(workspace: Wor
     box_id = state_id(workspace, "instances.box")
     tools = tmp_path / "bin"
     tools.mkdir()
-    for tool in ("sh", "date", "sleep", "tr", "sed", "cut", "sort", "tail", "nohup", "wget"):
+    for tool in ("sh", "date", "sleep", "tr", "sed", "cut", "sort", "tail", "wget"):
         found = next((Path(d) / tool for d in ("/usr/bin", "/bin") if (Path(d) / tool).exists()), None)
         if found is None:
             pytest.skip(f"{tool} is not installed here")

@@ -28,8 +28,9 @@ DEFAULT_THEN = "stop"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 # Runs as `sh -c '<SCRIPT>' vastplan-watchdog TTL EXPIRES AFTER BELOW THEN` (seconds, epoch seconds,
-# seconds, percent, stop|destroy; 0 turns a rule off), so it must hold no single quote.
-SCRIPT = r"""T=$1 X=$2 A=$3 B=$4 D=$5
+# seconds, percent, stop|destroy; 0 turns a rule off), so it must hold no single quote. It ignores
+# SIGHUP itself (as nohup would, which not every image has) and runs detached: `( ... &)`.
+SCRIPT = r"""trap "" HUP; T=$1 X=$2 A=$3 B=$4 D=$5
 U=${VAST_API_URL:-https://console.vast.ai}
 S=${VASTPLAN_WATCHDOG_SCALE:-1} K=${VASTPLAN_WATCHDOG_TICK:-60} I=$CONTAINER_ID
 say() { echo "vastplan-watchdog: $*"; }
@@ -119,7 +120,7 @@ def compose(own: str, config: Mapping[str, Any]) -> str:
     idle = idle_rule(config) or {"after": "", "gpu_util_below": DEFAULT_BELOW, "then": DEFAULT_THEN}
     args = (seconds(config.get("ttl")), 0 if config.get("ttl") else _epoch(config.get("expires_at")),
             seconds(idle["after"]), idle["gpu_util_below"], idle["then"])
-    block = (f"{HEADER}{rule}\n(nohup sh -c '{SCRIPT}' vastplan-watchdog {' '.join(str(a) for a in args)} "
+    block = (f"{HEADER}{rule}\n(sh -c '{SCRIPT}' vastplan-watchdog {' '.join(str(a) for a in args)} "
              f"</dev/null &)\n{END}")
     shebang, rest = _shebang(own)
     return shebang + block + (f"\n{rest}" if rest else "")
