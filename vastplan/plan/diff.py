@@ -121,7 +121,7 @@ def idle_plan(planning: Planning, plan: Plan, kinds: Mapping[str, ResourceKind])
             kept = {k: v for k, v in entry.attributes.items() if k != "idle_since"}
             entry = replace(entry, attributes=kept if check.since is None else {**kept, "idle_since": check.since})
             state = state.with_resource(change.address, entry)
-        if check.then is None or change.action is not Action.NOOP:
+        if check.then is None or change.action is not Action.NOOP or change.reason is ActionReason.NOT_TARGETED:
             changes.append(change)
         elif check.then == "destroy":
             changes.append(replace(change, action=Action.EXPIRE, resource_id=entry.id, reason=ActionReason.IDLE,
