@@ -4,10 +4,15 @@ malformed-stack corpus. Test modules import from here, never from each other."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
+import subprocess
+import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -314,3 +319,54 @@ def pulled(ws: Workspace, url: str) -> dict[str, object]:
     assert result.code == 0, result.text
     doc: dict[str, object] = json.loads(result.out)
     return doc
+
+
+# --- an instance's own watchdog ---------------------------------------------------------------------
+
+
+def watchdog_stack(lifecycle: str, *, onstart: str = "echo started", names: tuple[str, ...] = ("box",)) -> str:
+    """Instances whose ``lifecycle`` (ttl, idle rule) their start-up watchdog enforces."""
+    blocks = "".join(f"""  {name}:
+    image: ubuntu
+    onstart: {json.dumps(onstart)}
+    offer: {{num_gpus: 1}}
+    readiness: {{timeout: 20s}}
+    lifecycle: {lifecycle}
+""" for name in names)
+    return f"version: 1\nstack: watched\ninstances:\n{blocks}"
+
+
+def container(ws: Workspace, instance_id: int) -> dict[str, Any]:
+    """What the instance's container starts with: its env (CONTAINER_ID, CONTAINER_API_KEY) and onstart."""
+    found: dict[str, Any] = admin(ws, "GET", f"/instances/{instance_id}/container/")
+    return found
+
+
+def start_onstart(ws: Workspace, instance_id: int, log: Path, *, scale: int, tick: int = 1,
+                  path: str | None = None) -> subprocess.Popen[bytes]:
+    """Run the instance's start-up script exactly as the sandbox holds it, in the container's env,
+    with the API pointed at the sandbox and a fast clock (``scale`` rule seconds per real second).
+    Its own session, so ``stop_onstart`` can end the watchdog it leaves running in the background."""
+    box = container(ws, instance_id)
+    env = {"PATH": path or os.environ["PATH"], "HOME": str(log.parent), **box["env"],
+           "VAST_API_URL": ws.api_url, "VASTPLAN_WATCHDOG_SCALE": str(scale), "VASTPLAN_WATCHDOG_TICK": str(tick)}
+    with log.open("wb") as out:
+        return subprocess.Popen(["sh", "-c", box["onstart"]], stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=env, cwd=log.parent, start_new_session=True)
+
+
+def stop_onstart(process: subprocess.Popen[bytes]) -> None:
+    """End what the start-up script left running (its process group), if anything still is."""
+    process.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll ``check`` (a look at the sandbox) until it holds; False when it never did."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return check()

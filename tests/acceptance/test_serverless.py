@@ -157,7 +157,7 @@ def test_the_plan_prices_the_workers_from_cold_to_max_at_the_cheapest_matching_o
     planned = workspace.vastplan("plan")
     found = re.search(r"! workergroups\.gpus: its workers bill as the account's instances: \$(\d+\.\d{3})/hr with 1 "
                       r"\(cold_workers\) to \$(\d+\.\d{3})/hr with 3 \(max_workers 3\) at today's cheapest matching "
-                      r"offers", planned.out)
+                      r"offers", " ".join(planned.out.split()))  # folded at 80 columns
     assert found, planned.out
     offers = api_post(workspace.api_url, "/api/v0/bundles/", CANARY_API_KEY, {
         "verified": {"eq": True}, "rentable": {"eq": True}, "rented": {"eq": False}, "gpu_name": {"eq": "RTX 4090"},

@@ -20,6 +20,7 @@ from vastplan.commands.steps import (
 from vastplan.errors import PlanStaleError
 from vastplan.kinds import KINDS
 from vastplan.plan import planfile
+from vastplan.plan.diff import idle_plan
 from vastplan.plan.model import Action, Plan
 from vastplan.plan.outputs import evaluate
 from vastplan.refresh.live import refresh
@@ -180,7 +181,8 @@ async def _refresh_only(session: Session, stack: Stack, write: bool) -> int:
 
 
 def reap(session: Session) -> int:
-    """Destroy only the instances whose ttl ran out (for a scheduled CI job); exit 0 when none did."""
+    """Destroy only the objects whose ttl ran out, and stop or destroy those idle for longer than their
+    idle rule allows (for a scheduled CI job); exit 0 when none did."""
     stack = load(session.opts)
     with session.locked("reap"):
         return asyncio.run(_reap(session, stack))
@@ -193,6 +195,9 @@ async def _reap(session: Session, stack: Stack) -> int:
         expired = replace(planned, changes=tuple(
             c if c.action is Action.EXPIRE else replace(c, action=Action.NOOP, dph_after=c.dph_before)
             for c in planned.changes))
+        marked, expired = idle_plan(planning, expired, KINDS)
+        if marked != planning.state:  # when each object was first seen idle, for the next run
+            planning.state = session.backend.write(marked)
         if not expired.has_changes:
             session.view.line("Nothing has expired.")
             return EXIT_OK

@@ -54,6 +54,17 @@ class Planning:
 
 
 @dataclass(frozen=True)
+class IdleCheck:
+    """An object's idle rule as ``reap`` reads it from the listing: ``since`` is when it was first seen
+    idle (None: busy or not running now), ``then`` is "stop" or "destroy" once it has been idle for
+    long enough (None before that), ``note`` says why, for the plan."""
+
+    since: float | None
+    then: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Created:
     """What a create returns: the object's id and its attributes as recorded in state."""
 
@@ -143,6 +154,18 @@ class ResourceKind(ABC):
         """What decides when the object expires (recorded in state as ``ttl_rule`` with its
         ``expires_at``), so a plan can destroy it then and not rent it again while the rule stands;
         None for a kind that never expires."""
+        return None
+
+    def limits(self, spec: ResourceSpec, planning: Planning) -> list[str]:
+        """What ends or pauses the object on its own, for the plan: its expiry time, its idle rule
+        (enforced by the object itself and by ``reap``); [] for none."""
+        return []
+
+    def idle_check(self, spec: ResourceSpec, entry: ResourceState, live: Mapping[str, Any] | None,
+                   now: float) -> IdleCheck | None:
+        """``reap``'s idle rule from outside: whether the object is idle now, since when (kept in state
+        across runs as ``idle_since``), and what to do once it has been idle long enough; None for an
+        object without an idle rule."""
         return None
 
     def claimed_disk_gb(self, spec: ResourceSpec) -> float:

@@ -13,10 +13,18 @@ from vastplan.api.client import VastClient
 from vastplan.api.logs import request_logs
 from vastplan.api.offers import machine_mismatches
 from vastplan.errors import ApiError
-from vastplan.kinds import docker_options
+from vastplan.kinds import docker_options, watchdog
 from vastplan.kinds import instance_config as cfg
 from vastplan.kinds import instance_stack as stack_block
-from vastplan.kinds.base import ApplyContext, Created, LiveObjects, Planning, Resolving, ResourceKind
+from vastplan.kinds.base import (
+    ApplyContext,
+    Created,
+    IdleCheck,
+    LiveObjects,
+    Planning,
+    Resolving,
+    ResourceKind,
+)
 from vastplan.kinds.instance_ops import InstanceOps, expiry, expiry_rule
 from vastplan.kinds.network_volume import mounted_network_volumes
 from vastplan.kinds.ownership import strip_marker
@@ -27,12 +35,12 @@ from vastplan.stack.model import ResourceSpec
 from vastplan.stack.reader import YPath
 from vastplan.state.model import ResourceState
 
-IN_PLACE_RECREATES = frozenset({"image", "env", "onstart", "ports"})
+IN_PLACE_RECREATES = frozenset({"image", "env", "onstart", "ports", "watchdog"})
 LABELS_PER_QUERY = 50  # keeps the query string far below a server's request-line limit
 # The columns from_api reads: listing only these makes a refresh page about a quarter of the full rows.
 LIVE_COLS = ("id", "extra_env", "image_uuid", "onstart", "disk_space", "volume_info", "intended_status", "label",
              "actual_status", "start_date", "end_date", "min_bid", *cfg.MACHINE_ROW_FIELDS, "ssh_host", "ssh_port",
-             "public_ipaddr", "ports")
+             "public_ipaddr", "ports", "gpu_util")
 
 
 class InstanceKind(ResourceKind):
@@ -48,7 +56,7 @@ class InstanceKind(ResourceKind):
     recorded_attributes: ClassVar[frozenset[str]] = frozenset({
         "id", "offer_id", "bid_dph", "expires_at", "ttl_rule", "full_label", "actual_status", "start_date",
         "end_date", "min_bid", "machine_row", "dph_total", "storage_hour", "ssh_host", "ssh_port",
-        "public_ipaddr", "ports_map", "ssh_url"})
+        "public_ipaddr", "ports_map", "ssh_url", "idle_since"})
     charge_types: ClassVar[frozenset[str]] = frozenset({"instance"})
     has_logs: ClassVar[bool] = True
     replace_fields: ClassVar[frozenset[str]] = frozenset({"offer", "disk_gb", "volumes"})
@@ -62,6 +70,29 @@ class InstanceKind(ResourceKind):
     def claimed_disk_gb(self, spec: ResourceSpec) -> float:
         return instance_disk(spec)
 
+    def limits(self, spec: ResourceSpec, planning: Planning) -> list[str]:
+        entry = planning.state.resources.get(spec.address)
+        recorded = entry.attributes if entry is not None and not entry.expired else {}
+        text = watchdog.limits(spec.config, recorded.get("expires_at"), recorded.get("idle_since"), planning.now)
+        return [text] if text else []
+
+    def idle_check(self, spec: ResourceSpec, entry: ResourceState, live: Mapping[str, Any] | None,
+                   now: float) -> IdleCheck | None:
+        """Idle: running, and the listing's ``gpu_util`` (the busiest GPU, as Vast.ai reports it)
+        below the rule's threshold; an instance stopped, booting or unreported is not idle."""
+        rule = watchdog.idle_rule(spec.config)
+        if rule is None or live is None or entry.expired:
+            return None
+        util = live.get("gpu_util")
+        if live.get("actual_status") != "running" or not isinstance(util, (int, float)) \
+                or util >= rule["gpu_util_below"]:
+            return IdleCheck(None)
+        since = entry.attributes.get("idle_since")
+        since = float(since) if isinstance(since, (int, float)) else now
+        due = now - since >= watchdog.seconds(rule["after"])
+        note = f"GPU use {util:g}% below {rule['gpu_util_below']}% since {watchdog.moment(since)}"
+        return IdleCheck(since, rule["then"] if due else None, note)
+
     async def request_logs(self, client: VastClient, object_id: Any, tail: int | None) -> str:
         return await request_logs(client, int(object_id), tail=tail)
 
@@ -74,12 +105,14 @@ class InstanceKind(ResourceKind):
 
     def from_api(self, row: Mapping[str, Any]) -> dict[str, Any]:
         env, ports = docker_options.parse({str(k): v for k, v in row.get("extra_env") or []})
+        onstart, rule = watchdog.split(row.get("onstart") or "")
         return {
             "offer": cfg.describe_offer(row),
             "image": row.get("image_uuid") or "",
             "env": env,
             "ports": ports,
-            "onstart": row.get("onstart") or "",
+            "onstart": onstart,
+            "watchdog": rule,  # the lifecycle rule its onstart's watchdog enforces ("" for none)
             "disk_gb": int(float(row.get("disk_space") or 0)),
             "volumes": [f"{v.get('id')}:{v.get('mount_path')}" for v in row.get("volume_info") or []],
             "state": row.get("intended_status") or "",
@@ -93,6 +126,7 @@ class InstanceKind(ResourceKind):
             "machine_row": cfg.machine_row(row),
             "dph_total": float(row.get("dph_total") or 0),
             "storage_hour": float(row.get("storage_total_cost") or 0),
+            "gpu_util": row.get("gpu_util"),
             **cfg.connection(row),
         }
 
@@ -165,6 +199,7 @@ class InstanceKind(ResourceKind):
         bid = (spec.config.get("interruptible") or {}).get("bid_dph")
         return {
             "image": eff["image"], "env": eff["env"], "ports": eff["ports"], "onstart": eff["onstart"],
+            "watchdog": watchdog.describe(spec.config),
             "disk_gb": int(spec.config.get("disk_gb") or 10),
             "volumes": cfg.volume_mounts(spec, planning.state, planning.placements),
             "state": spec.config.get("state", "running"),

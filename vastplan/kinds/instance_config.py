@@ -8,7 +8,7 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from vastplan.kinds import docker_options
+from vastplan.kinds import docker_options, watchdog
 from vastplan.kinds.ownership import marker
 from vastplan.kinds.ssh_key import normalise_key
 from vastplan.stack.model import ResourceSpec, Stack
@@ -88,7 +88,8 @@ def create_body(desired: Mapping[str, Any], config: Mapping[str, Any], runtype: 
         "client_id": "me", "image": desired["image"], "env": env_with_ports(desired["env"], desired["ports"]),
         "price": desired["bid_dph"],
         "disk": float(desired["disk_gb"]), "label": label, "extra": None,
-        "onstart": desired["onstart"] or None, "image_login": None, "python_utf8": False, "lang_utf8": False,
+        "onstart": watchdog.compose(desired["onstart"], config) or None,
+        "image_login": None, "python_utf8": False, "lang_utf8": False,
         "use_jupyter_lab": False, "jupyter_dir": None, "force": False, "cancel_unavail": True,
         "template_hash_id": template_hash, "user": None,
         "target_state": desired["state"],

@@ -14,6 +14,7 @@ from vastplan.api.client import VastClient
 from vastplan.apply.dag.walk import slot_released
 from vastplan.errors import ApiError
 from vastplan.kinds import instance_config as cfg
+from vastplan.kinds import watchdog
 from vastplan.kinds.base import ApplyContext, Created
 from vastplan.kinds.ownership import marker
 from vastplan.kinds.placement import (
@@ -47,8 +48,13 @@ def seconds(text: Any, default: float) -> float:
 
 
 def expiry_rule(config: Mapping[str, Any]) -> dict[str, Any]:
-    """An instance's ttl rule: its ``ttl`` and ``expires_at`` as the stack gives them."""
-    return {"ttl": config.get("ttl"), "expires_at": config.get("expires_at")}
+    """An instance's ttl rule: its ``ttl`` and ``expires_at`` as the stack gives them, and its
+    ``idle`` rule when it has one (absent otherwise, so rules recorded before idle existed still match)."""
+    rule = {"ttl": config.get("ttl"), "expires_at": config.get("expires_at")}
+    idle = watchdog.idle_rule(config)
+    if idle is not None:
+        rule["idle"] = idle
+    return rule
 
 
 def expiry(config: Mapping[str, Any], now: float) -> dict[str, Any]:
@@ -60,7 +66,7 @@ def expiry(config: Mapping[str, Any], now: float) -> dict[str, Any]:
     if rule["expires_at"]:
         moment = datetime.fromisoformat(str(rule["expires_at"]).replace("Z", "+00:00"))
         return {"expires_at": moment.timestamp(), "ttl_rule": rule}
-    return {}
+    return {"ttl_rule": rule} if "idle" in rule else {}
 
 
 def readiness_policy(spec: ResourceSpec) -> ReadinessPolicy:
@@ -237,11 +243,18 @@ class InstanceOps:
             await api.change_bid(self.client, instance_id, desired["bid_dph"])
         if "ssh_keys" in changed:
             await self._sync_keys(instance_id, list(current.get("ssh_keys") or []), desired["ssh_keys"])
-        recreate = changed & {"image", "env", "onstart", "ports"}
+        recreate = changed & {"image", "env", "onstart", "ports", "watchdog"}
         if recreate:
             env = cfg.env_with_ports(desired["env"], desired["ports"])
+            spec = self.ctx.planning.stack.by_address()[self.ctx.address]
+            onstart = watchdog.compose(desired["onstart"], spec.config)
             await api.update_template(self.client, instance_id,
-                                      {"image": desired["image"], "env": env, "onstart": desired["onstart"]})
+                                      {"image": desired["image"], "env": env, "onstart": onstart})
+            if "watchdog" in changed:  # a new rule: its expiry counts from the rental's start, as the watchdog's
+                for key in ("expires_at", "ttl_rule"):
+                    attributes.pop(key, None)
+                start = current.get("start_date")
+                attributes.update(expiry(spec.config, float(start) if isinstance(start, (int, float)) else time.time()))
         if "state" in changed:
             await api.set_instance(self.client, instance_id, {"state": desired["state"]})
         if desired["state"] == "running" and (recreate or "state" in changed):

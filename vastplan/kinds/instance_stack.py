@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from vastplan.kinds import watchdog
 from vastplan.kinds.base import Resolving
 from vastplan.kinds.ownership import PREFIX
 from vastplan.stack.reader import YPath
@@ -45,10 +46,33 @@ def resolve(r: Resolving, body: dict[str, Any], path: YPath) -> tuple[dict[str, 
         config.setdefault("tag", IMAGE_DEFAULTS["tag"])
     config.setdefault("disk_gb", template.get("disk_gb", DISK_GB))
     config["readiness"] = {**DEFAULTS["readiness"], **_mapping(config.get("readiness"))}
-    if "ttl" not in body and "expires_at" not in body and isinstance(r.data.get("ttl"), str):
+    life = _mapping(body.get("lifecycle"))
+    _limits(r, body, life, config, path)
+    if "ttl" not in config and "expires_at" not in body and isinstance(r.data.get("ttl"), str):
         config["ttl"] = r.data["ttl"]
     _check(r, body, path)
+    own = config.get("onstart") if "onstart" in body else template.get("onstart")
+    problem = watchdog.length_problem(own if isinstance(own, str) else "", config)
+    if problem:
+        r.report((*path, "onstart") if "onstart" in body else (*path, "lifecycle"), problem)
     return config, depends_on
+
+
+def _limits(r: Resolving, body: dict[str, Any], life: dict[str, Any], config: dict[str, Any], path: YPath) -> None:
+    """``lifecycle.ttl`` and ``lifecycle.idle`` into the config (``ttl`` beside ``lifecycle`` is the
+    older spelling of ``lifecycle.ttl`` and still works; not both)."""
+    where = (*path, "lifecycle")
+    if "ttl" in life:
+        if "ttl" in body:
+            r.report((*where, "ttl"), f"ttl is given twice, here and at {'.'.join(map(str, path))}.ttl; keep one "
+                                      "(lifecycle.ttl is the current spelling)")
+        elif "expires_at" in body:
+            r.report((*where, "ttl"), "give either lifecycle.ttl or expires_at, not both")
+        config["ttl"] = life["ttl"]
+        r.check_duration((*where, "ttl"))
+    if isinstance(life.get("idle"), dict):
+        config["idle"] = dict(life["idle"])
+        r.check_duration((*where, "idle", "after"))
 
 
 def _references(r: Resolving, body: dict[str, Any], path: YPath) -> list[str]:

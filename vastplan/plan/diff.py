@@ -47,9 +47,14 @@ def diff(planning: Planning, live: LiveSnapshot, kinds: Mapping[str, ResourceKin
                     and _protected(c.address, wanted, state))
     warnings = tuple(Drift(spec.address, text) for spec in wanted.values()
                      for text in kinds[spec.kind].warnings(spec, planning))
+    limits = _grouped_limits([(spec, text) for spec in wanted.values()
+                              for text in kinds[spec.kind].limits(spec, planning)])
     return Plan(tuple(changes), tuple(drift), stack_name=stack.name, destroy=destroy,
-                refresh_requests=live.requests, refresh_seconds=live.seconds, blocked=blocked, warnings=warnings)
+                refresh_requests=live.requests, refresh_seconds=live.seconds, blocked=blocked, warnings=warnings,
+                limits=limits)
 
+
+GONE_AT_EXPIRY_SLACK = 600.0  # seconds: how long before its recorded expiry a vanished object counts as expired
 
 PROTECTED = ("lifecycle.prevent_destroy protects it (recorded in state); remove the protection with "
              "`vastplan state unprotect ADDRESS` to destroy it")
@@ -78,11 +83,58 @@ def expiry_action(spec: ResourceSpec, entry: ResourceState | None, observed: Map
         return ResourceChange(spec.address, spec.kind, Action.NOOP, depends_on=spec.depends_on,
                               reason=ActionReason.STAYS_EXPIRED, reason_note=when)
     expires = entry.attributes.get("expires_at")
-    if observed is None or not isinstance(expires, (int, float)) or expires > now:
+    # Gone at (about) its expiry: its own watchdog destroyed it, a little before the time recorded
+    # after the create returned. Recorded as expired, not rented again.
+    slack = GONE_AT_EXPIRY_SLACK if observed is None else 0.0
+    if entry.id is None or not isinstance(expires, (int, float)) or expires > now + slack:
         return None
     return ResourceChange(spec.address, spec.kind, Action.EXPIRE, resource_id=entry.id,
-                          reason=ActionReason.TTL_EXPIRED, reason_note=_moment(expires), before=dict(observed),
-                          depends_on=spec.depends_on, dph_before=kind.dph(observed))
+                          reason=ActionReason.TTL_EXPIRED, reason_note=_moment(expires),
+                          before=dict(observed if observed is not None else entry.attributes),
+                          depends_on=spec.depends_on, dph_before=kind.dph(observed) if observed else 0.0)
+
+
+def _grouped_limits(found: list[tuple[ResourceSpec, str]]) -> tuple[Drift, ...]:
+    """One line per limit, the copies of a ``count`` group that share it as one (``worker[*]``)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for spec, text in found:
+        base = spec.address.rsplit("[", 1)[0] if spec.index is not None else spec.address
+        groups.setdefault((base, text), []).append(spec.address)
+    return tuple(Drift(addresses[0] if len(addresses) == 1 else f"{base}[*] ({len(addresses)} of them)", text)
+                 for (base, text), addresses in groups.items())
+
+
+def idle_plan(planning: Planning, plan: Plan, kinds: Mapping[str, ResourceKind]) -> tuple[State, Plan]:
+    """``reap``'s idle rules, from the listing: the state with each object's first-seen-idle time
+    (``idle_since``, kept across runs), and ``plan`` with a stop (an update of ``state``) or an
+    expiry for each object idle for longer than its rule allows."""
+    state, specs = planning.state, planning.stack.by_address()
+    changes = []
+    for change in plan.changes:
+        spec, entry = specs.get(change.address), state.resources.get(change.address)
+        live = planning.live_object(change.address)
+        check = kinds[change.kind].idle_check(spec, entry, live, planning.now) if spec and entry else None
+        if check is None or entry is None or live is None:
+            changes.append(change)
+            continue
+        if entry.attributes.get("idle_since") != check.since:
+            kept = {k: v for k, v in entry.attributes.items() if k != "idle_since"}
+            entry = replace(entry, attributes=kept if check.since is None else {**kept, "idle_since": check.since})
+            state = state.with_resource(change.address, entry)
+        if check.then is None or change.action is not Action.NOOP or change.reason is ActionReason.NOT_TARGETED:
+            changes.append(change)
+        elif check.then == "destroy":
+            changes.append(replace(change, action=Action.EXPIRE, resource_id=entry.id, reason=ActionReason.IDLE,
+                                   reason_note=check.note, before=dict(live), after=None, fields=(),
+                                   dph_after=0.0))
+        else:
+            current = {**entry.attributes, **live}
+            after = {**{k: current.get(k) for k in change.after or {}}, "state": "stopped"}
+            changes.append(replace(change, action=Action.UPDATE, resource_id=entry.id, reason=ActionReason.IDLE,
+                                   reason_note=check.note, after=after,
+                                   fields=(FieldChange("state", live.get("state"), "stopped"),),
+                                   dph_after=kinds[change.kind].dph({**live, "state": "stopped"})))
+    return state, replace(plan, changes=tuple(changes))
 
 
 def _moment(epoch: Any) -> str:

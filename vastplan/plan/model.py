@@ -83,6 +83,7 @@ class ActionReason(enum.Enum):
     ALREADY_DELETED = "already_deleted"
     NOT_IN_STACK = "not_in_stack"
     NOT_TARGETED = "not_targeted"
+    IDLE = "idle"
 
     def text(self, note: str = "") -> str:
         """The reason in words; a note replaces a text without ``{note}`` (an update's consequence)."""
@@ -112,6 +113,7 @@ _REASON_TEXT = {
     ActionReason.ALREADY_DELETED: "already deleted outside vastplan",
     ActionReason.NOT_IN_STACK: "no longer in the stack",
     ActionReason.NOT_TARGETED: "left out by --target/--exclude",
+    ActionReason.IDLE: "idle: {note}",
 }
 
 
@@ -169,6 +171,7 @@ class Plan:
     notes: tuple[str, ...] = ()
     orphans: tuple[Any, ...] = ()  # vastplan.refresh.orphans.Orphan: carry this stack's marker, not in state
     warnings: tuple[Drift, ...] = ()  # what will cost money unexpectedly
+    limits: tuple[Drift, ...] = ()  # when objects expire or stop on their own (ttl, idle rules)
     # Orphans whose marker names an address this plan creates: the state lost them; apply refuses
     unclaimed: tuple[Any, ...] = ()
 
@@ -293,6 +296,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "resource_drift": [{"address": d.address, "message": d.message} for d in plan.drift],
         "blocked": [{"address": d.address, "message": d.message} for d in plan.blocked],
         "warnings": [{"address": d.address, "message": d.message} for d in plan.warnings],
+        "limits": [{"address": d.address, "message": d.message} for d in plan.limits],
         "orphans": [{"kind": o.kind, "id": o.id, "label": o.label, "dph": round(o.dph, 6),
                      "age_seconds": o.age_seconds} for o in plan.orphans],
         "unclaimed": [{"address": o.address, "kind": o.kind, "id": o.id, "label": o.label, "dph": round(o.dph, 6),
@@ -309,5 +313,6 @@ def plan_from_json(raw: Mapping[str, Any]) -> Plan:
         changes=tuple(change_from_json(c) for c in raw["resource_changes"]),
         drift=tuple(Drift(d["address"], d["message"]) for d in raw.get("resource_drift", [])),
         blocked=tuple(Drift(d["address"], d["message"]) for d in raw.get("blocked", [])),
+        limits=tuple(Drift(d["address"], d["message"]) for d in raw.get("limits", [])),
         stack_name=raw.get("stack"), destroy=bool(raw.get("destroy", False)),
     )

@@ -98,8 +98,8 @@ class HumanView:
         click.echo(text, file=self.out, color=True if self.colour else None)
 
     def _folded(self, text: str) -> None:
-        """A line of a plan's changes (a value, a script line): folded to fit 80 columns. Sentences
-        (drift, notes) are left whole, for the terminal to wrap and for a search to find."""
+        """A line of a plan's changes (a value, a script line), a warning or a limit: folded to fit 80
+        columns. Drift and notes are left whole, for the terminal to wrap and for a search to find."""
         for piece in fold(text):
             self.line(piece)
 
@@ -145,7 +145,12 @@ class HumanView:
             self.line()
             self.line("Warnings:")
             for warning in plan.warnings:
-                self.line(f"  ! {warning.address}: {warning.message}")
+                self._folded(f"  ! {warning.address}: {warning.message}")
+        if plan.limits:
+            self.line()
+            self.line("Limits (enforced by the objects themselves and by `vastplan reap`):")
+            for limit in plan.limits:
+                self._folded(f"  {limit.address}: {limit.message}")
         if not plan.has_changes:
             self.line()
             running = f" ({money(plan.dph_after)} running)" if plan.dph_after else ""

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from vastsandbox.http import (
     admin,
+    admin_container,
     admin_market,
     routes_account,
     routes_account_extra,
@@ -32,6 +33,7 @@ from vastsandbox.http import (
     routes_volumes,
 )
 from vastsandbox.http.router import Call, Route, Router, error_response, json_response
+from vastsandbox.world import container_keys
 from vastsandbox.world.context import Sandbox
 from vastsandbox.world.control import HUGE_BODY_BYTES, Denial
 from vastsandbox.world.errors import Refusal
@@ -68,6 +70,7 @@ def admin_router() -> Router:
     router = Router()
     router.add(admin.ROUTES)
     router.add(admin_market.ROUTES)
+    router.add(admin_container.ROUTES)
     return router
 
 
@@ -124,12 +127,16 @@ async def _read_body(request: web.Request) -> object:
         raise Refusal(400, "invalid_request", "Request body is not valid JSON.") from exc
 
 
-def _authenticate(sb: Sandbox, route: Route, request: web.Request, now: float) -> int | None:
+def _authenticate(sb: Sandbox, route: Route, request: web.Request, now: float,
+                  params: dict[str, str] | None = None) -> int | None:
     api_key = _api_key(request)
     if not route.auth:
         return None
     if not api_key:
         raise Refusal(403, "auth_error", "This action requires login.")
+    container = container_keys.instance_of(sb.world, api_key)
+    if container is not None:  # a container's restricted key: its own instance only
+        return container_keys.authorise(sb.world, container, route.key, params or {})
     if not sb.key_allowed(api_key):
         raise Refusal(401, "auth_error", "Invalid user key")
     user = sb.world.user_for_key(api_key, now)
@@ -207,7 +214,7 @@ class Dispatcher:
         if self.before is not None:
             await self.before(sb)
         try:
-            user_id = _authenticate(sb, route, request, now)
+            user_id = _authenticate(sb, route, request, now, params)
         except Refusal as failure:
             return self._finish(error_response(failure))
         response = await self._run(route, request, params, user_id, judged=True)

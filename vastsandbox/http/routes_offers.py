@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vastsandbox.http.router import Call, Reply, Route
-from vastsandbox.world import JSON, contention, instances
+from vastsandbox.world import JSON, container_keys, contention, instances
 from vastsandbox.world.errors import Refusal
 from vastsandbox.world.query import parse_filters, parse_order
 
@@ -41,7 +41,8 @@ def search_asks(call: Call) -> Reply:
 def create_instance(call: Call) -> Reply:
     record = instances.rent(call, call.param_int("id"), call.body_dict())
     contention.check_bid(call.sb, record, call.now)
-    return Reply({"success": True, "new_contract": record["id"]})
+    return Reply({"success": True, "new_contract": record["id"],
+                  "instance_api_key": container_keys.key_for(call.sb.world, record)})
 
 
 def launch_instance(call: Call) -> Reply:
@@ -52,7 +53,8 @@ def launch_instance(call: Call) -> Reply:
         machine, size = call.sb.market.resolve_offer(int(offer["id"])) or (None, 0)
         if machine is not None and call.sb.market.available(machine, size):
             record = instances.rent(call, int(offer["id"]), body)
-            return Reply({"success": True, "new_contract": record["id"]})
+            return Reply({"success": True, "new_contract": record["id"],
+                          "instance_api_key": container_keys.key_for(call.sb.world, record)})
     raise Refusal(404, "no_such_ask", "No offer matches the launch query.")
 
 

@@ -246,7 +246,9 @@ def render(call: Caller, record: Record) -> Record:
         "duration": now - float(record["created_at"]),
         "uptime_mins": round((now - float(running_since)) / 60, 2) if running_since else None,
         "num_gpus": size, "gpu_name": gpu.name, "gpu_ram": gpu.vram_mb, "gpu_totalram": gpu.vram_mb * size,
-        "gpu_util": 0.0, "gpu_temp": 35.0 if status == "running" else None, "gpu_arch": "nvidia",
+        # percent, as the official CLI shows it ("Util. %"); settable through the admin API
+        "gpu_util": float(record.get("gpu_util") or 0.0) if status == "running" else None,
+        "gpu_temp": 35.0 if status == "running" else None, "gpu_arch": "nvidia",
         "gpu_frac": round(frac, 4), "compute_cap": gpu.compute_cap, "cpu_name": machine.cpu_name,
         "cpu_cores": machine.cpu_cores, "cpu_cores_effective": round(machine.cpu_cores * frac, 1),
         "cpu_ram": int(machine.cpu_ram * frac), "cpu_util": 0.0, "mem_usage": 0.0,
