@@ -26,9 +26,11 @@ from vastsandbox.http import (
     routes_logs,
     routes_network_volumes,
     routes_offers,
+    routes_secrets,
     routes_templates,
     routes_transfers,
     routes_volumes,
+    routes_webhooks,
 )
 from vastsandbox.http.router import Call, Route, Router, error_response, json_response
 from vastsandbox.world.context import Sandbox
@@ -57,8 +59,10 @@ def api_router() -> Router:
 
 
 # Routes every official CLI command for instances, volumes, templates, keys and billing uses.
-EXTRA_ROUTES = (routes_logs.ROUTES, routes_network_volumes.ROUTES, routes_transfers.ROUTES,
+EXTRA_ROUTES: tuple[list[Route], ...] = (routes_logs.ROUTES, routes_network_volumes.ROUTES, routes_transfers.ROUTES,
                 routes_billing_extra.ROUTES, routes_account_extra.ROUTES)
+# Account env vars and notification webhooks (kinds secret and webhook).
+EXTRA_ROUTES += (routes_secrets.ROUTES, routes_webhooks.ROUTES)
 
 
 def admin_router() -> Router:
