@@ -7,13 +7,22 @@ from collections.abc import Mapping
 
 from vastplan.kinds.base import ResourceKind
 from vastplan.kinds.instance import InstanceKind
+from vastplan.kinds.secret import SecretKind
 from vastplan.kinds.ssh_key import SshKeyKind
 from vastplan.kinds.template import TemplateKind
 from vastplan.kinds.volume import VolumeKind
+from vastplan.kinds.webhook import WebhookKind
 
 # In dependency order: each kind's prepare() may use what the kinds before it placed, and the stack's
 # collections are resolved (and listed in messages) in this order.
-KINDS: Mapping[str, ResourceKind] = {k.kind: k for k in (SshKeyKind(), TemplateKind(), VolumeKind(), InstanceKind())}
+KINDS: Mapping[str, ResourceKind] = {k.kind: k for k in (
+    SshKeyKind(),
+    SecretKind(),
+    TemplateKind(),
+    VolumeKind(),
+    InstanceKind(),
+    WebhookKind(),
+)}
 # The stack file's top-level collection -> the kind it holds (``instances`` -> the instance kind).
 BY_COLLECTION: Mapping[str, ResourceKind] = {k.collection: k for k in KINDS.values()}
 
