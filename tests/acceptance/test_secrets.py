@@ -94,7 +94,7 @@ def test_a_value_changed_outside_is_drift_and_apply_puts_the_stack_value_back(
     drifted = workspace.vastplan("plan", "--detailed-exitcode")
     assert drifted.code == 2, drifted.text
     assert "secret HF_TOKEN had its value changed outside vastplan" in drifted.text
-    assert "~ secrets.hf_token" in drifted.out
+    assert "# secrets.hf_token will be updated in place" in drifted.out
     assert workspace.vastplan("apply", "--auto-approve").code == 0
     assert api_get(workspace.api_url, "/api/v0/secrets/", CANARY_API_KEY)["secrets"]["HF_TOKEN"] == FIRST
     assert workspace.vastplan("plan", "--detailed-exitcode").code == 0
