@@ -129,5 +129,16 @@ def test_a_secret_without_its_source_is_refused_at_its_line(workspace: Workspace
     found = workspace.vastplan("validate")
     assert found.code == 1
     assert 'stack.yaml:4:' in found.text and 'environment variable "HF_TOKEN_FOR_TEST" is not set' in found.text
-    assert "stack.yaml:5:" in found.text and "never in the stack file" in found.text
+    assert "stack.yaml:5:" in found.text and "is never written in the stack file" in found.text
     assert "Traceback" not in found.text
+
+
+def test_a_sensitive_variable_may_give_the_value_and_a_plain_one_may_not(workspace: Workspace) -> None:
+    stack = ("version: 1\nstack: vault\nvariables:\n  tok: {default: not-a-real-token, sensitive: %s}\n"
+             "secrets:\n  hf_token: {value: \"${var.tok}\"}\n")
+    workspace.write(stack % "false")
+    plain = workspace.vastplan("validate")
+    assert plain.code == 1 and "stack.yaml:6:" in plain.text and "sensitive variable" in plain.text
+    assert "not-a-real-token" not in plain.text
+    workspace.write(stack % "true")
+    assert workspace.vastplan("validate").code == 0

@@ -100,6 +100,10 @@ class Resolving(Protocol):
     def environ(self) -> Mapping[str, str]:
         """The environment ``{from_env: NAME}`` values are read from."""
 
+    @property
+    def hidden(self) -> frozenset[YPath]:
+        """The document paths that received a sensitive variable's value."""
+
     def config(self, defaults: Mapping[str, Any], body: dict[str, Any], path: YPath) -> dict[str, Any]:
         """The body minus count and lifecycle, env flattened, ``defaults`` filled in."""
 

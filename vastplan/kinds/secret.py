@@ -1,7 +1,8 @@
 """Account secrets: Vast.ai's account environment variables (``/api/v0/secrets/``, the CLI's env-vars).
 
 A secret is identified by its key, which Vast.ai upper-cases; that key is its id in state. The value
-comes from ``{from_env: NAME}`` or ``{from_file: PATH}`` and is never shown, logged or stored: state
+comes from ``{from_env: NAME}``, ``{from_file: PATH}`` or a sensitive variable (``"${var.NAME}"``)
+and is never shown, logged or stored: state
 keeps an HMAC-SHA256 of it under a random salt of its own (``value_hash``, ``salt``), which is enough
 to tell that the stack's value, or the account's (the listing returns values), changed. The plan
 names the value ``value`` and always shows it as ``(sensitive)``. Secrets cost nothing, so they have
@@ -74,6 +75,11 @@ class SecretKind(ResourceKind):
                 r.report((*where, "from_env"), f'environment variable "{env_name}" is not set')
         elif isinstance(source, dict) and isinstance(source.get("from_file"), str):
             value = _read_value(r, source["from_file"], (*where, "from_file"))
+        elif isinstance(source, str) and where in r.hidden:
+            value = source  # "${var.NAME}" of a sensitive variable (--var, a var file, its default)
+        elif isinstance(source, str):
+            r.report(where, "a secret's value is never written in the stack file: give {from_env: NAME}, "
+                            "{from_file: PATH} or a sensitive variable (\"${var.NAME}\")")
         if value is not None and not VALUE.fullmatch(value):
             # Never quote the value: it is the secret.
             r.report(where, "the value holds characters Vast.ai refuses in an environment variable "
