@@ -86,7 +86,7 @@ def test_secrets_plan_apply_converge_change_and_destroy(workspace: Workspace, tm
     assert env_var_names(workspace, tmp_path) == []
 
 
-def test_a_value_changed_outside_is_drift_and_apply_puts_the_stack_value_back(
+def test_a_value_changed_or_deleted_outside_is_drift_and_apply_puts_the_stack_value_back(
         workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     prepared(workspace, monkeypatch)
     assert workspace.vastplan("apply", "--auto-approve").code == 0
@@ -98,6 +98,13 @@ def test_a_value_changed_outside_is_drift_and_apply_puts_the_stack_value_back(
     assert workspace.vastplan("apply", "--auto-approve").code == 0
     assert api_get(workspace.api_url, "/api/v0/secrets/", CANARY_API_KEY)["secrets"]["HF_TOKEN"] == FIRST
     assert workspace.vastplan("plan", "--detailed-exitcode").code == 0
+
+    vastai(workspace, tmp_path, "delete", "env-var", "HF_TOKEN")
+    gone = workspace.vastplan("plan", "--detailed-exitcode")
+    assert gone.code == 2 and "secret HF_TOKEN was deleted outside vastplan" in gone.text, gone.text
+    assert "# secrets.hf_token will be created" in gone.out
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    assert env_var_names(workspace, tmp_path) == ["HF_TOKEN", "WANDB_API_KEY"]
 
 
 def test_an_env_var_made_by_the_official_cli_is_imported_not_created_again(

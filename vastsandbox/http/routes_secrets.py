@@ -3,8 +3,8 @@
 Vast.ai upper-cases each key and encrypts each value before storing it; the listing returns the
 values (the CLI masks them itself unless ``show env-vars -s``). Here a value is kept XORed with a
 keystream from a random per-world key, so the sandbox's data file never holds one in clear (the test
-suite scans every file it wrote for its secret canaries). The spec documents POST, GET and DELETE;
-the CLI's ``update env-var`` sends ``PUT`` with the same body as POST (docs/sandbox.md).
+suite scans every file it wrote for its secret canaries). ``update env-var`` is ``PUT`` with create's
+body; its documented errors (``invalid_characters``, ``nonexistent_key``) serve the other verbs too.
 """
 
 from __future__ import annotations
@@ -59,11 +59,11 @@ def _input(call: Call, need_value: bool = True) -> tuple[str, str]:
                       else "'key' is required.")
     key = key.strip().upper()
     if not KEY.match(key):
-        raise Refusal(400, "invalid_args", f"Invalid key {key!r}: use letters, digits and _, "
+        raise Refusal(400, "invalid_characters", f"Invalid key {key!r}: use letters, digits and _, "
                                            "not starting with a digit.")
     if need_value and not VALUE.match(str(value)):
         # Never echo the value: it is a secret.
-        raise Refusal(400, "invalid_args", "Invalid value: use only letters, digits, '_', '-' and '.'.")
+        raise Refusal(400, "invalid_characters", "Invalid value: use only letters, digits, '_', '-' and '.'.")
     return key, str(value) if need_value else ""
 
 
