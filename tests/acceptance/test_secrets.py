@@ -56,7 +56,7 @@ def test_secrets_plan_apply_converge_change_and_destroy(workspace: Workspace, tm
     assert planned.code == 0, planned.text
     assert "secrets.hf_token" in planned.out and "(sensitive)" in planned.out
     # The secret is made before the template that reads it.
-    applied = workspace.vastplan("apply", "--auto-approve", "-v")
+    applied = workspace.vastplan("apply", "saved.plan", "-v")  # the value is read again, not saved
     assert applied.code == 0, applied.text
     assert applied.out.index("secrets.hf_token: Creation complete") < applied.out.index("templates.vllm: Creat")
     assert env_var_names(workspace, tmp_path) == ["HF_TOKEN", "WANDB_API_KEY"]

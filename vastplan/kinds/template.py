@@ -38,8 +38,9 @@ class TemplateKind(ResourceKind):
         config.setdefault("name", name)
         # The account secrets its containers read (Vast.ai gives each instance every account env var):
         # named so that each is made before the template and destroyed after it.
-        read: list[Any] = body["secrets"] if isinstance(body.get("secrets"), list) else []
-        found = [r.reference("secrets", secret, (*path, "secrets", i)) for i, secret in enumerate(read)]
+        if not isinstance(body.get("secrets"), list):
+            return config, []
+        found = [r.reference("secrets", secret, (*path, "secrets", i)) for i, secret in enumerate(body["secrets"])]
         config["secrets"] = [address for address in found if address]
         return config, list(config["secrets"])
 
