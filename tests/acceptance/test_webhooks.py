@@ -52,7 +52,9 @@ def test_webhook_plan_apply_converge_change_output_and_destroy(workspace: Worksp
     planned = workspace.vastplan("plan")
     assert planned.code == 0, planned.text
     assert "# webhooks.ops will be created" in planned.out and "client:low_credit" in planned.out
-    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    applied = workspace.vastplan("apply", "--auto-approve")
+    assert applied.code == 0, applied.text
+    assert 'ops_signing_secret = "(sensitive)"' in applied.out
     assert workspace.vastplan("plan", "--detailed-exitcode").code == 0
 
     [row] = listed(workspace, tmp_path)
@@ -64,6 +66,8 @@ def test_webhook_plan_apply_converge_change_output_and_destroy(workspace: Worksp
 
     # The signing secret: (sensitive) unless asked for; never in the state's resources.
     secret = signing_secret_in_sandbox(sandbox, webhook_id)
+    assert secret not in "".join(workspace.outputs)
+    assert secret not in workspace.vastplan("state", "show", "webhooks.ops").text
     assert workspace.vastplan("output", "ops_signing_secret").out.strip() == "(sensitive)"
     assert workspace.vastplan("output", "ops_signing_secret", "-raw").out.strip() == secret
     assert secret in workspace.vastplan("output", "--show-sensitive").out
