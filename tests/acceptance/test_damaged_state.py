@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.harness import Workspace, assert_clean_failure, instances, one_box
+from vastplan.kinds import KINDS
 
 Damage = Callable[[dict[str, Any]], None]
 
@@ -27,7 +28,7 @@ DAMAGES: dict[str, tuple[Damage, str]] = {
                      'resources["instances.box"].id: {"id": 1} is not an integer or a string or null'),
     "outputs a list": (lambda d: d.update(outputs=[]), "outputs: [] is not a mapping"),
     "unknown kind": (lambda d: _resource(d).update(kind="gpu_box"),
-                     'resources["instances.box"].kind: "gpu_box" is not one of ssh_key, template, volume, instance'),
+                     'resources["instances.box"].kind: "gpu_box" is not one of ' + ", ".join(KINDS)),
     "two addresses, one id": (lambda d: d["resources"].update({"instances.twin": dict(_resource(d))}),
                               'resources["instances.box"] and resources["instances.twin"] both record instance'),
 }

@@ -79,6 +79,16 @@ def test_secrets_plan_apply_converge_change_and_destroy(workspace: Workspace, tm
     assert workspace.vastplan("plan", "--detailed-exitcode").code == 0
     assert api_get(workspace.api_url, "/api/v0/secrets/", CANARY_API_KEY)["secrets"]["HF_TOKEN"] == SECOND
 
+    # The template stops reading it: an in-place template update; the secret stays.
+    workspace.write(STACK.replace("    secrets: [hf_token]\n", ""))
+    dropped = workspace.vastplan("plan", "--detailed-exitcode")
+    assert dropped.code == 2 and '~ secrets = ["HF_TOKEN"] -> []' in dropped.out, dropped.text
+    assert "Plan: 0 to add, 1 to change, 0 to destroy." in dropped.out
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    assert workspace.vastplan("plan", "--detailed-exitcode").code == 0
+    workspace.write(STACK)
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+
     destroyed = workspace.vastplan("destroy", "--auto-approve")
     assert destroyed.code == 0, destroyed.text
     assert destroyed.out.index("templates.vllm: Destruction complete") < \

@@ -74,14 +74,17 @@ class TemplateKind(ResourceKind):
             "extra_filters": offer_query(c["extra_filters"]) if c.get("extra_filters") else {},
             "readme": c.get("readme") or "",
             "private": bool(c.get("private", True)),
-            "secrets": self._secret_keys(spec, planning),
+            **self._secret_keys(spec, planning),
         }
 
     @staticmethod
-    def _secret_keys(spec: ResourceSpec, planning: Planning) -> list[str]:
-        """The env var keys of the secrets the template reads (Vast.ai does not report them: state does)."""
+    def _secret_keys(spec: ResourceSpec, planning: Planning) -> dict[str, list[str]]:
+        """``secrets``: the env var keys of the secrets the template reads (Vast.ai does not report them:
+        state does); left out while the template reads none and never did, so such plans stay as they were."""
         specs = planning.stack.by_address()
-        return sorted({str(specs[a].config.get("key")) for a in spec.config.get("secrets") or () if a in specs})
+        keys = sorted({str(specs[a].config.get("key")) for a in spec.config.get("secrets") or () if a in specs})
+        entry = planning.state.resources.get(spec.address)
+        return {"secrets": keys} if keys or (entry and entry.attributes.get("secrets")) else {}
 
     def from_api(self, row: Mapping[str, Any]) -> dict[str, Any]:
         env, ports = docker_options.parse(row.get("env"))
