@@ -142,11 +142,13 @@ def test_a_secret_without_its_source_is_refused_at_its_line(workspace: Workspace
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HF_TOKEN_FOR_TEST", raising=False)
     workspace.write("version: 1\nstack: vault\nsecrets:\n  hf_token: {value: {from_env: HF_TOKEN_FOR_TEST}}\n"
-                    "  inline: {value: plain-text}\n")
+                    "  inline: {value: plain-text}\n  again: {key: Hf_Token, value: {from_file: t.txt}}\n")
+    (workspace.root / "t.txt").write_text("x")
     found = workspace.vastplan("validate")
     assert found.code == 1
     assert 'stack.yaml:4:' in found.text and 'environment variable "HF_TOKEN_FOR_TEST" is not set' in found.text
     assert "stack.yaml:5:" in found.text and "is never written in the stack file" in found.text
+    assert 'stack.yaml:6:' in found.text and 'secrets "hf_token" and "again" both make' in found.text
     assert "Traceback" not in found.text
 
 

@@ -65,6 +65,12 @@ class SecretKind(ResourceKind):
     def resolve(self, r: Resolving, name: str, body: dict[str, Any], path: YPath) -> tuple[dict[str, Any], list[str]]:
         config = r.config(self.defaults, body, path)
         config["key"] = key_of(body, name)
+        blocks = r.data.get(self.collection)
+        earlier = [other for other, b in (blocks.items() if isinstance(blocks, dict) else ())
+                   if isinstance(b, dict) and key_of(b, str(other)) == config["key"]]
+        if earlier and earlier[0] != name:
+            r.report((*path, "key") if "key" in body else path,
+                     f'secrets "{earlier[0]}" and "{name}" both make the environment variable {config["key"]}')
         source = body.get("value")
         where = (*path, "value")
         value: str | None = None
