@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import CANARY_API_KEY, Workspace
+from tests.harness import CANARY_API_KEY, Workspace, assert_no_canary
 from tests.pg_fixtures import own_pg, pg_server, pg_url  # noqa: F401 - fixtures
 from vastsandbox.server import RunningSandbox, start_in_thread
 
@@ -40,22 +40,11 @@ def workspace(
     tmp_path: Path, sandbox: RunningSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Workspace]:
     """A scratch folder wired to a fresh sandbox with the canary key; afterwards, proves that the key
-    reached no output and no file (state, backups, the sandbox's own data)."""
+    and the secret canaries reached no output and no file (state, backups, the sandbox's own data)."""
     monkeypatch.setenv("VAST_API_KEY", CANARY_API_KEY)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     work = tmp_path / "work"
     work.mkdir()
     ws = Workspace(work, sandbox.url, capsys)
     yield ws
-    assert_no_canary(ws.outputs, tmp_path)
-
-
-def assert_no_canary(outputs: list[str], root: Path) -> None:
-    for text in outputs:
-        assert CANARY_API_KEY not in text, "the API key was printed"
-    for path in root.rglob("*"):
-        try:
-            data = path.read_bytes() if path.is_file() else b""
-        except FileNotFoundError:  # a temp file the sandbox renamed meanwhile
-            continue
-        assert CANARY_API_KEY.encode() not in data, f"the API key was written to {path}"
+    assert_no_canary(ws.outputs, tmp_path, ws.secret_sources)

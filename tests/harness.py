@@ -23,6 +23,9 @@ from vastplan.cli.root import run
 
 # A canary key: the suite scans what it produced to prove this never leaks.
 CANARY_API_KEY = "canary-key-7f3a9c2e-DO-NOT-PRINT"
+# Canary secret values (account env vars): no output, log, plan, state or sandbox file may hold one.
+# Only characters Vast.ai allows in a value (letters, digits, _ - .).
+SECRET_CANARIES = ("canary-secret-5b1d9e.DO-NOT-STORE", "canary-secret-c40a77.DO-NOT-STORE")
 CASES = Path(__file__).resolve().parent / "cases"
 
 
@@ -47,6 +50,8 @@ class Workspace:
         self.stack = root / "stack.yaml"
         self.state_path = root / "stack.vpstate.json"
         self.outputs: list[str] = []
+        # Files the test itself wrote a secret value into (a stack's {from_file: PATH}): the scan skips them.
+        self.secret_sources: set[Path] = set()
 
     def write(self, text: str, name: str = "stack.yaml") -> Path:
         path = self.root / name
@@ -72,6 +77,27 @@ class Workspace:
     def state(self) -> dict[str, Any]:
         loaded: dict[str, Any] = json.loads(self.state_path.read_text())
         return loaded
+
+
+def assert_no_canary(outputs: list[str], root: Path, exempt: set[Path] | frozenset[Path] = frozenset()) -> None:
+    """The API key and every secret canary reached none of ``outputs`` and no file under ``root``
+    (state, backups, plans, logs, the sandbox's own data), except the ``exempt`` files the test wrote
+    a secret into on purpose."""
+    canaries = (CANARY_API_KEY, *SECRET_CANARIES)
+    for text in outputs:
+        for canary in canaries:
+            assert canary not in text, "the API key was printed" if canary == CANARY_API_KEY else "a secret was printed"
+    skipped = {p.resolve() for p in exempt}
+    for path in root.rglob("*"):
+        if path.resolve() in skipped:
+            continue
+        try:
+            data = path.read_bytes() if path.is_file() else b""
+        except FileNotFoundError:  # a temp file the sandbox renamed meanwhile
+            continue
+        for canary in canaries:
+            what = "the API key" if canary == CANARY_API_KEY else "a secret value"
+            assert canary.encode() not in data, f"{what} was written to {path}"
 
 
 def api_call(url: str, method: str, path: str, key: str, body: dict[str, Any] | None = None) -> Any:

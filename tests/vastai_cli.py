@@ -6,6 +6,7 @@ wire format. Nothing here touches the network beyond the given URL.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -43,4 +44,32 @@ def run_vastai(url: str, api_key: str, *args: str, config_dir: Path,
     return subprocess.run(
         [*vastai_command(), *args], env=env, stdin=subprocess.DEVNULL, capture_output=True,
         text=True, timeout=timeout, check=False,
+    )
+
+
+# The official package's own HTTP client (``vastai.api.client.VastClient``), for the API areas its CLI
+# has no command for (notification webhooks): it builds the URL, headers and body as the CLI does.
+_CLIENT_CALL = """
+import json, os, sys
+from vastai.api.client import VastClient
+method, path, body = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+client = VastClient(api_key=os.environ["VAST_API_KEY"], server_url=os.environ["VAST_URL"])
+answer = getattr(client, method.lower())(path, json_data=body)
+print(json.dumps({"status": answer.status_code, "body": answer.json()}))
+"""
+
+
+def run_vastai_client(url: str, api_key: str, method: str, path: str, body: object, *, config_dir: Path,
+                      timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """One call through the official package's API client, isolated like ``run_vastai``; its stdout
+    is ``{"status": N, "body": ...}``."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "home").mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAST", "XDG_"))}
+    env.update({"VAST_URL": url, "VAST_API_KEY": api_key, "VASTAI_NO_UPDATE_CHECK": "1",
+                "HOME": str(config_dir / "home"), "XDG_CONFIG_HOME": str(config_dir / "config"),
+                "XDG_CACHE_HOME": str(config_dir / "cache"), "PYTHONIOENCODING": "utf-8"})
+    return subprocess.run(
+        [sys.executable, "-c", _CLIENT_CALL, method, path, json.dumps(body)], env=env, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=timeout, check=False,
     )

@@ -89,7 +89,7 @@ def test_a_new_size_plans_a_replacement_because_vastai_cannot_resize_one(workspa
     workspace.write(ALONE.replace("SIZE", "10"))
     applied = workspace.vastplan("apply", "--auto-approve")
     assert applied.code == 0, applied.text
-    assert "no instance of the stack mounts it; it bills $" in applied.out
+    assert "no instance of the stack mounts it; it bills $" in " ".join(applied.out.split())  # folded at 80 columns
     old = workspace.state()["resources"]["network_volumes.shared"]["id"]
 
     workspace.write(ALONE.replace("SIZE", "20"))

@@ -100,6 +100,14 @@ class World:
         self.ok("PUT", f"/api/v0/instances/prepay/{self.ids['instance']}/", body={"amount": 20.0})
         assert call(self.base, "POST", "/_sandbox/clock", body={"seconds": 3600}, key=None).status == 200
 
+    def add_secret(self) -> None:
+        self.ok("POST", "/api/v0/secrets/", body={"key": "contract_token", "value": "abc123xyz"})
+
+    def add_webhook(self) -> None:
+        made = self.ok("POST", "/api/v0/webhooks/", body={"name": "contract", "webhook_url": "https://example.com/h",
+                                                          "event_types": ["client:low_credit"]})
+        self.ids["webhook"] = made["webhook"]["id"]
+
     def stop_instance(self) -> None:
         self.ok("PUT", f"/api/v0/instances/{self.ids['instance']}/", body={"state": "stopped"})
         self._wait_for("stopped")

@@ -9,18 +9,21 @@ from vastplan.kinds.base import ResourceKind
 from vastplan.kinds.endpoint import EndpointKind
 from vastplan.kinds.instance import InstanceKind
 from vastplan.kinds.network_volume import NetworkVolumeKind
+from vastplan.kinds.secret import SecretKind
 from vastplan.kinds.ssh_key import SshKeyKind
 from vastplan.kinds.template import TemplateKind
 from vastplan.kinds.volume import VolumeKind
+from vastplan.kinds.webhook import WebhookKind
 from vastplan.kinds.workergroup import WorkergroupKind
 
 # In dependency order: each kind's prepare() may use what the kinds before it placed, and the stack's
 # collections are resolved (and listed in messages) in this order.
 KINDS: Mapping[str, ResourceKind] = {k.kind: k for k in (
-    SshKeyKind(), TemplateKind(), VolumeKind(),
+    SshKeyKind(), SecretKind(), TemplateKind(), VolumeKind(),
     NetworkVolumeKind(),
     InstanceKind(),
     EndpointKind(), WorkergroupKind(),
+    WebhookKind(),
 )}
 # The stack file's top-level collection -> the kind it holds (``instances`` -> the instance kind).
 BY_COLLECTION: Mapping[str, ResourceKind] = {k.collection: k for k in KINDS.values()}

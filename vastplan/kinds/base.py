@@ -110,6 +110,14 @@ class Resolving(Protocol):
     def base_dir(self) -> Path:
         """The folder files named in the stack are read relative to."""
 
+    @property
+    def environ(self) -> Mapping[str, str]:
+        """The environment ``{from_env: NAME}`` values are read from."""
+
+    @property
+    def hidden(self) -> frozenset[YPath]:
+        """The document paths that received a sensitive variable's value."""
+
     def config(self, defaults: Mapping[str, Any], body: dict[str, Any], path: YPath) -> dict[str, Any]:
         """The body minus count and lifecycle, env flattened, ``defaults`` filled in."""
 

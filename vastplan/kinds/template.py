@@ -36,7 +36,13 @@ class TemplateKind(ResourceKind):
     def resolve(self, r: Resolving, name: str, body: dict[str, Any], path: YPath) -> tuple[dict[str, Any], list[str]]:
         config = r.config(self.defaults, body, path)
         config.setdefault("name", name)
-        return config, []
+        # The account secrets its containers read (Vast.ai gives each instance every account env var):
+        # named so that each is made before the template and destroyed after it.
+        if not isinstance(body.get("secrets"), list):
+            return config, []
+        found = [r.reference("secrets", secret, (*path, "secrets", i)) for i, secret in enumerate(body["secrets"])]
+        config["secrets"] = [address for address in found if address]
+        return config, list(config["secrets"])
 
     async def list_live(self, client: VastClient, known: Mapping[str, ResourceState]) -> LiveObjects:
         rows = await api.templates_by_id(client, (r.id for r in known.values()))
@@ -68,7 +74,17 @@ class TemplateKind(ResourceKind):
             "extra_filters": offer_query(c["extra_filters"]) if c.get("extra_filters") else {},
             "readme": c.get("readme") or "",
             "private": bool(c.get("private", True)),
+            **self._secret_keys(spec, planning),
         }
+
+    @staticmethod
+    def _secret_keys(spec: ResourceSpec, planning: Planning) -> dict[str, list[str]]:
+        """``secrets``: the env var keys of the secrets the template reads (Vast.ai does not report them:
+        state does); left out while the template reads none and never did, so such plans stay as they were."""
+        specs = planning.stack.by_address()
+        keys = sorted({str(specs[a].config.get("key")) for a in spec.config.get("secrets") or () if a in specs})
+        entry = planning.state.resources.get(spec.address)
+        return {"secrets": keys} if keys or (entry and entry.attributes.get("secrets")) else {}
 
     def from_api(self, row: Mapping[str, Any]) -> dict[str, Any]:
         env, ports = docker_options.parse(row.get("env"))

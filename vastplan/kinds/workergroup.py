@@ -64,11 +64,13 @@ def _template_hash(planning: Planning, address: str) -> Any:
     """The hash the template will have after this plan: its live one unless the plan changes it (every
     edit gives a template a new hash, which the group must be sent to launch the edited template)."""
     spec, live = planning.stack.by_address().get(address), planning.live_object(address)
-    if spec is None or live is None:
+    entry = planning.state.resources.get(address)
+    if spec is None or live is None or entry is None:
         return UNKNOWN
     ignored = set(spec.lifecycle.ignore_changes)
+    known = {**entry.attributes, **live}  # what the API does not report (the secrets read), state recorded
     for field, value in TemplateKind().desired(spec, planning).items():
-        seen = live.get(field)
+        seen = known.get(field)
         if field not in ignored and seen != value and not (seen is None and value in ([], {}, "")):
             return UNKNOWN
     return live.get("hash_id") or UNKNOWN

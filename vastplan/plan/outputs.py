@@ -13,13 +13,31 @@ from typing import Any
 
 from vastplan.addresses import Address, matching, sort_key
 from vastplan.stack.model import OutputSpec
-from vastplan.stack.refs import EXPR, Reference, parse_reference
-from vastplan.state.model import ResourceState, State
+from vastplan.stack.refs import EXPR, Reference, parse_reference, references
+from vastplan.state.model import SENSITIVE, ResourceState, State
 
 
 def evaluate(outputs: tuple[OutputSpec, ...], state: State) -> dict[str, dict[str, Any]]:
-    """``{name: {"value": ..., "sensitive": bool}}`` for every output."""
-    return {o.name: {"value": _value(o.value, state), "sensitive": o.sensitive} for o in outputs}
+    """``{name: {"value": ..., "sensitive": bool}}`` for every output. An output that names an attribute
+    its object keeps at a sensitive path is sensitive; once that attribute reads back from the state
+    file as ``(sensitive)`` (the value was known only in memory, e.g. a secret a create answered once),
+    the output keeps the value it recorded then."""
+    evaluated = {}
+    for o in outputs:
+        value, hidden = _value(o.value, state), _names_sensitive(o.value, state)
+        earlier = state.outputs.get(o.name)
+        if hidden and value == SENSITIVE and isinstance(earlier, Mapping) and "value" in earlier:
+            value = earlier["value"]
+        evaluated[o.name] = {"value": value, "sensitive": o.sensitive or hidden}
+    return evaluated
+
+
+def _names_sensitive(text: str, state: State) -> bool:
+    for ref in references(text):
+        for address, entry in state.resources.items():
+            if (address == ref.base or address.startswith(f"{ref.base}[")) and ref.attr in entry.sensitive_paths:
+                return True
+    return False
 
 
 def _value(text: str, state: State) -> Any:

@@ -117,7 +117,7 @@ class _Resolver:
                 continue
             path = (coll, name)
             config, depends_on = kind.resolve(self, name, body, path)
-            secret = frozenset(self._sensitive(body, path))
+            hidden_paths = frozenset(self._sensitive(body, path))
             count = self.counts[coll][name]
             indexes: list[int | None] = [None] if count is None else list(range(count))
             specs += [
@@ -128,7 +128,7 @@ class _Resolver:
                     config=_copy_data(config),
                     index=index,
                     depends_on=tuple(dict.fromkeys(depends_on)),
-                    sensitive_paths=secret,
+                    sensitive_paths=hidden_paths,
                     lifecycle=_lifecycle(body.get("lifecycle")),
                     range=self.doc.range(path, key=True),
                 )

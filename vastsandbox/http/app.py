@@ -27,10 +27,12 @@ from vastsandbox.http import (
     routes_logs,
     routes_network_volumes,
     routes_offers,
+    routes_secrets,
     routes_serverless,
     routes_templates,
     routes_transfers,
     routes_volumes,
+    routes_webhooks,
 )
 from vastsandbox.http.router import Call, Route, Router, error_response, json_response
 from vastsandbox.world import container_keys
@@ -59,11 +61,11 @@ def api_router() -> Router:
     return router
 
 
-# Routes every official CLI command for instances, volumes, templates, keys and billing uses.
-EXTRA_ROUTES: tuple[list[Route], ...] = (routes_logs.ROUTES, routes_network_volumes.ROUTES, routes_transfers.ROUTES,
-                routes_billing_extra.ROUTES, routes_account_extra.ROUTES)
-# Serverless endpoints and worker groups (the official CLI's and the SDK's paths).
-EXTRA_ROUTES += (routes_serverless.ROUTES,)
+# Routes every official CLI command for instances, volumes, templates, keys and billing uses, then
+# serverless endpoints and worker groups (the CLI's and the SDK's paths), account env vars and webhooks.
+EXTRA_ROUTES: tuple[list[Route], ...] = (
+    routes_logs.ROUTES, routes_network_volumes.ROUTES, routes_transfers.ROUTES, routes_billing_extra.ROUTES,
+    routes_account_extra.ROUTES, routes_serverless.ROUTES, routes_secrets.ROUTES, routes_webhooks.ROUTES)
 
 
 def admin_router() -> Router:

@@ -63,7 +63,7 @@ class PostgresBackend:
         self._lock_conn: Any = None
         self._lock_info: LockInfo | None = None
         self._lock_key = zlib.crc32(f"{stack}\0{workspace}".encode()) - (1 << 31)
-        self._secret = password_of(url)
+        self._password = password_of(url)
         self.operation = ""
         self._suspect_lock = False  # a connection was lost: the lock connection may be gone too
 
@@ -113,7 +113,7 @@ class PostgresBackend:
 
     def _clean(self, exc: BaseException) -> str:
         text = " ".join(str(exc).split()) or type(exc).__name__
-        return text.replace(self._secret, "***") if self._secret else text
+        return text.replace(self._password, "***") if self._password else text
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         """One statement outside a write; a broken connection is reopened once."""
