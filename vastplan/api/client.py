@@ -19,11 +19,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
-
-import aiohttp
-from yarl import URL
 
 from vastplan import __version__
 from vastplan.api.credentials import ApiKey
@@ -31,6 +28,14 @@ from vastplan.api.errors import error_from_exception, error_from_response, never
 from vastplan.api.pacing import Pacer, route_of
 from vastplan.api.waiting import Waits
 from vastplan.errors import ApiError, UsageError
+
+if TYPE_CHECKING:
+    import aiohttp
+    from yarl import URL
+
+# aiohttp (and yarl) are imported where a session is opened or a URL built, not here: importing them
+# costs more than the rest of a small command together, and validate, state list, output, graph and
+# --help import this module (through the kinds) without ever calling the API.
 
 log = logging.getLogger("vastplan.api")
 
@@ -118,6 +123,8 @@ class VastClient:
         return f"VastClient({self.base_url!r})"
 
     async def __aenter__(self) -> VastClient:
+        import aiohttp
+
         timeout = aiohttp.ClientTimeout(total=self._retry.request_timeout)
         self._session = aiohttp.ClientSession(
             timeout=timeout,
@@ -151,6 +158,8 @@ class VastClient:
         return sum(self.requests_sent.values())
 
     def url_for(self, path: str, query: dict[str, Any] | None = None) -> URL:
+        from yarl import URL
+
         if not re.match(r"^/api/v\d+/", path):
             path = "/api/v0" + path
         url = self.base_url + path
@@ -196,6 +205,8 @@ class VastClient:
     async def _attempt(
         self, method: str, url: URL, path: str, body: dict[str, Any] | None, idempotent: bool, attempt: int
     ) -> _Outcome:
+        import aiohttp
+
         retries_left = attempt < self._retry.attempts
         try:
             response = await self._send(method, url, path, body)
@@ -269,6 +280,8 @@ class VastClient:
 
 def checked_base_url(base_url: str) -> str:
     """``base_url`` without a trailing slash, refused before any request unless it is http(s) with a host."""
+    from yarl import URL
+
     shown = base_url if len(base_url) <= 80 else base_url[:77] + "..."
     try:
         url = URL(base_url.strip())
