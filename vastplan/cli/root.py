@@ -54,7 +54,8 @@ def validate(ctx: click.Context, **flags: Any) -> None:
     from vastplan.stack import load_stack  # not commands.pipeline: validate needs no HTTP client (start-up time)
 
     opts = build_options(ctx, **flags)
-    stack = load_stack(opts.stack_file, opts.variables, opts.var_files, opts.workspace, opts.environ)
+    stack = load_stack(opts.stack_file, opts.variables, opts.var_files, opts.workspace, opts.environ,
+                      opts.schema_cache)
     view_of(ctx).validated(opts.stack_file, len(stack.resources))
     ctx.exit(0)
 

@@ -9,9 +9,12 @@ say in its own words what a pattern, type or combination demands.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import json
 import math
+import os
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
@@ -91,6 +94,63 @@ def check_schema(doc: Document, hidden: frozenset[YPath] = frozenset()) -> list[
     """Every schema violation in ``doc.data``; values at ``hidden`` paths are never quoted."""
     explainer = _Explainer(doc, hidden)
     return [d for error in strict_validator().iter_errors(doc.data) for d in explainer.explain(error)]
+
+
+def check_schema_cached(doc: Document, hidden: frozenset[YPath], cache: Path | None) -> list[Diagnostic]:
+    """``check_schema``, skipped when ``cache`` holds the digest of a document that passed before.
+
+    The digest covers what the verdict depends on: the document as resolved (the file's bytes after
+    variables, so a ``--var`` that breaks the schema is checked too), the schema and this module's
+    code. Only a pass is recorded, so a cached answer can only ever be "no problems" for the very
+    same input; a missing, unreadable or stale cache just means checking again. Writing it is best
+    effort: a read-only folder costs the check, never the command."""
+    if cache is None:
+        return check_schema(doc, hidden)
+    digest = _digest(doc.data)
+    if digest is not None and _read_digest(cache) == digest:
+        return []
+    found = check_schema(doc, hidden)
+    if not found and digest is not None:
+        _write_digest(cache, digest)
+    return found
+
+
+def _digest(data: Any) -> str | None:
+    from vastplan import __version__
+
+    try:  # JSON keeps 1, 1.0 and true apart, as the schema's types do
+        text = json.dumps(data, ensure_ascii=False, allow_nan=True, default=_refuse)
+    except (TypeError, ValueError):
+        return None  # a value JSON cannot write: check it every time
+    hashed = hashlib.sha256(f"vastplan {__version__}\0".encode())
+    for part in (schema_path().read_bytes(), Path(__file__).read_bytes(), text.encode("utf-8", "surrogatepass")):
+        hashed.update(len(part).to_bytes(8, "big"))
+        hashed.update(part)
+    return hashed.hexdigest()
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(type(value).__name__)
+
+
+def _read_digest(cache: Path) -> str | None:
+    try:
+        return cache.read_text("ascii").strip()
+    except (OSError, ValueError):
+        return None
+
+
+def _write_digest(cache: Path, digest: str) -> None:
+    temp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(digest + "\n")
+        os.replace(temp, cache)
+    except OSError:
+        with contextlib.suppress(OSError):
+            temp.unlink()
 
 
 class _Explainer:
