@@ -119,21 +119,15 @@ class _Resolver:
             config, depends_on = kind.resolve(self, name, body, path)
             secret = frozenset(self._sensitive(body, path))
             count = self.counts[coll][name]
+            # Once per block, not once per count index: the indexes share one config (a spec's config
+            # is never changed once made), their lifecycle, dependencies and source position.
+            needs, lifecycle = tuple(dict.fromkeys(depends_on)), _lifecycle(body.get("lifecycle"))
+            written = self.doc.range(path, key=True)
             indexes: list[int | None] = [None] if count is None else list(range(count))
-            specs += [
-                ResourceSpec(
-                    kind=kind.kind,
-                    name=name,
-                    address=make_address(coll, name, index),
-                    config=_copy_data(config),
-                    index=index,
-                    depends_on=tuple(dict.fromkeys(depends_on)),
-                    sensitive_paths=secret,
-                    lifecycle=_lifecycle(body.get("lifecycle")),
-                    range=self.doc.range(path, key=True),
-                )
-                for index in indexes
-            ]
+            specs += [ResourceSpec(kind=kind.kind, name=name, address=make_address(coll, name, index), config=config,
+                                   index=index, depends_on=needs, sensitive_paths=secret, lifecycle=lifecycle,
+                                   range=written)
+                      for index in indexes]
         return specs
 
     def _sensitive(self, body: dict[str, Any], path: YPath) -> set[str]:
@@ -219,16 +213,6 @@ def _lifecycle(value: Any) -> Lifecycle:
         ignore_changes=tuple(x for x in ignore if isinstance(x, str)) if isinstance(ignore, list) else (),
         create_before_destroy=body.get("create_before_destroy") is True,
     )
-
-
-def _copy_data(value: Any) -> Any:
-    """A deep copy of YAML data (dicts, lists, scalars), one per ``count`` index: about three times
-    faster than copy.deepcopy (23 ms instead of 64 ms for 10,000 instance configs)."""
-    if isinstance(value, dict):
-        return {k: _copy_data(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy_data(v) for v in value]
-    return value
 
 
 def resolve(
