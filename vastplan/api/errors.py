@@ -5,7 +5,6 @@ aiohttp is imported only when a transport failure is translated: a command that 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -35,6 +34,8 @@ def _parse_error_body(text: str) -> tuple[str | None, str]:
 
 def error_from_exception(exc: BaseException, method: str, path: str) -> ApiError:
     """Translate a transport failure; the original stays as ``__cause__``."""
+    import asyncio
+
     import aiohttp
 
     if isinstance(exc, asyncio.TimeoutError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import traceback
 from typing import Any
 
 import click
@@ -243,6 +242,8 @@ def _run(args: list[str], invocation: Invocation) -> int:
         return 130
     except Exception as exc:  # a bug: one line; -v adds its traceback on stderr
         if invocation.verbose:
+            import traceback
+
             traceback.print_exception(exc, file=sys.stderr)
         invocation.view.error(VastplanError(f"internal error ({exc.__class__.__name__}: {exc}); please report it"))
         return 1

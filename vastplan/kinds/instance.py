@@ -4,7 +4,6 @@ where it does not (machine, disk, volumes)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -108,6 +107,8 @@ class InstanceKind(ResourceKind):
         labels = sorted(label for label, count in (await api.label_counts(client)).items()
                         if label.startswith(marker_prefix) and count > seen.get(label, 0))
         chunks = [labels[i:i + LABELS_PER_QUERY] for i in range(0, len(labels), LABELS_PER_QUERY)]
+        import asyncio
+
         pages = await asyncio.gather(*(api.list_instances(client, {"label": {"in": c}}, LIVE_COLS) for c in chunks))
         return {row["id"]: self.from_api(row) for page in pages for row in page if "id" in row}
 

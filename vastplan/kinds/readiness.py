@@ -11,16 +11,18 @@ status that never reaches ``running``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vastplan.api import instances as api
 from vastplan.api.client import VastClient
 from vastplan.errors import NotReady, VastplanError
+
+if TYPE_CHECKING:  # imported where used: validate and --help import this module and run no event loop
+    import asyncio
 
 DEAD_STATUSES = frozenset({"exited", "offline", "unknown"})
 FIRST_INTERVAL, MAX_INTERVAL = 0.25, 5.0
@@ -57,6 +59,8 @@ def verdict(row: dict[str, Any] | None) -> str | None:
 
 class ReadinessPoller:
     def __init__(self, client: VastClient):
+        import asyncio
+
         self._client = client
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._on_status: dict[int, Callable[[str], None]] = {}
@@ -68,6 +72,8 @@ class ReadinessPoller:
     async def wait(self, instance_id: int, policy: ReadinessPolicy,
                    on_status: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
         """The instance's row once ready; raises NotReady at the deadline or on a dead status."""
+        import asyncio
+
         deadline = time.monotonic() + policy.timeout
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[instance_id] = future
@@ -97,6 +103,8 @@ class ReadinessPoller:
         self._wake.set()  # the poller may be asleep until a later look
 
     async def _poll(self) -> None:
+        import asyncio
+
         last_sent = -float("inf")
         while self._waiting:
             now = time.monotonic()
@@ -159,6 +167,8 @@ class ReadinessPoller:
             future.set_result(row or {})
 
     async def _probe_until(self, row: dict[str, Any], deadline: float, instance_id: int, timeout: float) -> None:
+        import asyncio
+
         endpoint = ssh_endpoint(row)
         assert endpoint is not None
         while True:
@@ -172,6 +182,8 @@ class ReadinessPoller:
 
 async def ssh_greets(host: str, port: int, timeout: float = 3.0) -> bool:
     """A real TCP connect that reads the server's ``SSH-2.0-...`` banner."""
+    import asyncio
+
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except (OSError, asyncio.TimeoutError):
