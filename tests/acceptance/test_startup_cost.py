@@ -150,3 +150,35 @@ def test_an_unwritable_cache_folder_costs_the_check_not_the_command(folder: Path
     for _ in range(2):
         code, modules, text = _run(folder, "validate", "-f", "stack.yaml")
         assert code == 0 and "jsonschema" in _top(modules), text
+
+
+def _with_resource(folder: Path, kind: str = "template") -> Path:
+    path = folder / "stack.vpstate.json"
+    state = json.loads(path.read_text())
+    state["resources"]["templates.base"] = {"kind": kind, "id": 7, "attributes": {"image": "pytorch/pytorch:latest"},
+                                            "depends_on": [], "sensitive_paths": [], "tainted": False,
+                                            "protected": False}
+    path.write_text(json.dumps(state))
+    return path
+
+
+def test_an_unchanged_state_file_is_not_schema_checked_twice(folder: Path) -> None:
+    _with_resource(folder)
+    code, first, text = _run(folder, "state", "list", "-f", "stack.yaml")
+    assert (code, text.strip()) == (0, "templates.base  id=7")
+    assert "jsonschema" in _top(first)
+    code, second, text = _run(folder, "state", "list", "-f", "stack.yaml")
+    assert (code, text.strip()) == (0, "templates.base  id=7")
+    assert "jsonschema" not in _top(second)
+
+
+def test_a_state_damaged_after_a_cached_pass_is_still_refused(folder: Path) -> None:
+    path = _with_resource(folder)
+    assert _run(folder, "state", "list", "-f", "stack.yaml")[0] == 0
+    path.write_text(path.read_text().replace('"kind": "template"', '"kind": "tempest"'))
+    code, _, text = _run(folder, "state", "list", "-f", "stack.yaml")
+    assert code == 1 and "is damaged" in text and "tempest" in text, text
+    # a state whose schema is fine but whose address holds another kind is refused from the cache too
+    path = _with_resource(folder, kind="ssh_key")
+    code, _, text = _run(folder, "state", "list", "-f", "stack.yaml")
+    assert code == 1 and 'has kind "ssh_key"' in text, text
