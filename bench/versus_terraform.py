@@ -45,7 +45,7 @@ def _pair(n: int, runs: int) -> tuple[list[float], list[float], list[float], lis
 
 
 def measure(ctx: Context) -> list[Row]:
-    sizes = [n for n in SIZES if n in ctx.sizes or (n == 100 and ctx.sizes)]
+    sizes = [n for n in SIZES if n in ctx.sizes]
     if terraform.terraform_bin() is None:
         ctx.detail("8. Plan side by side with Terraform", "`terraform` is not on PATH: not measured.")
         return [Row(f"8. plan of {n:,} unchanged vs `terraform plan`", "", "terraform not on PATH", None, COMMAND, 0)
