@@ -64,8 +64,7 @@ class LocalStateFile:
 
     @property
     def schema_cache(self) -> Path:
-        """The digest of the file's last schema pass, in ``.vastplan/`` beside it (safe to delete)."""
-        return self.path.parent / ".vastplan" / f"{self.path.name}.schema-ok"
+        return schema_cache_of(self.path)
 
     def _checked(self, text: str, raw: Any) -> State:
         """The state, its schema check skipped when these very bytes passed it before: a plan of
@@ -177,12 +176,19 @@ class LocalStateFile:
         first that the state holds nothing (the objects would go on billing, unknown)."""
         path = workspace_path(self.base, name)
         try:
-            for leftover in (path, path.with_name(path.name + ".backup"), path.with_name(path.name + ".lock")):
+            cache = schema_cache_of(path)
+            for leftover in (path, path.with_name(path.name + ".backup"), path.with_name(path.name + ".lock"), cache):
                 leftover.unlink(missing_ok=True)
             with contextlib.suppress(OSError):  # anything else the user put there stays
+                cache.parent.rmdir()
                 path.parent.rmdir()
         except OSError as exc:
             raise StateError(f"cannot delete the workspace {name}: {exc.strerror or exc}") from exc
+
+
+def schema_cache_of(path: Path) -> Path:
+    """The digest of a state file's last schema pass, in ``.vastplan/`` beside it (safe to delete)."""
+    return path.parent / ".vastplan" / f"{path.name}.schema-ok"
 
 
 def workspaces_dir(base: Path) -> Path:
