@@ -23,7 +23,7 @@ from bench.common import (
 from bench.report import Context, Row
 
 LATENCY_MS, BOOT_SECONDS, MACHINES = 100.0, 2.0, 200
-CRITICAL_FACTOR, CLI_FACTOR = 1.5, 10.0
+CRITICAL_FACTOR, CLI_FACTOR = 1.15, 10.0
 
 
 @dataclass(frozen=True)

@@ -1,3 +1,3 @@
-from vastplan.cli.root import main
+from vastplan.cli import main
 
 main()

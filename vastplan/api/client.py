@@ -7,23 +7,17 @@ carries a JSON body (``{}`` by default). The key travels only in the ``Authoriza
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import logging
 import math
 import os
-import random
 import re
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
-
-import aiohttp
-from yarl import URL
 
 from vastplan import __version__
 from vastplan.api.credentials import ApiKey
@@ -32,7 +26,16 @@ from vastplan.api.pacing import Pacer, route_of
 from vastplan.api.waiting import Waits
 from vastplan.errors import ApiError, UsageError
 
-log = logging.getLogger("vastplan.api")
+if TYPE_CHECKING:
+    import asyncio
+
+    import aiohttp
+    from yarl import URL
+
+# aiohttp and yarl (and asyncio, random, logging) are imported where a session is opened, a URL built or
+# a call made, not here: importing them costs more than the rest of a small command together, and
+# validate, state list, output, graph and --help import this module (through the kinds) without ever
+# calling the API.
 
 # Statuses worth another try. A 500 may have done half the work, so only calls that are safe to
 # repeat (reads, deletes, updates) retry it; a create retries only what provably had no effect.
@@ -69,6 +72,8 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        import random
+
         return random.uniform(ceiling / 2, ceiling)
 
 
@@ -103,6 +108,8 @@ class VastClient:
         progress: Callable[[str], None] | None = None,
     ):
         """``progress`` hears, at least every 10 s while calls are held up, what they wait for and why."""
+        import asyncio
+
         self.base_url = checked_base_url(base_url)
         self._key = key
         self._retry = retry or RetryPolicy.from_env()
@@ -118,6 +125,10 @@ class VastClient:
         return f"VastClient({self.base_url!r})"
 
     async def __aenter__(self) -> VastClient:
+        import asyncio
+
+        import aiohttp
+
         timeout = aiohttp.ClientTimeout(total=self._retry.request_timeout)
         self._session = aiohttp.ClientSession(
             timeout=timeout,
@@ -137,6 +148,8 @@ class VastClient:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        import asyncio
+
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -151,6 +164,8 @@ class VastClient:
         return sum(self.requests_sent.values())
 
     def url_for(self, path: str, query: dict[str, Any] | None = None) -> URL:
+        from yarl import URL
+
         if not re.match(r"^/api/v\d+/", path):
             path = "/api/v0" + path
         url = self.base_url + path
@@ -175,6 +190,8 @@ class VastClient:
         connection that was refused before anything was sent. Everything else is retried on
         429/502/503/504 and transport errors, until ``attempts`` or the deadline runs out.
         """
+        import asyncio
+
         url = self.url_for(path, query)
         started = time.monotonic()
         attempt = 0
@@ -188,7 +205,7 @@ class VastClient:
             delay = outcome.retry_in
             if delay is None or time.monotonic() - started + delay > self._retry.deadline:
                 raise outcome.error
-            log.debug("%s %s: %s; retrying in %.2fs", method, path, outcome.error.message, delay)
+            _debug("%s %s: %s; retrying in %.2fs", method, path, outcome.error.message, delay)
             if delay > 0:
                 with self.waits.waiting(f"{method} {path}", _why(outcome.error, attempt, self._retry), delay):
                     await asyncio.sleep(delay)
@@ -196,6 +213,10 @@ class VastClient:
     async def _attempt(
         self, method: str, url: URL, path: str, body: dict[str, Any] | None, idempotent: bool, attempt: int
     ) -> _Outcome:
+        import asyncio
+
+        import aiohttp
+
         retries_left = attempt < self._retry.attempts
         try:
             response = await self._send(method, url, path, body)
@@ -240,6 +261,8 @@ class VastClient:
         return _Outcome(body=decoded)
 
     async def _send(self, method: str, url: URL, path: str, body: dict[str, Any] | None) -> _Response:
+        import asyncio
+
         if self._session is None:
             raise RuntimeError("VastClient used outside 'async with'")
         payload = None if method == "GET" else json.dumps(body if body is not None else {})
@@ -256,7 +279,7 @@ class VastClient:
                 async with self._session.request(method, url, data=payload, headers=headers) as resp:
                     raw = await _read_capped(resp.content, MAX_BODY_BYTES + 1)
                     status, charset, retry_after = resp.status, resp.charset, resp.headers.get("Retry-After")
-        log.debug("%s %s -> %d (%.0f ms)", method, path, status, (time.monotonic() - began) * 1e3)
+        _debug("%s %s -> %d (%.0f ms)", method, path, status, (time.monotonic() - began) * 1e3)
         text = self._scrub(raw[:MAX_BODY_BYTES].decode(charset or "utf-8", errors="replace"))
         return _Response(status, text, _retry_after(retry_after), began, truncated=len(raw) > MAX_BODY_BYTES)
 
@@ -269,6 +292,8 @@ class VastClient:
 
 def checked_base_url(base_url: str) -> str:
     """``base_url`` without a trailing slash, refused before any request unless it is http(s) with a host."""
+    from yarl import URL
+
     shown = base_url if len(base_url) <= 80 else base_url[:77] + "..."
     try:
         url = URL(base_url.strip())
@@ -298,6 +323,13 @@ def _why(error: ApiError, attempt: int, policy: RetryPolicy) -> str:
     """Why a call is being retried, for the progress line."""
     cause = f"it answered {error.status}" if error.status else f"no answer ({error.message[:80]})"
     return f"{cause}; retry {attempt} of {policy.attempts - 1}"
+
+
+def _debug(message: str, *args: object) -> None:
+    """vastplan.api's debug log (``-v`` shows it)."""
+    import logging
+
+    logging.getLogger("vastplan.api").debug(message, *args)
 
 
 def _quiet(text: str) -> None:

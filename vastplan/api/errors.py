@@ -1,12 +1,12 @@
-"""The single place where HTTP responses and aiohttp exceptions become ApiError."""
+"""The single place where HTTP responses and aiohttp exceptions become ApiError.
+
+aiohttp is imported only when a transport failure is translated: a command that never calls the API
+(validate, state list, output, graph, --help) never pays for importing it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
-
-import aiohttp
 
 from vastplan.errors import ApiError, AuthError
 
@@ -34,6 +34,10 @@ def _parse_error_body(text: str) -> tuple[str | None, str]:
 
 def error_from_exception(exc: BaseException, method: str, path: str) -> ApiError:
     """Translate a transport failure; the original stays as ``__cause__``."""
+    import asyncio
+
+    import aiohttp
+
     if isinstance(exc, asyncio.TimeoutError):
         message = "the request timed out"
     elif isinstance(exc, aiohttp.ClientConnectorError):
@@ -49,6 +53,8 @@ def error_from_exception(exc: BaseException, method: str, path: str) -> ApiError
 
 def never_sent(exc: BaseException) -> bool:
     """True when the request provably never reached the server (safe to retry even a create)."""
+    import aiohttp
+
     return isinstance(exc, aiohttp.ClientConnectorError)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -67,6 +66,8 @@ async def instances_by_id(client: VastClient, ids: Iterable[int], cols: Sequence
         return []
     head, rest = (wanted[:PAGE], wanted[PAGE:]) if with_tally else ([], wanted)
     chunks = [rest[i:i + PAGE] for i in range(0, len(rest), PAGE)]
+    import asyncio
+
     first, *pages = await asyncio.gather(_first_page(client, cols) if head else _nothing(),
                                          *(list_instances(client, {"id": {"in": chunk}}, cols) for chunk in chunks))
     head_ids = set(head)

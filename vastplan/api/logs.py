@@ -8,10 +8,7 @@ another host: it is fetched without the API key, which must never leave for anyw
 
 from __future__ import annotations
 
-import asyncio
 import time
-
-import aiohttp
 
 from vastplan.api.client import VastClient
 from vastplan.api.errors import error_from_exception, expect_dict
@@ -35,6 +32,10 @@ async def request_logs(client: VastClient, instance_id: int, *, tail: int | None
 
 async def fetch_result(url: str, *, wait: float = WAIT_SECONDS, poll: float = POLL_SECONDS) -> str:
     """The text at a result URL, polling while it is not there yet; ApiError when it never comes."""
+    import asyncio
+
+    import aiohttp  # here: a command that fetches no logs never imports it
+
     deadline = time.monotonic() + wait
     last = "nothing was uploaded"
     timeout = aiohttp.ClientTimeout(total=max(poll * 10, 10.0))

@@ -5,7 +5,6 @@ retrying blind and losing again."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 
@@ -34,6 +33,8 @@ class Pacer:
         """Sleep until this call's slot on ``route`` (no wait for an endpoint never throttled)."""
         delay = self.reserve(route)
         if delay > 0:
+            import asyncio
+
             await asyncio.sleep(delay)
 
     def reserve(self, route: str) -> float:

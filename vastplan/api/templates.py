@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,6 +30,8 @@ async def templates_by_id(client: VastClient, ids: Iterable[int]) -> list[dict[s
     200 templates: 1,000 ids in one query were refused with ``400 Got more than 8190 bytes``)."""
     wanted = sorted(set(ids))
     batches = [wanted[i:i + IDS_PER_QUERY] for i in range(0, len(wanted), IDS_PER_QUERY)]
+    import asyncio
+
     pages = await asyncio.gather(*(search_templates(client, {"id": {"in": batch}}) for batch in batches))
     return [row for page in pages for row in page]
 

@@ -8,7 +8,6 @@ latest of a run of short retries was. A single short blip stays quiet.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import time
@@ -87,6 +86,8 @@ class Waits:
 
     async def run(self) -> None:
         """Tick twice a second until cancelled (the client runs this while it is open)."""
+        import asyncio
+
         while True:
             await asyncio.sleep(0.5)
             self.tick()

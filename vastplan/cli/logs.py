@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import click
@@ -22,6 +21,8 @@ def logs_command(ctx: click.Context, address: str, tail: int | None, **flags: An
     from vastplan.commands.logs import object_logs
 
     session = open_session(ctx, **flags)
+    import asyncio
+
     lines = asyncio.run(object_logs(session, address, tail))
     for line in lines:
         session.view.line(line)

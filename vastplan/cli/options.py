@@ -3,7 +3,6 @@ accepted before or after a command's name, their merge into Options, and the com
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import sys
@@ -239,6 +238,8 @@ def lock_timeout_option(func: F) -> F:
 
 def stop_logging() -> None:
     """Undo -v (``_log_to_stderr``)."""
+    import logging
+
     logger = logging.getLogger("vastplan")
     for handler in [h for h in logger.handlers if getattr(h, "vastplan_verbose", False)]:
         logger.removeHandler(handler)
@@ -247,6 +248,8 @@ def stop_logging() -> None:
 
 def _log_to_stderr() -> None:
     """-v: vastplan's own loggers (requests, retries; never headers, so never the key) to stderr."""
+    import logging
+
     stop_logging()
     logger = logging.getLogger("vastplan")
     handler = logging.StreamHandler(sys.stderr)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import traceback
 from typing import Any
 
 import click
@@ -55,7 +54,8 @@ def validate(ctx: click.Context, **flags: Any) -> None:
     from vastplan.stack import load_stack  # not commands.pipeline: validate needs no HTTP client (start-up time)
 
     opts = build_options(ctx, **flags)
-    stack = load_stack(opts.stack_file, opts.variables, opts.var_files, opts.workspace, opts.environ)
+    stack = load_stack(opts.stack_file, opts.variables, opts.var_files, opts.workspace, opts.environ,
+                      opts.schema_cache)
     view_of(ctx).validated(opts.stack_file, len(stack.resources))
     ctx.exit(0)
 
@@ -244,6 +244,8 @@ def _run(args: list[str], invocation: Invocation) -> int:
         return 130
     except Exception as exc:  # a bug: one line; -v adds its traceback on stderr
         if invocation.verbose:
+            import traceback
+
             traceback.print_exception(exc, file=sys.stderr)
         invocation.view.error(VastplanError(f"internal error ({exc.__class__.__name__}: {exc}); please report it"))
         return 1

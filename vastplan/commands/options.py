@@ -1,5 +1,5 @@
 """Options: what one command was asked to do, as the CLI parsed it. Light on purpose: the CLI builds
-it before any heavy module (aiohttp, deepdiff) is imported."""
+it before any heavy module (aiohttp, jsonschema) is imported."""
 
 from __future__ import annotations
 
@@ -42,6 +42,12 @@ class Options:
             return Path(self.state_file)
         stack = Path(self.stack_file)
         return stack.with_name(f"{stack.stem}.vpstate.json")
+
+    @property
+    def schema_cache(self) -> Path:
+        """Where the digest of the stack file's last schema pass is kept: beside the state, in
+        ``.vastplan/`` (safe to delete; see ``stack.schema.check_schema_cached``)."""
+        return self.state_path.parent / ".vastplan" / f"{Path(self.stack_file).name}.schema-ok"
 
 
 __all__ = ["DEFAULT_API_URL", "Options"]

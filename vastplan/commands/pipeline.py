@@ -37,7 +37,8 @@ __all__ = ["load", "plan", "apply", "apply_saved", "refresh_only", "reap"]
 def load(opts: Options) -> Stack:
     from vastplan.stack import load_stack
 
-    return load_stack(opts.stack_file, opts.variables, opts.var_files, opts.workspace, opts.environ)
+    return load_stack(opts.stack_file, opts.variables, opts.var_files, opts.workspace, opts.environ,
+                      opts.schema_cache)
 
 
 def plan(session: Session, *, destroy: bool = False, out: str | None = None) -> int:

@@ -3,6 +3,7 @@ Each takes the command's Session, and gets the view, the options and the state b
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
@@ -33,7 +34,7 @@ from vastplan.plan.outputs import evaluate
 from vastplan.plan.targeting import narrow
 from vastplan.refresh.journal import settle_pending
 from vastplan.refresh.live import LiveSnapshot, refresh
-from vastplan.refresh.orphans import adopt, find_orphans, unclaimed
+from vastplan.refresh.orphans import Orphan, adopt, find_orphans, unclaimed
 from vastplan.stack.model import Stack
 from vastplan.state.model import ResourceState, State
 
@@ -53,22 +54,17 @@ async def refresh_and_diff(session: Session, client: VastClient, stack: Stack, s
             recorded.setdefault(entry.kind, {})[entry.id] = dict(entry.attributes)
         live = LiveSnapshot(recorded)  # --refresh=false: trust state, send no list request
     state, live, adopted = await settle_pending(client, KINDS, state, live)
-    orphans = await find_orphans(client, KINDS, stack.owner, state, live.objects) if opts.refresh else []
-    if opts.adopt:
+    if opts.adopt:  # what is adopted changes the state that placement works from: search first
+        orphans = await find_orphans(client, KINDS, stack.owner, state, live.objects) if opts.refresh else []
         state, orphans, taken = adopt(KINDS, lambda s: Planning(stack, s, live.objects), stack, state, orphans)
         live = _with_adopted(live, state, taken)
         adopted += taken
-    planning = Planning(stack, state, live.objects)
-    if pinned is not None:
-        planning.placements.update(pinned)
-        specs = stack.by_address()
-        for address, placement in pinned.items():
-            spec = specs.get(address)
-            if spec is not None:
-                planning.claims.claim_placement(address, placement, KINDS[spec.kind].claimed_disk_gb(spec))
-    elif not destroy:
-        for kind in KINDS.values():
-            await kind.prepare(client, planning)
+        planning = Planning(stack, state, live.objects)
+        await _prepare(client, planning, pinned, destroy)
+    else:  # the orphan search and placement's offer searches are independent lookups: both at once
+        planning = Planning(stack, state, live.objects)
+        searching = find_orphans(client, KINDS, stack.owner, state, live.objects) if opts.refresh else _none()
+        orphans, _ = await asyncio.gather(searching, _prepare(client, planning, pinned, destroy))
     planned = narrow(diff(planning, live, KINDS, destroy=destroy, force_replace=_addresses(stack, opts.replace)),
                      opts.targets, opts.excludes)
     _check_creations(planned, planning)
@@ -78,6 +74,25 @@ async def refresh_and_diff(session: Session, client: VastClient, stack: Stack, s
     planned = replace(planned, orphans=tuple(o for o in orphans if o not in lost), unclaimed=lost)
     session.view.refreshed(planned, _counts(state))
     return planned, planning
+
+
+async def _prepare(client: VastClient, planning: Planning, pinned: Mapping[str, Placement] | None,
+                   destroy: bool) -> None:
+    """Placement: the placements a saved plan pinned, or each kind's own (registry order)."""
+    if pinned is not None:
+        planning.placements.update(pinned)
+        specs = planning.stack.by_address()
+        for address, placement in pinned.items():
+            spec = specs.get(address)
+            if spec is not None:
+                planning.claims.claim_placement(address, placement, KINDS[spec.kind].claimed_disk_gb(spec))
+    elif not destroy:
+        for kind in KINDS.values():
+            await kind.prepare(client, planning)
+
+
+async def _none() -> list[Orphan]:
+    return []
 
 
 def _with_adopted(live: LiveSnapshot, state: State, taken: list[Drift]) -> LiveSnapshot:

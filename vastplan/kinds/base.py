@@ -40,6 +40,8 @@ class Planning:
     placements: dict[str, Placement] = field(default_factory=dict)
     claims: MachineLedger = field(default_factory=MachineLedger)
     now: float = field(default_factory=time.time)  # one clock for the whole plan (ttl expiry)
+    # what a kind works out once per count block rather than once per index (keyed by the kind)
+    per_block: dict[Any, Any] = field(default_factory=dict)
     _searcher: Searcher | None = None
 
     def shared_searcher(self, client: VastClient) -> Searcher:

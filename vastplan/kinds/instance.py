@@ -4,7 +4,6 @@ where it does not (machine, disk, volumes)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -146,6 +145,8 @@ class InstanceKind(ResourceKind):
         labels = sorted(label for label, count in (await api.label_counts(client)).items()
                         if label.startswith(marker_prefix) and count > seen.get(label, 0))
         chunks = [labels[i:i + LABELS_PER_QUERY] for i in range(0, len(labels), LABELS_PER_QUERY)]
+        import asyncio
+
         pages = await asyncio.gather(*(api.list_instances(client, {"label": {"in": c}}, LIVE_COLS) for c in chunks))
         return {row["id"]: self.from_api(row) for page in pages for row in page if "id" in row}
 
@@ -194,6 +195,16 @@ class InstanceKind(ResourceKind):
                 or base["disk_gb"] != live["disk_gb"] or base["volumes"] != live["volumes"])
 
     def _base_desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:
+        """What the block asks for, the same for each of its count indexes (they share one config):
+        worked out once per block and plan, handed out as a copy each index may keep."""
+        key = ("instance", id(spec.config))
+        known = planning.per_block.get(key)
+        if known is None or known[0] is not spec.config:
+            known = planning.per_block[key] = (spec.config, self._block_desired(spec, planning))
+        return {k: dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v
+                for k, v in known[1].items()}
+
+    def _block_desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:
         stack = planning.stack
         eff = cfg.effective(spec, stack)
         bid = (spec.config.get("interruptible") or {}).get("bid_dph")

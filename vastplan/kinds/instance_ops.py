@@ -4,8 +4,9 @@ exists, so a failure or a crash later on can never lose it."""
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -128,7 +129,7 @@ class InstanceOps:
             if machine is None:
                 machine = await self._another_machine(placement, gpus, disk, full)
                 ledger.claim(machine, gpus, disk)
-            async with ledger.lock(machine):
+            async with _machine_turn(ledger, machine):
                 rented = await self._rent_on(body, placement, machine, gpus)
             if rented is not None:
                 ledger.release(machine, gpus, disk)  # rented: the market shows it taken from now on
@@ -272,3 +273,20 @@ def _kept(stack_query: Mapping[str, Any], query: Mapping[str, Any]) -> str:
         return ""
     what = f"{gpu or ''} in {country}".strip() if country is not None else str(gpu)
     return f" ({what}, as planned)"
+
+
+@contextlib.asynccontextmanager
+async def _machine_turn(ledger: MachineLedger, machine: int) -> AsyncIterator[None]:
+    """This apply's turn to rent on ``machine`` (one rent at a time per machine: an offer id rents
+    once). Waiting for the turn gives the parallelism slot back, as a boot wait does: ten instances
+    queued on one machine no longer hold every slot while the other machines sit idle."""
+    lock = ledger.lock(machine)
+    if lock.locked():
+        async with slot_released():
+            await lock.acquire()
+    else:
+        await lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()

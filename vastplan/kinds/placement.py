@@ -9,17 +9,19 @@ The plan-time algorithm is in ``placer``; the apply-time rent in ``instance_ops`
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vastplan.api import instances as instance_api
 from vastplan.api import volumes as volume_api
 from vastplan.api.client import VastClient
 from vastplan.api.offers import offer_query, order_clause
 from vastplan.stack.model import ResourceSpec
+
+if TYPE_CHECKING:
+    import asyncio
 
 SEARCH_LIMIT = 64  # the first page of a GPU search; widened 4x at a time while more is needed
 WIDEN = 4
@@ -155,6 +157,8 @@ class MachineLedger:
 
     def lock(self, machine: int) -> asyncio.Lock:
         """One rent at a time per machine: each takes the id the previous one's rent made fresh."""
+        import asyncio
+
         return self._locks.setdefault(machine, asyncio.Lock())
 
 

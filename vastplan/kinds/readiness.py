@@ -1,24 +1,34 @@
 """Readiness: an instance is ready when it runs, has its port map, and its SSH endpoint greets.
 
-One poller per apply lists every instance being waited on in one request per interval (never one
-GET per instance); each waiter has its own deadline and fails fast on a status that never reaches
-``running``.
+One poller per apply lists every instance being waited on in one listing (never one GET per
+instance). Each waiter has its own schedule, counted from the moment it starts waiting (a first look
+after ``FIRST_INTERVAL``, then each gap 1.5 times the last, up to ``MAX_INTERVAL``): a listing is sent
+when some waiter's look is due, and it serves every waiter whose look is near (within half its gap),
+so an instance created late in a large apply is looked at as often as the first one was, and
+a crowd of waiters still shares its requests. Each waiter has its own deadline and fails fast on a
+status that never reaches ``running``.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vastplan.api import instances as api
 from vastplan.api.client import VastClient
 from vastplan.errors import NotReady, VastplanError
 
+if TYPE_CHECKING:  # imported where used: validate and --help import this module and run no event loop
+    import asyncio
+
 DEAD_STATUSES = frozenset({"exited", "offline", "unknown"})
 FIRST_INTERVAL, MAX_INTERVAL = 0.25, 5.0
+GROWTH = 1.5
+NEAR = 0.5  # a listing serves a waiter whose look is due within this share of its gap
+MIN_GAP = 0.2  # seconds between two listings at least, however many waiters are due
 
 
 @dataclass(frozen=True)
@@ -49,19 +59,26 @@ def verdict(row: dict[str, Any] | None) -> str | None:
 
 class ReadinessPoller:
     def __init__(self, client: VastClient):
+        import asyncio
+
         self._client = client
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._on_status: dict[int, Callable[[str], None]] = {}
         self.last_seen: dict[int, dict[str, Any]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._looks: dict[int, tuple[float, float]] = {}  # id -> (when its next look is due, its gap)
+        self._wake = asyncio.Event()
 
     async def wait(self, instance_id: int, policy: ReadinessPolicy,
                    on_status: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
         """The instance's row once ready; raises NotReady at the deadline or on a dead status."""
+        import asyncio
+
         deadline = time.monotonic() + policy.timeout
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[instance_id] = future
         self._on_status[instance_id] = on_status
+        self._schedule(instance_id)
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._poll())
         try:
@@ -80,12 +97,27 @@ class ReadinessPoller:
         message = f' (status_msg: "{row["status_msg"]}")' if row.get("status_msg") else ""
         return f'still "{status}" at the readiness deadline of {timeout:.0f}s{message}'
 
+    def _schedule(self, instance_id: int) -> None:
+        """Its own schedule starts now: the first look ``FIRST_INTERVAL`` from the moment it waits."""
+        self._looks[instance_id] = (time.monotonic() + FIRST_INTERVAL, FIRST_INTERVAL)
+        self._wake.set()  # the poller may be asleep until a later look
+
     async def _poll(self) -> None:
-        interval = FIRST_INTERVAL
+        import asyncio
+
+        last_sent = -float("inf")
         while self._waiting:
-            await asyncio.sleep(interval)
-            interval = min(MAX_INTERVAL, interval * 1.5)
+            now = time.monotonic()
+            due = min((self._looks[i][0] for i in self._waiting if i in self._looks), default=now)
+            due = max(due, last_sent + MIN_GAP)
+            if due > now:
+                self._wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), due - now)
+                continue
+            last_sent = now
             ids = list(self._waiting)
+            self._advance(ids, now)
             try:
                 rows = {row["id"]: row for row in await api.instances_by_id(self._client, ids)}
             except VastplanError as exc:
@@ -102,6 +134,18 @@ class ReadinessPoller:
                     self._settle(instance_id, row=row)
                 elif outcome is not None:
                     self._settle(instance_id, error=NotReady(f"it will never become ready: {outcome}"))
+
+    def _advance(self, ids: list[int], now: float) -> None:
+        """The listing sent at ``now`` is the look of every waiter due by then or nearly: each of those
+        moves on to its next look, one growing gap later on its own schedule."""
+        for instance_id in ids:
+            due, gap = self._looks.get(instance_id, (now, FIRST_INTERVAL))
+            if due - now > gap * NEAR:
+                continue  # its own look comes later; this listing was a bonus
+            gap = min(MAX_INTERVAL, gap * GROWTH)
+            self._looks[instance_id] = (max(due, now) + gap, gap)
+        for gone in [i for i in self._looks if i not in self._waiting]:
+            del self._looks[gone]
 
     def _report(self, instance_id: int, row: dict[str, Any]) -> None:
         """Tell the waiter when the status (or its message) changes, not on every poll."""
@@ -123,6 +167,8 @@ class ReadinessPoller:
             future.set_result(row or {})
 
     async def _probe_until(self, row: dict[str, Any], deadline: float, instance_id: int, timeout: float) -> None:
+        import asyncio
+
         endpoint = ssh_endpoint(row)
         assert endpoint is not None
         while True:
@@ -136,6 +182,8 @@ class ReadinessPoller:
 
 async def ssh_greets(host: str, port: int, timeout: float = 3.0) -> bool:
     """A real TCP connect that reads the server's ``SSH-2.0-...`` banner."""
+    import asyncio
+
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except (OSError, asyncio.TimeoutError):

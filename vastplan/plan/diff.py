@@ -10,8 +10,6 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from vastplan.kinds.base import Planning, ResourceKind
 from vastplan.plan.model import Action, ActionReason, Drift, FieldChange, Plan, ResourceChange, is_sensitive
 from vastplan.refresh.live import LiveSnapshot
@@ -214,17 +212,23 @@ def _comparable(observed: Mapping[str, Any], desired: Mapping[str, Any], ignore:
 
 def field_changes(before: Mapping[str, Any], after: Mapping[str, Any], sensitive: frozenset[str],
                   forces: Callable[[str, Any, Any], bool]) -> tuple[FieldChange, ...]:
-    """Changed fields, one per top-level key, or per key inside a mapping field (``env.TOKEN``)."""
+    """Changed fields, one per top-level key, or per key inside a mapping field (``env.TOKEN``).
+
+    A plain comparison: values are JSON data (numbers compare across int and float, as ``==`` does),
+    so nothing beyond ``==`` per key is needed to name what differs."""
     if before == after:
-        return ()  # the common case, and DeepDiff is costly: most of a large plan's time without this
-    found = DeepDiff(dict(before), dict(after), view="tree", ignore_numeric_type_changes=True)
+        return ()  # the common case
     paths: dict[str, tuple[str, ...]] = {}
-    for level in (lv for levels in found.values() for lv in levels):
-        parts = [str(p) for p in level.path(output_format="list")]
-        top = parts[0]
-        depth = 2 if len(parts) > 1 and isinstance(before.get(top), dict) and isinstance(after.get(top), dict) else 1
-        key = tuple(parts[:depth])
-        paths[".".join(key)] = key
+    for top in [*before, *(k for k in after if k not in before)]:
+        old, new = before.get(top), after.get(top)
+        if top in before and top in after and old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            for sub in [*old, *(k for k in new if k not in old)]:
+                if sub not in old or sub not in new or old[sub] != new[sub]:
+                    paths[f"{top}.{sub}"] = (str(top), str(sub))
+        else:
+            paths[str(top)] = (str(top),)
     return tuple(
         FieldChange(
             path=dotted,

@@ -47,8 +47,11 @@ async def find_orphans(client: VastClient, kinds: Mapping[str, ResourceKind], ow
     prefix = marker(owner, "")
     known = {(entry.kind, entry.id) for entry in state.resources.values()}
     found: list[Orphan] = []
-    for name, kind in kinds.items():
-        owned = await kind.list_owned(client, prefix, listed.get(name))
+    import asyncio  # here: the human view imports this module, and `vastplan --help` needs no event loop
+
+    # every kind's search at once: they are independent lookups, and an apply waits for them
+    searched = await asyncio.gather(*(kind.list_owned(client, prefix, listed.get(n)) for n, kind in kinds.items()))
+    for (name, kind), owned in zip(kinds.items(), searched, strict=True):
         for object_id, live in sorted(owned.items(), key=lambda item: str(item[0])):
             if (name, object_id) in known:
                 continue

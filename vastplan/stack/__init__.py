@@ -28,8 +28,9 @@ def load_stack(
     var_files: Sequence[str | Path] = (),
     workspace: str = "default",
     environ: Mapping[str, str] | None = None,
+    schema_cache: Path | None = None,
 ) -> Stack:
     """Read, check and resolve the stack at ``path`` (see ``vastplan.stack.load``)."""
     from vastplan.stack.load import load_stack as load
 
-    return load(path, variables, var_files, workspace, environ)
+    return load(path, variables, var_files, workspace, environ, schema_cache)

@@ -15,7 +15,7 @@ from vastplan.errors import StackError
 from vastplan.stack.model import Stack
 from vastplan.stack.reader import Document, load_yaml_file
 from vastplan.stack.resolve import resolve
-from vastplan.stack.schema import check_schema
+from vastplan.stack.schema import check_schema_cached
 from vastplan.stack.variables import Interpolator, gather
 from vastplan.stack.words import show
 
@@ -28,16 +28,18 @@ def load_stack(
     var_files: Sequence[str | Path] = (),
     workspace: str = "default",
     environ: Mapping[str, str] | None = None,
+    schema_cache: Path | None = None,
 ) -> Stack:
     """Read, check and resolve the stack at ``path``.
 
     ``variables`` are ``--var`` values (text, coerced to each variable's declared type);
     ``var_files`` are ``--var-file`` YAML mappings, applied in order before ``variables``;
     ``workspace`` is what ``${workspace}`` says; ``environ``'s ``VASTPLAN_VAR_name`` values come before
-    the var files.
+    the var files. ``schema_cache`` is where the digest of the last document that passed the
+    schema is kept (``check_schema_cached``); None checks every time.
     """
     try:
-        stack, diags = _load(Path(path), variables, var_files, workspace, environ or {})
+        stack, diags = _load(Path(path), variables, var_files, workspace, environ or {}, schema_cache)
     except Exception as exc:  # the last line of defence: any input ends as a StackError
         summary = f"internal error while loading the stack ({type(exc).__name__}: {exc}); please report it"
         raise StackError([Diagnostic(summary, range=SourceRange(str(path), 1, 1))]) from exc
@@ -53,7 +55,7 @@ def load_var_file(path: str | Path) -> tuple[Document, list[Diagnostic]]:
 
 def _load(
     path: Path, given: Mapping[str, str], var_files: Sequence[str | Path], workspace: str,
-    environ: Mapping[str, str],
+    environ: Mapping[str, str], schema_cache: Path | None = None,
 ) -> tuple[Stack | None, list[Diagnostic]]:
     doc, diags = load_yaml_file(path)
     if not diags and doc.data is None:
@@ -71,7 +73,7 @@ def _load(
     interpolator = Interpolator(doc, found.variables, workspace=workspace)
     resolved = replace(doc, data=interpolator.document(doc.data))
     hidden = frozenset(interpolator.sensitive)
-    diags += found.diags + interpolator.diags + check_schema(resolved, hidden)
+    diags += found.diags + interpolator.diags + check_schema_cached(resolved, hidden, schema_cache)
     stack, problems = resolve(resolved, hidden)
     if stack is not None:
         stack = replace(stack, sensitive_variables=frozenset(n for n, v in found.variables.items() if v.sensitive),

@@ -31,7 +31,8 @@ class ResourceSpec:
     ``config`` holds the resolved fields exactly as the schema names them (plain JSON-like values;
     a sensitive value is its real string here and is listed in ``sensitive_paths`` as a dotted path
     such as ``env.HF_TOKEN``). References to other resources stay as names in ``config`` (for
-    example ``template: vllm``); ``depends_on`` lists the addresses they point to.
+    example ``template: vllm``); ``depends_on`` lists the addresses they point to. The indexes of
+    one ``count`` block share one ``config`` object: read it, never change it.
     """
 
     kind: str

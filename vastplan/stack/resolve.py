@@ -119,21 +119,15 @@ class _Resolver:
             config, depends_on = kind.resolve(self, name, body, path)
             hidden_paths = frozenset(self._sensitive(body, path))
             count = self.counts[coll][name]
+            # Once per block, not once per count index: the indexes share one config (a spec's config
+            # is never changed once made), their lifecycle, dependencies and source position.
+            needs, lifecycle = tuple(dict.fromkeys(depends_on)), _lifecycle(body.get("lifecycle"))
+            written = self.doc.range(path, key=True)
             indexes: list[int | None] = [None] if count is None else list(range(count))
-            specs += [
-                ResourceSpec(
-                    kind=kind.kind,
-                    name=name,
-                    address=make_address(coll, name, index),
-                    config=_copy_data(config),
-                    index=index,
-                    depends_on=tuple(dict.fromkeys(depends_on)),
-                    sensitive_paths=hidden_paths,
-                    lifecycle=_lifecycle(body.get("lifecycle")),
-                    range=self.doc.range(path, key=True),
-                )
-                for index in indexes
-            ]
+            specs += [ResourceSpec(kind=kind.kind, name=name, address=make_address(coll, name, index), config=config,
+                                   index=index, depends_on=needs, sensitive_paths=hidden_paths, lifecycle=lifecycle,
+                                   range=written)
+                      for index in indexes]
         return specs
 
     def _sensitive(self, body: dict[str, Any], path: YPath) -> set[str]:
@@ -204,11 +198,19 @@ class _Resolver:
         return tuple(outputs)
 
     def _check_cycles(self, specs: list[ResourceSpec]) -> None:
-        cycle = find_cycle({s.address: s.depends_on for s in specs})
+        """On blocks, not count indexes: references name blocks, and a count block's indexes share
+        its dependencies (10,000 indexes were 10,000 graph nodes to prove the same thing)."""
+        edges: dict[str, tuple[str, ...]] = {}
+        first: dict[str, ResourceSpec] = {}
+        for spec in specs:
+            block = spec.address.partition("[")[0]
+            first.setdefault(block, spec)
+            edges[block] = spec.depends_on
+        cycle = find_cycle(edges)
         if cycle:
-            first = next(s for s in specs if s.address == cycle[0])
+            where = first[cycle[0]]
             summary = f"dependency cycle: {' -> '.join(cycle)}"
-            self.diags.append(Diagnostic(summary, range=first.range, address=first.address))
+            self.diags.append(Diagnostic(summary, range=where.range, address=where.address))
 
 
 def _lifecycle(value: Any) -> Lifecycle:
@@ -219,16 +221,6 @@ def _lifecycle(value: Any) -> Lifecycle:
         ignore_changes=tuple(x for x in ignore if isinstance(x, str)) if isinstance(ignore, list) else (),
         create_before_destroy=body.get("create_before_destroy") is True,
     )
-
-
-def _copy_data(value: Any) -> Any:
-    """A deep copy of YAML data (dicts, lists, scalars), one per ``count`` index: about three times
-    faster than copy.deepcopy (23 ms instead of 64 ms for 10,000 instance configs)."""
-    if isinstance(value, dict):
-        return {k: _copy_data(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy_data(v) for v in value]
-    return value
 
 
 def resolve(

@@ -9,11 +9,13 @@ say in its own words what a pattern, type or combination demands.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import json
 import math
+import os
 from collections.abc import Iterable, Iterator
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +43,9 @@ _TYPE_WORDS = {
 
 def schema_path(name: str = _SCHEMA_NAME) -> Path:
     """Where a schema (the stack's by default) is: shipped inside the wheel, else in the source tree."""
-    shipped = Path(str(resources.files("vastplan").joinpath("schemas").joinpath(name)))
+    # the wheel puts schemas/ inside the package (pyproject's force-include); importlib.resources would
+    # say the same for an installed package, at the cost of importing zipfile, tempfile and shutil
+    shipped = Path(__file__).resolve().parents[1] / "schemas" / name
     return shipped if shipped.is_file() else Path(__file__).resolve().parents[2] / "schemas" / name
 
 
@@ -119,6 +123,72 @@ def check_schema(doc: Document, hidden: frozenset[YPath] = frozenset()) -> list[
     """Every schema violation in ``doc.data``; values at ``hidden`` paths are never quoted."""
     explainer = _Explainer(doc, hidden)
     return [d for error in strict_validator().iter_errors(doc.data) for d in explainer.explain(error)]
+
+
+def check_schema_cached(doc: Document, hidden: frozenset[YPath], cache: Path | None) -> list[Diagnostic]:
+    """``check_schema``, skipped when ``cache`` holds the digest of a document that passed before.
+
+    The digest covers what the verdict depends on: the document as resolved (the file's bytes after
+    variables, so a ``--var`` that breaks the schema is checked too), the schema and this module's
+    code. Only a pass is recorded, so a cached answer can only ever be "no problems" for the very
+    same input; a missing, unreadable or stale cache just means checking again. Writing it is best
+    effort: a read-only folder costs the check, never the command."""
+    if cache is None:
+        return check_schema(doc, hidden)
+    digest = _document_digest(doc.data)
+    if digest is not None and passed_before(cache, digest):
+        return []
+    found = check_schema(doc, hidden)
+    if not found and digest is not None:
+        record_pass(cache, digest)
+    return found
+
+
+def _document_digest(data: Any) -> str | None:
+    try:  # JSON keeps 1, 1.0 and true apart, as the schema's types do
+        text = json.dumps(data, ensure_ascii=False, allow_nan=True, default=_refuse)
+    except (TypeError, ValueError):
+        return None  # a value JSON cannot write: check it every time
+    return schema_digest(_SCHEMA_NAME, text.encode("utf-8", "surrogatepass"))
+
+
+def schema_digest(name: str, content: bytes, *checker: Path) -> str:
+    """The digest a schema verdict on ``content`` depends on: the content, the schema ``name``, the
+    code that checks it (this module and any ``checker`` files) and vastplan's version."""
+    from vastplan import __version__
+
+    hashed = hashlib.sha256(f"vastplan {__version__}\0".encode())
+    for part in (schema_path(name).read_bytes(), Path(__file__).read_bytes(), *(p.read_bytes() for p in checker),
+                 content):
+        hashed.update(len(part).to_bytes(8, "big"))
+        hashed.update(part)
+    return hashed.hexdigest()
+
+
+def passed_before(cache: Path, digest: str) -> bool:
+    """Whether ``cache`` records a pass of exactly ``digest`` (a missing or damaged cache: no)."""
+    try:
+        return cache.read_text("ascii").strip() == digest
+    except (OSError, ValueError):
+        return False
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(type(value).__name__)
+
+
+def record_pass(cache: Path, digest: str) -> None:
+    """Record that ``digest`` passed; best effort (atomic, 0600; an unwritable place is no error)."""
+    temp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(digest + "\n")
+        os.replace(temp, cache)
+    except OSError:
+        with contextlib.suppress(OSError):
+            temp.unlink()
 
 
 class _Explainer:

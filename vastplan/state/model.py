@@ -100,14 +100,16 @@ class State:
         }
 
     @classmethod
-    def from_json(cls, raw: Any, source: str, kinds: Mapping[str, str]) -> State:
+    def from_json(cls, raw: Any, source: str, kinds: Mapping[str, str], *, schema_passed: bool = False) -> State:
         """The state in ``raw`` (read from ``source``); ``kinds`` maps each collection, the first part
-        of an address, to the kind it holds (the registry's, passed in: state knows no kind)."""
+        of an address, to the kind it holds (the registry's, passed in: state knows no kind).
+        ``schema_passed``: these very bytes passed the schema before (a backend's cache says so), so
+        only the checks a schema cannot make are run again."""
         if not isinstance(raw, dict) or "lineage" not in raw or not isinstance(raw.get("resources"), dict):
             raise StateError(f"{source} is not a vastplan state file")
         if raw.get("format") != STATE_FORMAT:
             raise StateError(f"{source} has state format {raw.get('format')!r}; this vastplan reads {STATE_FORMAT}")
-        problems = damage(raw, kinds)
+        problems = damage(raw, kinds, schema_passed=schema_passed)
         if problems:
             more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
             raise StateError(f"{source} is damaged: {problems[0]}{more}. Nothing was read from the account or "
@@ -123,13 +125,16 @@ class State:
         )
 
 
-def damage(raw: Mapping[str, Any], kinds: Mapping[str, str]) -> list[str]:
+def damage(raw: Mapping[str, Any], kinds: Mapping[str, str], *, schema_passed: bool = False) -> list[str]:
     """What makes ``raw`` unusable as state: ``schemas/state.schema.json``, then what a schema cannot
     say (an address of one kind holding another kind, one object recorded under two addresses).
     ``kinds`` maps a collection (``instances``) to the kind its addresses hold."""
-    from vastplan.stack.schema import strict_validator
+    if not schema_passed:
+        from vastplan.stack.schema import strict_validator
 
-    errors = sorted(strict_validator("state.schema.json").iter_errors(raw), key=lambda e: list(map(str, e.path)))
+        errors = sorted(strict_validator("state.schema.json").iter_errors(raw), key=lambda e: list(map(str, e.path)))
+    else:
+        errors = []
     if errors:
         example = list(kinds)[-1] if kinds else "COLLECTION"
         return [_explain(error, example) for error in errors]

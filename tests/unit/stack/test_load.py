@@ -106,7 +106,7 @@ instances:
         ("instances.three[1]", 1),
         ("instances.three[2]", 2),
     ]
-    assert specs[1].config is not specs[2].config
+    assert specs[1].config == specs[2].config == specs[3].config  # one block, one config
 
 
 VARS = (

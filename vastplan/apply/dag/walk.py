@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from vastplan.apply.dag.graph import Graph
+
+if TYPE_CHECKING:  # imported where used: the kinds import this module, and validate runs no event loop
+    import asyncio
 
 _SLOT: contextvars.ContextVar[asyncio.Semaphore | None] = contextvars.ContextVar("walk_slot", default=None)
 
@@ -38,6 +41,8 @@ class WalkResult:
 
 async def walk(graph: Graph, run: Callable[[str], Awaitable[None]], parallelism: int) -> WalkResult:
     """Run every node once its predecessors succeeded, those ready together in the graph's order."""
+    import asyncio
+
     sorter = graph.sorter()  # raises CycleError before anything runs
     result = WalkResult()
     slots = asyncio.Semaphore(max(1, parallelism))

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from vastplan.errors import StateError
 from vastplan.kinds import COLLECTION_KINDS
@@ -57,8 +58,25 @@ class LocalStateFile:
         except ValueError as exc:
             raise StateError(f"{self.path} is not valid JSON (line {getattr(exc, 'lineno', '?')}); "
                              f"the previous version may be in {self.backup_path.name}") from exc
-        state = State.from_json(raw, str(self.path), COLLECTION_KINDS)
+        state = self._checked(text, raw)
         self._remember(state.serial)
+        return state
+
+    @property
+    def schema_cache(self) -> Path:
+        return schema_cache_of(self.path)
+
+    def _checked(self, text: str, raw: Any) -> State:
+        """The state, its schema check skipped when these very bytes passed it before: a plan of
+        10,000 unchanged instances spent most of its time re-checking a file nobody had changed."""
+        from vastplan.stack.schema import passed_before, record_pass, schema_digest
+        from vastplan.state import model
+
+        digest = schema_digest("state.schema.json", text.encode("utf-8"), Path(model.__file__))
+        known = passed_before(self.schema_cache, digest)
+        state = State.from_json(raw, str(self.path), COLLECTION_KINDS, schema_passed=known)
+        if not known:
+            record_pass(self.schema_cache, digest)
         return state
 
     def _remember(self, serial: int) -> None:
@@ -158,12 +176,19 @@ class LocalStateFile:
         first that the state holds nothing (the objects would go on billing, unknown)."""
         path = workspace_path(self.base, name)
         try:
-            for leftover in (path, path.with_name(path.name + ".backup"), path.with_name(path.name + ".lock")):
+            cache = schema_cache_of(path)
+            for leftover in (path, path.with_name(path.name + ".backup"), path.with_name(path.name + ".lock"), cache):
                 leftover.unlink(missing_ok=True)
             with contextlib.suppress(OSError):  # anything else the user put there stays
+                cache.parent.rmdir()
                 path.parent.rmdir()
         except OSError as exc:
             raise StateError(f"cannot delete the workspace {name}: {exc.strerror or exc}") from exc
+
+
+def schema_cache_of(path: Path) -> Path:
+    """The digest of a state file's last schema pass, in ``.vastplan/`` beside it (safe to delete)."""
+    return path.parent / ".vastplan" / f"{path.name}.schema-ok"
 
 
 def workspaces_dir(base: Path) -> Path:
