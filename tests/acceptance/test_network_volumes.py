@@ -185,3 +185,14 @@ def test_an_instance_no_cluster_can_run_is_refused_at_plan_time(workspace: Works
     assert "stack.yaml:5:" in planned.err and "network_volumes.shared" in planned.err
     assert "no cluster offering this network volume has a GPU offer matching instances.box" in planned.err
     assert network_volumes(workspace) == [] and instances(workspace) == {}
+
+
+def test_volumes_and_network_volumes_cost_one_listing_between_them(workspace: Workspace) -> None:
+    # Both kinds read Vast.ai's one volume listing; the client joins the two identical GETs in flight.
+    workspace.write(ALONE.replace("SIZE", "20") + "volumes:\n  data: {size_gb: 10}\n")
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    again = workspace.vastplan("plan", "--detailed-exitcode")
+    assert again.code == 0, again.text
+    assert "Refreshing: 1 volume, 1 network volume (1 request," in again.out, again.out
+    local, network = (workspace.state()["resources"][a]["id"] for a in ("volumes.data", "network_volumes.shared"))
+    assert local != network, "each kind still sees only its own objects"

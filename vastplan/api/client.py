@@ -8,6 +8,7 @@ carries a JSON body (``{}`` by default). The key travels only in the ``Authoriza
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import os
@@ -120,6 +121,9 @@ class VastClient:
         self.waits = Waits(progress or _quiet)
         self._ticker: asyncio.Task[None] | None = None
         self._progress = progress
+        # Identical GETs in flight at once share one request (two kinds listing one route, say).
+        self._in_flight: dict[str, asyncio.Future[Any]] = {}
+        self._joined: Counter[str] = Counter()
 
     def __repr__(self) -> str:
         return f"VastClient({self.base_url!r})"
@@ -193,6 +197,26 @@ class VastClient:
         import asyncio
 
         url = self.url_for(path, query)
+        if method != "GET" or body is not None:
+            return await self._call(method, url, path, body, idempotent)
+        key = str(url)
+        shared = self._in_flight.get(key)
+        if shared is not None:
+            self._joined[key] += 1
+            # Each caller gets its own copy: a decoded body is a tree of dicts a caller may change.
+            return copy.deepcopy(await asyncio.shield(shared))
+        first = asyncio.ensure_future(self._call(method, url, path, body, idempotent))
+        self._in_flight[key] = first
+        try:
+            answer = await asyncio.shield(first)
+        finally:
+            del self._in_flight[key]
+            joined = self._joined.pop(key, 0)
+        return copy.deepcopy(answer) if joined else answer
+
+    async def _call(self, method: str, url: URL, path: str, body: dict[str, Any] | None, idempotent: bool) -> Any:
+        import asyncio
+
         started = time.monotonic()
         attempt = 0
         while True:

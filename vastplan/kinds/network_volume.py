@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from vastplan.api.client import VastClient
 from vastplan.api.errors import expect_dict
 from vastplan.api.offers import offer_query, order_clause
+from vastplan.api.volumes import list_volumes
 from vastplan.diagnostics import Diagnostic
 from vastplan.errors import ApiError, StackError
 from vastplan.kinds.base import UNKNOWN, ApplyContext, Created, LiveObjects, Planning, ResourceKind
@@ -57,13 +58,10 @@ async def search_offers(client: VastClient, query: Mapping[str, Any], order: lis
 
 
 async def list_network_volumes(client: VastClient) -> list[dict[str, Any]]:
-    """One request: the account's network volumes (``vastai show volumes -t network``)."""
-    query = {"owner": "me", "type": "network_volume"}
-    answer = expect_dict(await client.call("GET", "/volumes", query=query), "GET", "/volumes")
-    rows = answer.get("volumes")
-    if not isinstance(rows, list):
-        raise ApiError("the volume listing has no 'volumes' list", method="GET", path="/volumes")
-    return [r for r in rows if isinstance(r, dict) and r.get("type", "network_volume") == "network_volume"]
+    """The account's network volumes (``vastai show volumes -t network``), from the same listing the
+    volume kind reads (``type=all_volume``), so that refresh and the orphan scan send one request
+    for both kinds (the client joins identical GETs in flight)."""
+    return [r for r in await list_volumes(client) if r.get("type") == "network_volume"]
 
 
 class NetworkVolumeKind(ResourceKind):
