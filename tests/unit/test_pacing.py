@@ -44,7 +44,8 @@ def test_concurrent_calls_under_a_rate_limit_all_succeed_with_few_429s(sandbox: 
 
     async def burst() -> tuple[int, int]:
         async with VastClient(sandbox.url, ApiKey(CANARY_API_KEY, "test"), retry=RetryPolicy(deadline=30)) as client:
-            await asyncio.gather(*(client.call("GET", "/ssh/") for _ in range(10)))
+            # distinct calls (identical GETs in flight would be sent once)
+            await asyncio.gather(*(client.call("GET", f"/instances/{9_000_000 + i}/") for i in range(10)))
             return client.total_requests, client.pacer.throttled
 
     sent, throttled = asyncio.run(burst())
