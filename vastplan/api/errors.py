@@ -63,3 +63,12 @@ def expect_dict(body: Any, method: str, path: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError("the API answered with an unexpected body shape", method=method, path=path)
     return body
+
+
+def expect_rows(body: Any, key: str, what: str, method: str, path: str) -> list[dict[str, Any]]:
+    """The objects listed under ``key`` of a JSON object answer (``what`` names the listing in the
+    error, "the webhook listing"); an answer without that list fails closed, odd entries are skipped."""
+    rows = expect_dict(body, method, path).get(key)
+    if not isinstance(rows, list):
+        raise ApiError(f"{what} has no '{key}' list", method=method, path=path)
+    return [row for row in rows if isinstance(row, dict)]

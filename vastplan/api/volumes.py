@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from vastplan.api.client import VastClient
-from vastplan.api.errors import expect_dict
+from vastplan.api.errors import expect_dict, expect_rows
 from vastplan.errors import ApiError
 
 
@@ -20,12 +20,8 @@ async def search_volume_offers(client: VastClient, query: dict[str, Any], *,
 
 
 async def list_volumes(client: VastClient) -> list[dict[str, Any]]:
-    answer = expect_dict(await client.call("GET", "/volumes", query={"owner": "me", "type": "all_volume"}),
-                          "GET", "/volumes")
-    rows = answer.get("volumes")
-    if not isinstance(rows, list):
-        raise ApiError("the volume listing has no 'volumes' list", method="GET", path="/volumes")
-    return [r for r in rows if isinstance(r, dict)]
+    answer = await client.call("GET", "/volumes", query={"owner": "me", "type": "all_volume"})
+    return expect_rows(answer, "volumes", "the volume listing", "GET", "/volumes")
 
 
 async def create_volume(client: VastClient, offer_id: int, size_gb: int, name: str) -> str:

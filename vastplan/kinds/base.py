@@ -29,6 +29,12 @@ LiveObjects = dict[Any, dict[str, Any]]
 UNKNOWN = "(known after apply)"
 
 
+def labelled(rows: LiveObjects, marker_prefix: str) -> LiveObjects:
+    """The objects among ``rows`` whose ``label`` (where a kind keeps its ownership marker) starts
+    with ``marker_prefix``: ``list_owned`` for kinds that carry the marker in a free-text field."""
+    return {oid: live for oid, live in rows.items() if str(live.get("label") or "").startswith(marker_prefix)}
+
+
 @dataclass
 class Planning:
     """What a plan is made from besides the stack: the state, the live objects, and the offers

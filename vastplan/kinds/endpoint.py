@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from vastplan.api.client import VastClient
-from vastplan.api.errors import expect_dict
+from vastplan.api.errors import expect_dict, expect_rows
 from vastplan.errors import ApiError
 from vastplan.kinds.base import ApplyContext, Created, LiveObjects, Planning, Resolving, ResourceKind
 from vastplan.stack.model import ResourceSpec
@@ -41,11 +41,7 @@ FIELDS: Mapping[str, tuple[str, Any, type]] = {
 
 
 async def list_endpoints(client: VastClient) -> list[dict[str, Any]]:
-    answer = expect_dict(await client.call("GET", PATH), "GET", PATH)
-    rows = answer.get("results")
-    if not isinstance(rows, list):
-        raise ApiError("the endpoint listing has no 'results' list", method="GET", path=PATH)
-    return [row for row in rows if isinstance(row, dict)]
+    return expect_rows(await client.call("GET", PATH), "results", "the endpoint listing", "GET", PATH)
 
 
 class EndpointKind(ResourceKind):

@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from vastplan.api.client import VastClient
-from vastplan.api.errors import expect_dict
+from vastplan.api.errors import expect_dict, expect_rows
 from vastplan.api.offers import offer_query, order_clause
 from vastplan.api.volumes import list_volumes
 from vastplan.diagnostics import Diagnostic
 from vastplan.errors import ApiError, StackError
-from vastplan.kinds.base import UNKNOWN, ApplyContext, Created, LiveObjects, Planning, ResourceKind
+from vastplan.kinds.base import UNKNOWN, ApplyContext, Created, LiveObjects, Planning, ResourceKind, labelled
 from vastplan.kinds.ownership import marker
 from vastplan.kinds.placement import Placement, Searcher, instance_search, storage_dph
 from vastplan.stack.model import ResourceSpec
@@ -50,11 +50,8 @@ def network_volume_search(spec: ResourceSpec) -> tuple[dict[str, Any], list[list
 async def search_offers(client: VastClient, query: Mapping[str, Any], order: list[list[str]],
                         size_gb: float) -> list[dict[str, Any]]:
     body = {**query, "order": order, "allocated_storage": float(size_gb)}
-    answer = expect_dict(await client.call("POST", SEARCH, body=body), "POST", SEARCH)
-    offers = answer.get("offers")
-    if not isinstance(offers, list):
-        raise ApiError("the network volume offer search has no 'offers' list", method="POST", path=SEARCH)
-    return [o for o in offers if isinstance(o, dict)]
+    return expect_rows(await client.call("POST", SEARCH, body=body), "offers", "the network volume offer search",
+                       "POST", SEARCH)
 
 
 async def list_network_volumes(client: VastClient) -> list[dict[str, Any]]:
@@ -95,8 +92,7 @@ class NetworkVolumeKind(ResourceKind):
         }
 
     async def list_owned(self, client: VastClient, marker_prefix: str, listed: LiveObjects | None) -> LiveObjects:
-        rows = listed if listed is not None else await self.list_live(client, {})
-        return {vid: live for vid, live in rows.items() if str(live.get("label") or "").startswith(marker_prefix)}
+        return labelled(listed if listed is not None else await self.list_live(client, {}), marker_prefix)
 
     # --- planning -----------------------------------------------------------------------------------
     async def prepare(self, client: VastClient, planning: Planning) -> None:

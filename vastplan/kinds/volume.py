@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from vastplan.api import volumes as api
 from vastplan.api.client import VastClient
 from vastplan.errors import ApiError
-from vastplan.kinds.base import UNKNOWN, ApplyContext, Created, LiveObjects, Planning, ResourceKind
+from vastplan.kinds.base import UNKNOWN, ApplyContext, Created, LiveObjects, Planning, ResourceKind, labelled
 from vastplan.kinds.ownership import marker
 from vastplan.kinds.placement import storage_dph
 from vastplan.stack.model import ResourceSpec
@@ -61,8 +61,7 @@ class VolumeKind(ResourceKind):
         }
 
     async def list_owned(self, client: VastClient, marker_prefix: str, listed: LiveObjects | None) -> LiveObjects:
-        rows = listed if listed is not None else await self.list_live(client, {})
-        return {vid: live for vid, live in rows.items() if str(live.get("label") or "").startswith(marker_prefix)}
+        return labelled(listed if listed is not None else await self.list_live(client, {}), marker_prefix)
 
     def desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:
         live = planning.live_object(spec.address)

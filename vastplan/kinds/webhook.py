@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from vastplan.api.client import VastClient
-from vastplan.api.errors import expect_dict
+from vastplan.api.errors import expect_dict, expect_rows
 from vastplan.errors import ApiError
-from vastplan.kinds.base import ApplyContext, Created, LiveObjects, Planning, ResourceKind
+from vastplan.kinds.base import ApplyContext, Created, LiveObjects, Planning, ResourceKind, labelled
 from vastplan.kinds.ownership import marker, strip_marker
 from vastplan.stack.model import ResourceSpec
 from vastplan.state.model import ResourceState
@@ -44,11 +44,8 @@ class WebhookKind(ResourceKind):
     drift_fields: ClassVar[tuple[str, ...]] = ("url", "events", "name")
 
     async def list_live(self, client: VastClient, known: Mapping[str, ResourceState]) -> LiveObjects:
-        body = expect_dict(await client.call("GET", PATH), "GET", PATH)
-        rows = body.get("webhooks")
-        if not isinstance(rows, list):
-            raise ApiError("the webhook listing has no 'webhooks' list", method="GET", path=PATH)
-        return {row["id"]: self.from_api(row) for row in rows if isinstance(row, dict) and "id" in row}
+        rows = expect_rows(await client.call("GET", PATH), "webhooks", "the webhook listing", "GET", PATH)
+        return {row["id"]: self.from_api(row) for row in rows if "id" in row}
 
     def from_api(self, row: Mapping[str, Any]) -> dict[str, Any]:
         label = str(row.get("name") or "")
@@ -58,8 +55,7 @@ class WebhookKind(ResourceKind):
     async def list_owned(self, client: VastClient, marker_prefix: str, listed: LiveObjects | None) -> LiveObjects:
         if listed is None:
             return {}  # not listed: the stack and state hold no webhook, so no plan could make one twice
-        rows = listed
-        return {wid: live for wid, live in rows.items() if str(live.get("label") or "").startswith(marker_prefix)}
+        return labelled(listed, marker_prefix)
 
     def owns(self, entry: ResourceState, live: Mapping[str, Any]) -> bool:
         mark = entry.attributes.get("marker")

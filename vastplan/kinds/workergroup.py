@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from vastplan.api.client import VastClient
-from vastplan.api.errors import expect_dict
+from vastplan.api.errors import expect_dict, expect_rows
 from vastplan.api.offers import offer_query, order_clause
 from vastplan.errors import ApiError
 from vastplan.kinds.base import UNKNOWN, ApplyContext, Created, LiveObjects, Planning, Resolving, ResourceKind
@@ -102,11 +102,8 @@ class WorkergroupKind(ResourceKind):
         return config, [address for address in found if address]
 
     async def list_live(self, client: VastClient, known: Mapping[str, ResourceState]) -> LiveObjects:
-        answer = expect_dict(await client.call("GET", PATH), "GET", PATH)
-        rows = answer.get("results")
-        if not isinstance(rows, list):
-            raise ApiError("the worker group listing has no 'results' list", method="GET", path=PATH)
-        return {row["id"]: self.from_api(row) for row in rows if isinstance(row, dict) and "id" in row}
+        rows = expect_rows(await client.call("GET", PATH), "results", "the worker group listing", "GET", PATH)
+        return {row["id"]: self.from_api(row) for row in rows if "id" in row}
 
     def from_api(self, row: Mapping[str, Any]) -> dict[str, Any]:
         live: dict[str, Any] = {
