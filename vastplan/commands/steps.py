@@ -28,7 +28,7 @@ from vastplan.kinds import KINDS
 from vastplan.kinds.base import LiveObjects, Planning
 from vastplan.kinds.placement import Placement
 from vastplan.plan.budget import check_budget
-from vastplan.plan.diff import diff
+from vastplan.plan.diff import diff, mark_renewed
 from vastplan.plan.model import Action, Drift, Plan
 from vastplan.plan.outputs import evaluate
 from vastplan.plan.targeting import narrow
@@ -46,6 +46,7 @@ async def refresh_and_diff(session: Session, client: VastClient, stack: Stack, s
                            destroy: bool, pinned: Mapping[str, Placement] | None = None) -> tuple[Plan, Planning]:
     """Read the account, place new rentals (or take the placements a saved plan pinned), diff."""
     opts = session.opts
+    requested = _addresses(stack, opts.replace)
     if opts.refresh:
         live = await refresh(client, KINDS, state, {r.kind for r in stack.resources})
     else:
@@ -59,14 +60,13 @@ async def refresh_and_diff(session: Session, client: VastClient, stack: Stack, s
         state, orphans, taken = adopt(KINDS, lambda s: Planning(stack, s, live.objects), stack, state, orphans)
         live = _with_adopted(live, state, taken)
         adopted += taken
-        planning = Planning(stack, state, live.objects)
+        planning = Planning(stack, state, live.objects, replace_requested=requested)
         await _prepare(client, planning, pinned, destroy)
     else:  # the orphan search and placement's offer searches are independent lookups: both at once
-        planning = Planning(stack, state, live.objects)
+        planning = Planning(stack, state, live.objects, replace_requested=requested)
         searching = find_orphans(client, KINDS, stack.owner, state, live.objects) if opts.refresh else _none()
         orphans, _ = await asyncio.gather(searching, _prepare(client, planning, pinned, destroy))
-    planned = narrow(diff(planning, live, KINDS, destroy=destroy, force_replace=_addresses(stack, opts.replace)),
-                     opts.targets, opts.excludes)
+    planned = narrow(diff(planning, live, KINDS, destroy=destroy), opts.targets, opts.excludes)
     _check_creations(planned, planning)
     if adopted:
         planned = replace(planned, drift=(*adopted, *planned.drift))
@@ -78,7 +78,8 @@ async def refresh_and_diff(session: Session, client: VastClient, stack: Stack, s
 
 async def _prepare(client: VastClient, planning: Planning, pinned: Mapping[str, Placement] | None,
                    destroy: bool) -> None:
-    """Placement: the placements a saved plan pinned, or each kind's own (registry order)."""
+    """Placement: the placements a saved plan pinned, or each kind's own (registry order). After each
+    kind, which of its objects the plan makes anew, for the kinds after it that pin their ids."""
     if pinned is not None:
         planning.placements.update(pinned)
         specs = planning.stack.by_address()
@@ -86,9 +87,12 @@ async def _prepare(client: VastClient, planning: Planning, pinned: Mapping[str, 
             spec = specs.get(address)
             if spec is not None:
                 planning.claims.claim_placement(address, placement, KINDS[spec.kind].claimed_disk_gb(spec))
-    elif not destroy:
-        for kind in KINDS.values():
+    if destroy:
+        return
+    for kind in KINDS.values():
+        if pinned is None:
             await kind.prepare(client, planning)
+        mark_renewed(planning, kind)
 
 
 async def _none() -> list[Orphan]:

@@ -48,6 +48,10 @@ class Planning:
     now: float = field(default_factory=time.time)  # one clock for the whole plan (ttl expiry)
     # what a kind works out once per count block rather than once per index (keyed by the kind)
     per_block: dict[Any, Any] = field(default_factory=dict)
+    replace_requested: frozenset[str] = frozenset()  # the addresses ``--replace`` names
+    # Objects in state that this plan destroys and makes again (replaced, or re-created once gone):
+    # their id changes, so what pins it must follow (filled kind by kind, before the next one prepares).
+    renewed: set[str] = field(default_factory=set)
     _searcher: Searcher | None = None
 
     def shared_searcher(self, client: VastClient) -> Searcher:
@@ -59,6 +63,20 @@ class Planning:
     def live_object(self, address: str) -> dict[str, Any] | None:
         entry = self.state.resources.get(address)
         return self.live.get(entry.kind, {}).get(entry.id) if entry else None
+
+    def replacing(self, address: str) -> bool:
+        """Whether the plan must replace the object whatever its fields say: tainted, or ``--replace``."""
+        entry = self.state.resources.get(address)
+        return address in self.replace_requested or bool(entry and entry.tainted)
+
+    def id_after(self, address: str) -> Any:
+        """The id the object at ``address`` keeps through this plan; None while it does not exist yet
+        (not in state, its create unconfirmed) or when the plan makes it anew (its new id is known
+        only after apply)."""
+        entry = self.state.resources.get(address)
+        if entry is None or entry.id is None or entry.pending or address in self.renewed:
+            return None
+        return entry.id
 
 
 @dataclass(frozen=True)

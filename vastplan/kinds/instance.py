@@ -177,7 +177,7 @@ class InstanceKind(ResourceKind):
                 group.query["cluster_id"] = {"eq": cluster}  # a network volume mounts in its cluster only
                 planning.placements.update(await placer.place_group(group))
         for volume in (s for s in planning.stack.resources if s.kind == "volume"):
-            if planning.live_object(volume.address) is None:
+            if planning.live_object(volume.address) is None or volume.address in planning.renewed:
                 mounts = [s for s in to_place if volume.address in mounted_volumes(s)]
                 planning.placements.update(await placer.place_volume(volume, mounts))
         free = [s for s in to_place if s.address not in planning.placements]
@@ -186,12 +186,11 @@ class InstanceKind(ResourceKind):
 
     def _needs_new_machine(self, spec: ResourceSpec, planning: Planning, live: Mapping[str, Any],
                            query: Mapping[str, Any]) -> bool:
-        entry = planning.state.resources[spec.address]
         base = self._base_desired(spec, planning)
         # Without a recorded machine row (a --no-refresh plan of an older state) there is nothing to
         # compare: the state is trusted, as --no-refresh asks.
         recorded = live.get("machine_row")
-        return (entry.tainted or bool(recorded and machine_mismatches(query, recorded))
+        return (planning.replacing(spec.address) or bool(recorded and machine_mismatches(query, recorded))
                 or base["disk_gb"] != live["disk_gb"] or base["volumes"] != live["volumes"])
 
     def _base_desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:
@@ -212,7 +211,7 @@ class InstanceKind(ResourceKind):
             "image": eff["image"], "env": eff["env"], "ports": eff["ports"], "onstart": eff["onstart"],
             "watchdog": watchdog.describe(spec.config),
             "disk_gb": int(spec.config.get("disk_gb") or 10),
-            "volumes": cfg.volume_mounts(spec, planning.state, planning.placements),
+            "volumes": cfg.volume_mounts(spec, planning),
             "state": spec.config.get("state", "running"),
             "label": spec.config.get("label") or "",
             "ssh_keys": cfg.ssh_key_texts(spec, stack),
@@ -330,10 +329,11 @@ def _pending_label(entry: ResourceState) -> str:
 
 
 def _volume_machine(spec: ResourceSpec, planning: Planning) -> int | None:
-    """The machine of the (existing) volume this instance mounts, which it must run on."""
+    """The machine of the (existing) volume this instance mounts, which it must run on; None for a volume
+    this plan makes anew, placed together with the instances that mount it."""
     for address in mounted_volumes(spec):
         live = planning.live_object(address)
-        if live is not None:
+        if live is not None and address not in planning.renewed:
             return int(live["machine_id"])
     return None
 

@@ -5,14 +5,16 @@ the volume to mount, and the body of the create call."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from vastplan.kinds import docker_options, watchdog
 from vastplan.kinds.ownership import marker
 from vastplan.kinds.ssh_key import normalise_key
 from vastplan.stack.model import ResourceSpec, Stack
-from vastplan.state.model import State
+
+if TYPE_CHECKING:
+    from vastplan.kinds.base import Planning
 
 _RUNTYPES = {"ssh": "ssh_direc ssh_proxy", "jupyter": "jupyter_direc ssh_direc ssh_proxy", "args": "args"}
 
@@ -56,14 +58,14 @@ def ssh_key_texts(spec: ResourceSpec, stack: Stack) -> list[str]:
                   for name in spec.config.get("ssh_keys") or [] if f"ssh_keys.{name}" in keys)
 
 
-def volume_mounts(spec: ResourceSpec, state: State, renewed: Collection[str] = ()) -> list[str]:
-    """``<volume id>:<mount>``, or ``<address>:<mount>`` while the volume does not exist yet or is
-    ``renewed`` (this plan makes it anew: the instance must then mount the new one)."""
+def volume_mounts(spec: ResourceSpec, planning: Planning) -> list[str]:
+    """``<volume id>:<mount>``, or ``<address>:<mount>`` while the volume does not exist yet or this
+    plan makes it anew (the instance must then mount the new one, and is replaced with it)."""
     mounts = []
     for item in spec.config.get("volumes") or []:
         address = mount_address(item)
-        entry = state.resources.get(address)
-        mounts.append(f"{entry.id if entry and address not in renewed else address}:{item['mount']}")
+        kept = planning.id_after(address)
+        mounts.append(f"{address if kept is None else kept}:{item['mount']}")
     return mounts
 
 

@@ -100,8 +100,7 @@ class NetworkVolumeKind(ResourceKind):
         offer for every instance that mounts it (one GPU search per mounting instance)."""
         for spec in (s for s in planning.stack.resources if s.kind == self.kind):
             live = planning.live_object(spec.address)
-            entry = planning.state.resources.get(spec.address)
-            if live is None or live["size_gb"] != int(spec.config["size_gb"]) or (entry and entry.tainted):
+            if live is None or live["size_gb"] != int(spec.config["size_gb"]) or planning.replacing(spec.address):
                 planning.placements[spec.address] = await self._choose(client, planning, spec)
 
     async def _choose(self, client: VastClient, planning: Planning, spec: ResourceSpec) -> Placement:
@@ -139,10 +138,7 @@ class NetworkVolumeKind(ResourceKind):
     # --- apply --------------------------------------------------------------------------------------
     async def create(self, client: VastClient, spec: ResourceSpec, desired: Mapping[str, Any],
                      ctx: ApplyContext) -> Created:
-        placement = ctx.planning.placements.get(spec.address)
-        if placement is None:  # a replacement asked for with --replace: choose now
-            placement = ctx.planning.placements[spec.address] = await self._choose(client, ctx.planning, spec)
-        offer = placement.offer
+        offer = ctx.planning.placements[spec.address].offer
         ctx.progress(f"renting network volume offer {offer['id']} ({desired['cluster']})")
         label = marker(ctx.stack, spec.address)
         body = {"id": int(offer["id"]), "size": int(desired["size_gb"]), "name": label}

@@ -29,7 +29,7 @@ from vastplan.kinds.base import UNKNOWN, ApplyContext, Created, LiveObjects, Pla
 from vastplan.kinds.template import TemplateKind
 from vastplan.stack.model import ResourceSpec
 from vastplan.stack.reader import YPath
-from vastplan.state.model import ResourceState, State
+from vastplan.state.model import ResourceState
 
 # The official CLI's path (``vastai show/create/update/delete workergroup``); the spec and the SDK
 # name the same collection /workergroups/ (docs/sandbox.md).
@@ -55,9 +55,8 @@ def search_query(block: Mapping[str, Any]) -> dict[str, Any]:
     return {**{k: dict(v) for k, v in CLI_DEFAULT_FILTERS.items()}, **offer_query(block, defaults=False)}
 
 
-def _id_of(state: State, address: str) -> Any:
-    entry = state.resources.get(address)
-    return entry.id if entry is not None and entry.id is not None and not entry.pending else UNKNOWN
+def _known(object_id: Any) -> Any:
+    return UNKNOWN if object_id is None else object_id
 
 
 def _template_hash(planning: Planning, address: str) -> Any:
@@ -65,7 +64,7 @@ def _template_hash(planning: Planning, address: str) -> Any:
     edit gives a template a new hash, which the group must be sent to launch the edited template)."""
     spec, live = planning.stack.by_address().get(address), planning.live_object(address)
     entry = planning.state.resources.get(address)
-    if spec is None or live is None or entry is None:
+    if spec is None or live is None or entry is None or planning.id_after(address) is None:
         return UNKNOWN
     ignored = set(spec.lifecycle.ignore_changes)
     known = {**entry.attributes, **live}  # what the API does not report (the secrets read), state recorded
@@ -87,6 +86,14 @@ class WorkergroupKind(ResourceKind):
     defaults: ClassVar[Mapping[str, Any]] = {"offer": {}, "launch_args": ""}
     recorded_attributes: ClassVar[frozenset[str]] = frozenset({"id", "template_hash"})
     replace_fields: ClassVar[frozenset[str]] = frozenset({"cold_workers", "max_workers"})
+
+    def forces_replacement(self, field: str, before: Any, after: Any) -> bool:
+        # A group moves to another existing endpoint in place, but deleting an endpoint deletes its
+        # groups (the spec's ``delete endpoint``): a group whose endpoint's id is known only after
+        # apply (this plan replaces the endpoint, or makes it new) is made anew with it.
+        if field == "endpoint_id":
+            return after == UNKNOWN
+        return super().forces_replacement(field, before, after)
     drift_fields: ClassVar[tuple[str, ...]] = ("endpoint_id", "template_id", "offer", "launch_args", *LIMITS)
 
     def __init__(self) -> None:
@@ -122,8 +129,8 @@ class WorkergroupKind(ResourceKind):
     def desired(self, spec: ResourceSpec, planning: Planning) -> dict[str, Any]:
         c = spec.config
         wanted: dict[str, Any] = {
-            "endpoint_id": _id_of(planning.state, f"endpoints.{c['endpoint']}"),
-            "template_id": _id_of(planning.state, f"templates.{c['template']}"),
+            "endpoint_id": _known(planning.id_after(f"endpoints.{c['endpoint']}")),
+            "template_id": _known(planning.id_after(f"templates.{c['template']}")),
             "template_hash": _template_hash(planning, f"templates.{c['template']}"),
             "offer": search_query(c.get("offer") or {}),
             "launch_args": str(c.get("launch_args") or ""),

@@ -18,7 +18,7 @@ from vastplan.state.model import ResourceState, State
 
 
 def diff(planning: Planning, live: LiveSnapshot, kinds: Mapping[str, ResourceKind], *,
-         destroy: bool = False, force_replace: frozenset[str] = frozenset()) -> Plan:
+         destroy: bool = False) -> Plan:
     stack, state = planning.stack, planning.state
     changes: list[ResourceChange] = []
     drift: list[Drift] = []
@@ -29,9 +29,7 @@ def diff(planning: Planning, live: LiveSnapshot, kinds: Mapping[str, ResourceKin
         observed = live.get(spec.kind, entry.id) if entry else None
         if entry is not None:
             drift += _drift(spec.address, kind, entry, observed)
-        change = expiry_action(spec, entry, observed, kind, planning.now, spec.address in force_replace) or \
-            decide_action(spec, kind, kind.desired(spec, planning), None if entry and entry.expired else entry,
-                          observed, kind.sensitive_paths(spec, planning), spec.address in force_replace)
+        change = _change(spec, kind, planning, entry, observed)
         changes.append(replace(change, dph_after=kind.planned_dph(spec, planning),
                                create_before_destroy=spec.lifecycle.create_before_destroy))
     for address, entry in state.resources.items():
@@ -50,6 +48,32 @@ def diff(planning: Planning, live: LiveSnapshot, kinds: Mapping[str, ResourceKin
     return Plan(tuple(changes), tuple(drift), stack_name=stack.name, destroy=destroy,
                 refresh_requests=live.requests, refresh_seconds=live.seconds, blocked=blocked, warnings=warnings,
                 limits=limits)
+
+
+def _change(spec: ResourceSpec, kind: ResourceKind, planning: Planning, entry: ResourceState | None,
+            observed: Mapping[str, Any] | None) -> ResourceChange:
+    force = spec.address in planning.replace_requested
+    return expiry_action(spec, entry, observed, kind, planning.now, force) or \
+        decide_action(spec, kind, kind.desired(spec, planning), None if entry and entry.expired else entry,
+                      observed, kind.sensitive_paths(spec, planning), force)
+
+
+def mark_renewed(planning: Planning, kind: ResourceKind) -> None:
+    """Record in ``planning.renewed`` which objects of ``kind`` that other resources depend on the plan
+    makes anew (replaced, or created again once gone), as the diff will decide: run after the kind's
+    ``prepare`` and before the next kind's, so that a dependent pinning their id (an instance's
+    volume, a worker group's endpoint) is planned against the new object, and replaced with it
+    where its kind cannot move it over in place."""
+    needed = {address for spec in planning.stack.resources for address in spec.depends_on}
+    for spec in planning.stack.resources:
+        if spec.kind != kind.kind or spec.address not in needed:
+            continue
+        entry = planning.state.resources.get(spec.address)
+        if entry is None or entry.id is None:
+            continue
+        change = _change(spec, kind, planning, entry, planning.live_object(spec.address))
+        if change.action.replaces or change.action is Action.CREATE:
+            planning.renewed.add(spec.address)
 
 
 GONE_AT_EXPIRY_SLACK = 600.0  # seconds: how long before its recorded expiry a vanished object counts as expired
