@@ -59,10 +59,14 @@ def build_graph(plan: Plan, state: State) -> Graph:
             if dep in changes and APPLY in _phases(changes[dep]) and APPLY in _phases(change):
                 graph.add_edge(f"{dep}:{APPLY}", f"{change.address}:{APPLY}")
     for address, entry in state.resources.items():
-        # Whatever depended on an object must let go of it (be destroyed or updated) before it goes.
+        # Whatever depended on an object must let go of it (be destroyed or updated) before it goes;
+        # except an update to the object that replaces it destroying first, which can only follow
+        # the new one's create (as Terraform orders it).
         for dep in entry.depends_on:
             if dep in changes and DESTROY in _phases(changes[dep]) and address in changes:
                 phase = DESTROY if DESTROY in _phases(changes[address]) else APPLY
+                if phase == APPLY and changes[dep].action is Action.REPLACE_DESTROY_FIRST:
+                    continue
                 graph.add_edge(f"{address}:{phase}", f"{dep}:{DESTROY}")
     return graph
 
