@@ -1,5 +1,7 @@
-"""Narrowing a plan: ``--target ADDR`` keeps ADDR and what it depends on; ``--exclude ADDR`` drops
-ADDR and what depends on it. An address without an index (``instances.server``) means every index.
+"""Narrowing a plan: ``--target ADDR`` keeps ADDR and what it depends on (in a destroy plan, what
+depends on it: a target is destroyed with its dependents, never its dependencies, as Terraform's
+``destroy -target``); ``--exclude ADDR`` drops ADDR and what depends on it (in a destroy plan, what it
+depends on, which must outlive it). An address without an index (``instances.server``) means every index.
 Everything left out becomes a no-op, and the plan carries a note that the result may be incomplete."""
 
 from __future__ import annotations
@@ -36,15 +38,18 @@ def narrow(plan: Plan, targets: Iterable[str] = (), excludes: Iterable[str] = ()
         if not found:
             raise UsageError(f"{pattern} is not an address of this stack or its state")
     depends = _dependency_map(plan.changes)
+    dependents: dict[str, set[str]] = {}
+    for address, deps in depends.items():
+        for dep in deps:
+            dependents.setdefault(dep, set()).add(address)
+    # What a target needs along, and what an exclusion takes along: creates and updates need their
+    # dependencies first; a destroy takes the dependents first.
+    needed, taken = (dependents, depends) if plan.destroy else (depends, dependents)
     keep = set(addresses)
     if targets:
-        keep = _closure(set().union(*(named[t] for t in targets)), depends)
+        keep = _closure(set().union(*(named[t] for t in targets)), needed)
     if excludes:
-        dependents: dict[str, set[str]] = {}
-        for address, deps in depends.items():
-            for dep in deps:
-                dependents.setdefault(dep, set()).add(address)
-        keep -= _closure(set().union(*(named[x] for x in excludes)), dependents)
+        keep -= _closure(set().union(*(named[x] for x in excludes)), taken)
     changes = tuple(c if c.address in keep else
                     replace(c, action=Action.NOOP, reason=ActionReason.NOT_TARGETED, reason_note="",
                             dph_after=c.dph_before)
