@@ -292,6 +292,12 @@ class ResourceKind(ABC):
         when written, e.g. an expiry time that has passed); checked only when the plan creates it."""
         return []
 
+    def gone_note(self, entry: ResourceState) -> str:
+        """What besides a delete outside vastplan may have removed the object from the account, which
+        the API does not tell apart (``or destroyed by ...``, said beside "deleted outside
+        vastplan"); "" for nothing else."""
+        return ""
+
     def describe_drift(self, entry: ResourceState, live: Mapping[str, Any]) -> list[str]:
         """How the live object changed outside vastplan since state recorded it, in a user's words."""
         return [f"{name} was changed outside vastplan ({entry.attributes[name]!r} -> {live[name]!r})"

@@ -272,6 +272,13 @@ class InstanceKind(ResourceKind):
                     "by the next reap; set a later time or remove expires_at"]
         return []
 
+    def gone_note(self, entry: ResourceState) -> str:
+        """Its watchdog's idle destroy leaves no trace: once destroyed, an instance is gone from every
+        listing, and its restricted key could only have changed the instance itself."""
+        rules = str(entry.attributes.get("watchdog") or "").split("; ")
+        idle = [rule for rule in rules if rule.startswith("idle ") and rule.endswith("then destroy")]
+        return f"or destroyed by its watchdog for idling ({idle[0]})" if idle else ""
+
     def describe_drift(self, entry: ResourceState, live: Mapping[str, Any]) -> list[str]:
         recorded = entry.attributes
         notes = []

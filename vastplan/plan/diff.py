@@ -170,7 +170,11 @@ def _drift(address: str, kind: ResourceKind, entry: ResourceState,
     if entry.id is None:
         return []  # journaled or expired: nothing in the account to compare
     if observed is None:
-        return [] if entry.tainted else [Drift(address, f"{kind.noun} {entry.id} was deleted outside vastplan")]
+        if entry.tainted:
+            return []
+        other = kind.gone_note(entry)
+        return [Drift(address, f"{kind.noun} {entry.id} was deleted outside vastplan"
+                               + (f" {other} (the API does not say which)" if other else ""))]
     return [Drift(address, f"{kind.noun} {entry.id} {text}") for text in kind.describe_drift(entry, observed)]
 
 
@@ -194,7 +198,10 @@ def decide_action(
     if entry is None:
         return ResourceChange(action=Action.CREATE, reason=ActionReason.NOT_IN_STATE, **common)
     if observed is None and not entry.tainted:
-        return ResourceChange(action=Action.CREATE, reason=ActionReason.DELETED_OUTSIDE, **common)
+        other = kind.gone_note(entry)
+        note = (f"deleted outside vastplan {other}: rented again, as the stack declares it; remove it from "
+                "the stack to keep it gone") if other else ""
+        return ResourceChange(action=Action.CREATE, reason=ActionReason.DELETED_OUTSIDE, reason_note=note, **common)
     # What the API does not report is compared with what state recorded.
     before = _comparable({**entry.attributes, **(observed or {})}, desired, spec.lifecycle.ignore_changes)
     common.update(resource_id=entry.id, before=before, dph_before=kind.dph(observed) if observed else 0.0)
