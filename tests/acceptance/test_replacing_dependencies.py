@@ -247,3 +247,19 @@ def test_replace_of_a_volume_with_a_saved_plan_applies_as_planned(workspace: Wor
     assert "Resources: 2 added, 0 changed, 2 destroyed." in applied.out
     new = ids(workspace)
     assert all(new[a] != old[a] for a in ("network_volumes.shared", "instances.box"))
+
+
+@pytest.mark.parametrize("how", ["replace", "taint", "size"])
+def test_a_volume_no_instance_mounts_is_placed_anew_when_replaced(workspace: Workspace, how: str) -> None:
+    lone = "version: 1\nstack: lone\nvolumes:\n  data: {size_gb: SIZE}\n"
+    workspace.write(lone.replace("SIZE", "20"))
+    assert workspace.vastplan("apply", "--auto-approve").code == 0
+    old = ids(workspace)["volumes.data"]
+
+    flags = trigger(workspace, how, lone, "volumes.data")
+    applied = workspace.vastplan("apply", "--auto-approve", *flags)
+    assert applied.code == 0, applied.text
+    assert "volumes.data: renting volume offer" in applied.out
+    new = ids(workspace)["volumes.data"]
+    assert new != old and set(volumes(workspace)) == {new}
+    assert workspace.vastplan("plan", "--detailed-exitcode").code == 0

@@ -30,6 +30,7 @@ from vastplan.kinds.ownership import strip_marker
 from vastplan.kinds.placement import Placement, instance_disk, instance_search, storage_dph
 from vastplan.kinds.placer import Placer, groups_of
 from vastplan.kinds.volume import mounted_volumes
+from vastplan.kinds.volume import to_place as volume_to_place
 from vastplan.stack.model import ResourceSpec
 from vastplan.stack.reader import YPath
 from vastplan.state.model import ResourceState
@@ -177,7 +178,7 @@ class InstanceKind(ResourceKind):
                 group.query["cluster_id"] = {"eq": cluster}  # a network volume mounts in its cluster only
                 planning.placements.update(await placer.place_group(group))
         for volume in (s for s in planning.stack.resources if s.kind == "volume"):
-            if planning.live_object(volume.address) is None or volume.address in planning.renewed:
+            if volume_to_place(volume, planning):
                 mounts = [s for s in to_place if volume.address in mounted_volumes(s)]
                 planning.placements.update(await placer.place_volume(volume, mounts))
         free = [s for s in to_place if s.address not in planning.placements]

@@ -27,6 +27,13 @@ def mounted_volumes(spec: ResourceSpec) -> list[str]:
     return [f"volumes.{v['volume']}" for v in spec.config.get("volumes") or [] if "volume" in v]
 
 
+def to_place(spec: ResourceSpec, planning: Planning) -> bool:
+    """Whether this plan rents the volume anew (so it is placed, with the instances mounting it): it is
+    missing, its size changes (Vast.ai cannot resize one), or it is tainted or named by --replace."""
+    live = planning.live_object(spec.address)
+    return live is None or live["size_gb"] != int(spec.config["size_gb"]) or planning.replacing(spec.address)
+
+
 class VolumeKind(ResourceKind):
     kind: ClassVar[str] = "volume"
     collection: ClassVar[str] = "volumes"
