@@ -197,7 +197,9 @@ def test_groups_vastai_deleted_with_their_endpoint_are_forgotten_not_deleted(wor
     # Without a refresh the plan trusts the state and sends the delete: the 404 counts as deleted.
     blind = workspace.vastplan("apply", "--destroy", "--auto-approve", "-refresh=false")
     assert blind.code == 0, blind.text
-    assert "workergroups.gpus: Destruction complete" in blind.out
+    for address in ("workergroups.gpus", "endpoints.chat"):
+        (done,) = [line for line in blind.out.splitlines() if line.startswith(f"{address}: Destruction complete")]
+        assert done.endswith("already gone"), blind.out
     assert workspace.state()["resources"] == {}
 
 

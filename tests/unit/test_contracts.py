@@ -91,7 +91,7 @@ def change(action: Action, reason: ActionReason, note: str = "") -> ResourceChan
     (change(Action.UPDATE, ActionReason.FIELDS_DIFFER, "the container is recreated"),
      "  # templates.t will be updated in place (the container is recreated)"),
     (change(Action.REPLACE_CREATE_FIRST, ActionReason.TAINTED),
-     "  # templates.t must be replaced (tainted: it never became ready)"),
+     "  # templates.t must be replaced (tainted: by vastplan taint, or it never became ready)"),
     (change(Action.EXPIRE, ActionReason.TTL_EXPIRED, "2026-12-02 07:00 UTC"),
      "  # templates.t will be destroyed (expired: its ttl ran out at 2026-12-02 07:00 UTC)"),
 ])

@@ -103,7 +103,7 @@ _REASON_TEXT = {
     ActionReason.MATCHES: "matches the stack",
     ActionReason.NOT_IN_STATE: "not in state",
     ActionReason.DELETED_OUTSIDE: "deleted outside vastplan",
-    ActionReason.TAINTED: "tainted: it never became ready",
+    ActionReason.TAINTED: "tainted: by vastplan taint, or it never became ready",
     ActionReason.REPLACE_REQUESTED: "requested with --replace",
     ActionReason.CANNOT_UPDATE_IN_PLACE: "a field that cannot change in place changed",
     ActionReason.FIELDS_DIFFER: "fields differ",
