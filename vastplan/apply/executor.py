@@ -174,7 +174,8 @@ class Executor:
 
     def _context(self, address: str) -> ApplyContext:
         def checkpoint(resource_id: Any, attributes: Mapping[str, Any], tainted: bool) -> None:
-            self._record(address, self._entry(address, resource_id, attributes, tainted))
+            # A copy: the kind goes on filling in its dict, and an entry is encoded once (State.to_text).
+            self._record(address, self._entry(address, resource_id, dict(attributes), tainted))
 
         def waiting_for(note: str) -> None:
             self._waiting_for[address] = note
