@@ -116,10 +116,10 @@ class InstanceOps:
                       # unknown until it is ready; recorded as such, so that a later refresh fills them
                       # in should this apply be interrupted while it waits (outputs are made of them)
                       **cfg.connection({})}
-        self.ctx.checkpoint(instance_id, attributes, False)
+        await self.ctx.checkpoint(instance_id, attributes, False)
         if desired["ssh_keys"]:
             attributes["ssh_keys"] = await self._sync_keys(instance_id, [], desired["ssh_keys"])
-            self.ctx.checkpoint(instance_id, attributes, False)
+            await self.ctx.checkpoint(instance_id, attributes, False)
         if desired["state"] == "running":
             attributes.update(await self._ready(spec, instance_id, attributes))
         return Created(instance_id, attributes, adopted=adopted)
@@ -238,7 +238,7 @@ class InstanceOps:
             async with slot_released():
                 row = await self.poller.wait(instance_id, policy, still)
         except NotReady as exc:
-            self.ctx.checkpoint(instance_id, attributes, True)
+            await self.ctx.checkpoint(instance_id, attributes, True)
             raise NotReady(f"{exc}. Recorded as tainted [id={instance_id}]; the next plan replaces it "
                            f"(should it run after all: vastplan untaint {self.ctx.address})") from None
         return cfg.connection(row)
