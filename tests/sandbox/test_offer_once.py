@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CLI_BODY, Api, cheapest, rent
+from conftest import CLI_BODY, Api, cheapest, rent, show
 
 from vastsandbox.server import RunningSandbox, start_in_thread
 
@@ -95,3 +95,19 @@ def test_official_cli_refuses_a_second_rent_of_one_offer(sandbox: RunningSandbox
     assert "new_contract" in vastai("create", "instance", str(fresh["id"]), "--image", "ubuntu:22.04", "--raw")
     rows = api.get("/api/v1/instances/", query={"select_filters": {}}).json["instances"]
     assert sorted(r["machine_id"] for r in rows) == [offer["machine_id"]] * 2
+
+
+def test_launches_narrowed_to_a_machine_each_rent_one_of_its_gpus_until_none_is_left(api: Api) -> None:
+    """``launch instance`` searches and rents in one step: no fresh id is needed for the next GPU."""
+    offer = big_machine_offer(api)
+    machine = offer["machine_id"]
+    free = max(o["num_gpus"] for o in machine_offers(api, machine))
+    launch = {**CLI_BODY, "q": {"machine_id": {"eq": machine}, "num_gpus": {"eq": 1}, "verified": {"in": [True, False]},
+                                "order": [["dph_total", "asc"]], "type": "on-demand", "allocated_storage": 20.0}}
+    (priced,) = api.post("/api/v0/bundles/", {k: v for k, v in launch["q"].items() if k != "order"}).json["offers"]
+    made = [api.put("/api/v0/launch_instance/", launch) for _ in range(free)]
+    assert all(m.status == 200 and m.json["success"] for m in made), [m.raw for m in made]
+    rows = [show(api, m.json["new_contract"]) for m in made]
+    assert {r["machine_id"] for r in rows} == {machine} and {r["dph_total"] for r in rows} == {priced["dph_total"]}
+    full = api.put("/api/v0/launch_instance/", launch)
+    assert full.status == 404 and full.json["error"] == "no_such_ask", full.raw

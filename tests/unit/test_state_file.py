@@ -68,3 +68,19 @@ def test_a_field_holding_a_sensitive_item_is_sensitive_as_a_whole() -> None:
     paths = frozenset({"args[1]", "env.TOKEN"})
     assert is_sensitive("args", paths) and is_sensitive("env.TOKEN", paths) and is_sensitive("env", paths)
     assert not is_sensitive("env.TZ", paths) and not is_sensitive("argsx", paths)
+
+
+def test_the_file_is_the_state_as_indented_json_byte_for_byte(tmp_path: Path) -> None:
+    """Each entry is encoded once and reused by later writes: the file stays exactly what
+    ``json.dumps(state, indent=2)`` gives, whatever the values hold (quotes, newlines, non-ASCII)."""
+    backend = LocalStateFile(tmp_path / "s.vpstate.json")
+    state = State(lineage="l", stack='odd "name"', outputs={"o": {"value": ["a\nb", "é"], "sensitive": False}})
+    for i, address in enumerate(["instances.w[0]", 'instances.m["k"]', "templates.t", "instances.w[10]"]):
+        entry = ResourceState("instance", i, {"env": {"TOKEN": "s€cret", "A": "x\ny"}, "empty": {}, "none": [],
+                                              "nested": [1, {"k": None}], "price": 0.25},
+                              depends_on=("templates.t",), sensitive_paths=("env.TOKEN",))
+        state = backend.write(state.with_resource(address, entry))
+        assert backend.path.read_text() == json.dumps(state.to_json(), indent=2) + "\n"
+    assert "s€cret" not in backend.path.read_text()
+    empty = backend.write(State(lineage="l", serial=state.serial, stack="s"))
+    assert backend.path.read_text() == json.dumps(empty.to_json(), indent=2) + "\n"

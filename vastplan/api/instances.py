@@ -105,6 +105,25 @@ async def create_instance(client: VastClient, offer_id: int, body: dict[str, Any
     return contract
 
 
+# What the official CLI's ``launch instance`` sends beside its query (vastai 1.9.1, api/offers.py).
+LAUNCH_FIELDS = ("image", "disk", "env", "label", "extra", "onstart", "image_login", "python_utf8", "lang_utf8",
+                 "use_jupyter_lab", "jupyter_dir", "cancel_unavail", "template_hash_id", "runtype", "args")
+
+
+async def launch_instance(client: VastClient, query: dict[str, Any], *, order: list[list[str]],
+                          body: dict[str, Any]) -> int:
+    """Rent the best on-demand offer matching ``query`` in one call (Vast.ai searches and rents);
+    returns the new instance id. The answer does not say which offer it rented."""
+    path = "/launch_instance/"
+    sent = {k: body[k] for k in LAUNCH_FIELDS if k in body}
+    sent["q"] = {**query, "order": order, "type": "on-demand", "allocated_storage": body.get("disk")}
+    answer = expect_dict(await client.call("PUT", path, body=sent, idempotent=False), "PUT", path)
+    contract = answer.get("new_contract")
+    if not isinstance(contract, int):
+        raise ApiError("the launch answer has no 'new_contract' id", method="PUT", path=path)
+    return contract
+
+
 async def set_instance(client: VastClient, instance_id: int, fields: dict[str, Any]) -> None:
     """``{"state": "running"|"stopped"}`` or ``{"label": text}``."""
     await client.call("PUT", f"/instances/{instance_id}/", body=fields)

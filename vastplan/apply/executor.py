@@ -111,6 +111,8 @@ class Executor:
         self._step_now: dict[str, Action] = {}
         self._waiting_for: dict[str, str] = {}
         self.outcome = ApplyOutcome(planning.state)
+        self._write: asyncio.Future[None] | None = None  # the write the changes recorded since the last one await
+        self._batch: list[tuple[str, ResourceState | None, bool]] = []
 
     async def run(self, parallelism: int) -> ApplyOutcome:
         graph = build_graph(self._plan, self.outcome.state)
@@ -177,8 +179,9 @@ class Executor:
             self._emit(address, step, Phase.PROGRESS, detail=self._waiting_for.get(address, ""), heartbeat=True)
 
     def _context(self, address: str) -> ApplyContext:
-        def checkpoint(resource_id: Any, attributes: Mapping[str, Any], tainted: bool) -> None:
-            self._record(address, self._entry(address, resource_id, attributes, tainted))
+        async def checkpoint(resource_id: Any, attributes: Mapping[str, Any], tainted: bool) -> None:
+            # A copy: the kind goes on filling in its dict, and an entry is encoded once (State.to_text).
+            await self._record(address, self._entry(address, resource_id, dict(attributes), tainted))
 
         def waiting_for(note: str) -> None:
             self._waiting_for[address] = note
@@ -212,37 +215,37 @@ class Executor:
             if change.action is Action.REPLACE_CREATE_FIRST and change.address in self.outcome.state.resources:
                 # The old object stays until the new one is up; state knows it as deposed meanwhile.
                 old = self.outcome.state.resources[change.address]
-                self._record(deposed(change.address), old)
-            self._journal(change)
+                await self._record(deposed(change.address), old)
+            await self._journal(change)
             try:
                 try:
                     created = await kind.create(self._client, spec, change.after, ctx)
                 except ApiError as exc:
                     created = await self._reconcile(change, exc)
             except VastplanError as exc:
-                self._unjournal(change.address, exc)
+                await self._unjournal(change.address, exc)
                 raise
             attributes, resource_id, adopted = created.attributes, created.id, created.adopted
-        self._record(change.address, self._entry(change.address, resource_id, attributes, False))
+        await self._record(change.address, self._entry(change.address, resource_id, attributes, False))
         if change.action is Action.UPDATE:
             self.outcome.changed += 1
         else:
             self.outcome.added += 1
         return resource_id, adopted
 
-    def _journal(self, change: ResourceChange) -> None:
+    async def _journal(self, change: ResourceChange) -> None:
         """Before a create: note in state that an object is about to exist, with the marker it will
         carry, so neither a crash nor a lost response can leave it unknown."""
         assert change.after is not None
         pending = replace(self._entry(change.address, None, {**change.after, "marker": marker(
             self._planning.stack.owner, change.address)}, False), pending=True)
-        self._record(change.address, pending, journal=True)
+        await self._record(change.address, pending, journal=True)
 
-    def _unjournal(self, address: str, error: VastplanError) -> None:
+    async def _unjournal(self, address: str, error: VastplanError) -> None:
         """A create that surely made nothing (a refusal, not a lost answer) leaves no pending entry."""
         entry = self.outcome.state.resources.get(address)
         if entry is not None and entry.pending and not (isinstance(error, ApiError) and error.uncertain):
-            self._record(address, None)
+            await self._record(address, None)
 
     async def _reconcile(self, change: ResourceChange, error: ApiError) -> Created:
         """A create whose outcome is unknown (no answer, or a 5xx): look for the object by its
@@ -273,21 +276,47 @@ class Executor:
         note = "removed from state"
         if entry is not None and change.action is not Action.FORGET:
             note = await self._kinds[entry.kind].delete(self._client, entry, self._context(change.address))
-        self._record(key, _tombstone(entry) if entry is not None and change.action is Action.EXPIRE else None)
+        await self._record(key, _tombstone(entry) if entry is not None and change.action is Action.EXPIRE else None)
         if change.action is not Action.FORGET:
             self.outcome.destroyed += 1
         return (entry.id if entry is not None else None), (note if note != "destroyed" else "")
 
-    def _record(self, address: str, resource: ResourceState | None, *, journal: bool = False) -> None:
-        """Persist at once: a crash after this line cannot lose the object. If the state cannot be
-        written, everything it should say goes to an errored state file instead and apply stops."""
-        wanted = self.outcome.state.with_resource(address, resource)
+    async def _record(self, address: str, resource: ResourceState | None, *, journal: bool = False) -> None:
+        """Persist before going on: once this returns, a crash cannot lose the object. Changes
+        recorded while a write is due share it (group commit: ten rents answered together make one
+        write, not ten, and the event loop every rent in flight shares is held up once). If the
+        state cannot be written, everything it should say goes to an errored state file instead and
+        apply stops."""
+        self.outcome.state = self.outcome.state.with_resource(address, resource)
+        self._batch.append((address, resource, journal))
+        if self._write is None:
+            self._write = asyncio.get_running_loop().create_future()
+            self._write.add_done_callback(_read_outcome)
+            asyncio.get_running_loop().call_soon(self._flush)
+        await asyncio.shield(self._write)  # a node cancelled while it waits must not cancel the others' write
+
+    def _flush(self) -> None:
+        """Write the state with every change recorded since the last write (one create's journal
+        entry alone goes through ``journal_create``, as a backend may journal apart)."""
+        done, batch, wanted = self._write, self._batch, self.outcome.state
+        assert done is not None
+        self._write, self._batch = None, []
         try:
-            if journal and resource is not None:
-                self.outcome.state = self._backend.journal_create(self.outcome.state, address, resource)
+            (address, entry, journal), *others = batch
+            if journal and entry is not None and not others:
+                written = self._backend.journal_create(wanted, address, entry)
             else:
-                self.outcome.state = self._backend.write(wanted)
+                written = self._backend.write(wanted)
         except StateError as exc:
-            self.outcome.state = wanted
             saved_to = self._backend.save_errored(wanted)
-            raise StateWriteFailed(exc, saved_to, wanted, recovery_advice(wanted, self._backend, saved_to)) from exc
+            advice = recovery_advice(wanted, self._backend, saved_to)
+            done.set_exception(StateWriteFailed(exc, saved_to, wanted, advice))
+            return
+        self.outcome.state = written
+        done.set_result(None)
+
+
+def _read_outcome(write: asyncio.Future[None]) -> None:
+    """Every waiter hears a failed write; this keeps asyncio from calling its error unread."""
+    if not write.cancelled():
+        write.exception()

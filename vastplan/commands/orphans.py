@@ -4,6 +4,7 @@ state, and remove them after confirmation, checking afterwards that they are gon
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from vastplan.commands.session import Session
 from vastplan.commands.steps import confirm
@@ -40,7 +41,7 @@ async def _orphans(session: Session, stack: Stack, destroy: bool) -> int:
             view.line("Remove them with: vastplan orphans --destroy")
             return 0
         confirm(session, "orphans --destroy")
-        ctx = ApplyContext("orphans", Planning(stack, state, {}), lambda: state, lambda *a: None,
+        ctx = ApplyContext("orphans", Planning(stack, state, {}), lambda: state, _nothing_to_record,
                            lambda m: None, {})
         for orphan in found:
             await KINDS[orphan.kind].delete(client, _entry(orphan), ctx)
@@ -56,3 +57,7 @@ async def _orphans(session: Session, stack: Stack, destroy: bool) -> int:
 
 def _entry(orphan: Orphan) -> ResourceState:
     return ResourceState(orphan.kind, orphan.id, {"label": orphan.label})
+
+
+async def _nothing_to_record(*_: Any) -> None:
+    """Deleting an orphan records nothing: the state never knew it."""

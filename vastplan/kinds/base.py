@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -109,7 +109,7 @@ class ApplyContext:
     address: str
     planning: Planning
     current_state: Callable[[], State]
-    checkpoint: Callable[[Any, Mapping[str, Any], bool], None]
+    checkpoint: Callable[[Any, Mapping[str, Any], bool], Awaitable[None]]  # done once on disk
     progress: Callable[[str], None]
     shared: dict[str, Any]
     # what the operation waits for now ("status loading: pulling image"): said every 10 s while it runs

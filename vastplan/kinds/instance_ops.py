@@ -39,6 +39,12 @@ def offer_taken(error: ApiError) -> bool:
     return error.status in (404, 410) and "no_such_ask" in f"{error.code} {error.message}"
 
 
+def launchable(body: Mapping[str, Any]) -> bool:
+    """Whether a rent can be one ``launch_instance`` call: on-demand, running, no volume, as the
+    official CLI's ``launch instance`` sends it (a bid, a volume or a stopped start take an offer id)."""
+    return body.get("price") is None and not body.get("volume_info") and body.get("target_state") in (None, "running")
+
+
 def seconds(text: Any, default: float) -> float:
     if text is None:
         return default
@@ -110,46 +116,55 @@ class InstanceOps:
                       # unknown until it is ready; recorded as such, so that a later refresh fills them
                       # in should this apply be interrupted while it waits (outputs are made of them)
                       **cfg.connection({})}
-        self.ctx.checkpoint(instance_id, attributes, False)
-        attributes["ssh_keys"] = await self._sync_keys(instance_id, [], desired["ssh_keys"])
-        self.ctx.checkpoint(instance_id, attributes, False)
+        await self.ctx.checkpoint(instance_id, attributes, False)
+        if desired["ssh_keys"]:
+            attributes["ssh_keys"] = await self._sync_keys(instance_id, [], desired["ssh_keys"])
+            await self.ctx.checkpoint(instance_id, attributes, False)
         if desired["state"] == "running":
             attributes.update(await self._ready(spec, instance_id, attributes))
         return Created(instance_id, attributes, adopted=adopted)
 
     async def _rent(self, body: dict[str, Any], placement: Placement, disk: float) -> tuple[Mapping[str, Any], int]:
-        """Rent on the planned machine (its pinned offer, or a fresh id for it: an id rents once);
+        """Rent on the planned machine (its pinned offer, or another of its GPUs: an id rents once);
         when the machine has no room left, on the next machine matching the same filters."""
         ledger = self.ctx.planning.claims
         gpus = placement.gpus
         # A replacement of an instance that keeps its machine has no machine to pin: search afresh.
-        machine = None if placement.current else placement.machine_id
+        offer = None if placement.current else placement.offer
         full: set[int] = set()
         while True:
-            if machine is None:
-                machine = await self._another_machine(placement, gpus, disk, full)
-                ledger.claim(machine, gpus, disk)
-            async with _machine_turn(ledger, machine):
-                rented = await self._rent_on(body, placement, machine, gpus)
+            if offer is None:
+                offer = await self._another_machine(placement, gpus, disk, full)
+                ledger.claim(int(offer["machine_id"]), gpus, disk)
+            machine = int(offer["machine_id"])
+            if launchable(body):  # Vast.ai picks the machine's offer itself: no turn to wait for
+                rented = await self._rent_on(body, placement, offer, gpus)
+            else:
+                async with _machine_turn(ledger, machine):
+                    rented = await self._rent_on(body, placement, offer, gpus)
+            ledger.release(machine, gpus, disk)  # rented (the market shows it taken from now on) or moving on
             if rented is not None:
-                ledger.release(machine, gpus, disk)  # rented: the market shows it taken from now on
                 return rented
-            ledger.release(machine, gpus, disk)
             full.add(machine)
             self.ctx.progress(f"machine {machine} has no {gpus}-GPU offer left; trying the next match")
-            machine = None
+            offer = None
 
-    async def _rent_on(self, body: dict[str, Any], placement: Placement, machine: int,
+    async def _rent_on(self, body: dict[str, Any], placement: Placement, known: Mapping[str, Any],
                        gpus: int) -> tuple[Mapping[str, Any], int] | None:
-        """Rent ``gpus`` GPUs of ``machine``; None when it has no such offer (any more)."""
+        """Rent ``gpus`` GPUs of ``known``'s machine: its offer id while nobody rented it, else another
+        offer of that machine; None when it has no such offer (any more)."""
         ledger = self.ctx.planning.claims
-        pinned = placement.offer if not placement.current and placement.machine_id == machine else None
+        machine = int(known["machine_id"])
+        query = on_machine(placement.query, machine, gpus)
         for _ in range(3):  # an offer taken under our hands: the machine may still have room
-            if pinned is not None and "id" in pinned and int(pinned["id"]) not in ledger.used_offers:
-                offer: Mapping[str, Any] | None = pinned
+            offer: Mapping[str, Any] | None
+            if "id" in known and int(known["id"]) not in ledger.used_offers:
+                offer = known
+            elif launchable(body):
+                return await self._launch_on(body, placement, known, query)
             else:
-                fresh = await api.search_offers(self.client, on_machine(placement.query, machine, gpus),
-                                                order=placement.order, offer_type=placement.offer_type, limit=1)
+                fresh = await api.search_offers(self.client, query, order=placement.order,
+                                                offer_type=placement.offer_type, limit=1)
                 offer = fresh[0] if fresh else None
             if offer is None:
                 return None
@@ -162,12 +177,28 @@ class InstanceOps:
             except ApiError as exc:
                 if not offer_taken(exc):
                     raise
-            self.ctx.progress(f"offer {offer['id']} was taken; searching machine {machine} for another")
+            then = "renting another of its offers" if launchable(body) else "searching it for another"
+            self.ctx.progress(f"offer {offer['id']} was taken; machine {machine} may still have room: {then}")
         return None
 
-    async def _another_machine(self, placement: Placement, gpus: int, disk: float, full: set[int]) -> int:
-        """The best machine matching the placement's filters with room for ``gpus`` GPUs beside what
-        this apply still has to rent there (fresh searches: the plan's picture is out of date)."""
+    async def _launch_on(self, body: dict[str, Any], placement: Placement, known: Mapping[str, Any],
+                         query: dict[str, Any]) -> tuple[Mapping[str, Any], int] | None:
+        """Rent one of the machine's matching offers in one call; None when it has none left. The
+        answer names no offer: the machine's bundle of that size is ``known``'s, at its price."""
+        self.ctx.progress(f"renting on {cfg.describe_offer(known)} "
+                          f"(${float(known.get('dph_total') or 0):.3f}/hr)")
+        try:
+            instance_id = await api.launch_instance(self.client, query, order=placement.order, body=body)
+        except ApiError as exc:
+            if offer_taken(exc):
+                return None
+            raise
+        return {**known, "id": None}, instance_id
+
+    async def _another_machine(self, placement: Placement, gpus: int, disk: float,
+                               full: set[int]) -> Mapping[str, Any]:
+        """The offer of the best machine matching the placement's filters with room for ``gpus`` GPUs
+        beside what this apply still has to rent there (fresh searches: the plan's picture is out of date)."""
         ledger = self.ctx.planning.claims
         fresh_ledger = MachineLedger(planned_gpus=ledger.planned_gpus, planned_disk=ledger.planned_disk)
         query = {**placement.query, "num_gpus": {"eq": gpus}} if placement.current else fallback_query(placement, gpus)
@@ -177,7 +208,7 @@ class InstanceOps:
         for offer in offers:
             machine = int(offer["machine_id"])
             if machine not in full and fresh_ledger.room(machine, gpus, disk):
-                return machine
+                return offer
         planned = None if placement.current else placement.machine_id
         where = f"machine {planned} was taken and no other" if planned is not None else "no"
         kept = "" if placement.current else _kept(placement.query, query)
@@ -207,7 +238,7 @@ class InstanceOps:
             async with slot_released():
                 row = await self.poller.wait(instance_id, policy, still)
         except NotReady as exc:
-            self.ctx.checkpoint(instance_id, attributes, True)
+            await self.ctx.checkpoint(instance_id, attributes, True)
             raise NotReady(f"{exc}. Recorded as tainted [id={instance_id}]; the next plan replaces it "
                            f"(should it run after all: vastplan untaint {self.ctx.address})") from None
         return cfg.connection(row)

@@ -2,11 +2,14 @@
 
 One poller per apply lists every instance being waited on in one listing (never one GET per
 instance). Each waiter has its own schedule, counted from the moment it starts waiting (a first look
-after ``FIRST_INTERVAL``, then each gap 1.5 times the last, up to ``MAX_INTERVAL``): a listing is sent
-when some waiter's look is due, and it serves every waiter whose look is near (within half its gap),
-so an instance created late in a large apply is looked at as often as the first one was, and
-a crowd of waiters still shares its requests. Each waiter has its own deadline and fails fast on a
-status that never reaches ``running``.
+after ``FIRST_INTERVAL``, then each gap 1.5 times the last, up to ``MAX_INTERVAL``). A listing is
+sent when some waiter's look is due, and it is the look of every waiter due by then; the others see
+it early, as a bonus that leaves their own look where it was. (Counting an early look as a waiter's
+own made its next look up to two gaps away, so the last instance of a large apply often came in a
+whole gap after it was ready.) Listings are at least ``SPACING`` of the shortest waiter's gap apart
+(and ``MIN_GAP``): a look is at most that late, and waiters that have waited 15 s cost at most four
+listings per ``MAX_INTERVAL`` (the official CLI's users poll ``show instances`` every second). Each
+waiter has its own deadline and fails fast on a status that never reaches ``running``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ if TYPE_CHECKING:  # imported where used: validate and --help import this module
 DEAD_STATUSES = frozenset({"exited", "offline", "unknown"})
 FIRST_INTERVAL, MAX_INTERVAL = 0.25, 5.0
 GROWTH = 1.5
-NEAR = 0.5  # a listing serves a waiter whose look is due within this share of its gap
+SPACING = 0.25  # listings are at least this share of the shortest waiter's gap apart
 MIN_GAP = 0.2  # seconds between two listings at least, however many waiters are due
 
 
@@ -108,8 +111,10 @@ class ReadinessPoller:
         last_sent = -float("inf")
         while self._waiting:
             now = time.monotonic()
-            due = min((self._looks[i][0] for i in self._waiting if i in self._looks), default=now)
-            due = max(due, last_sent + MIN_GAP)
+            looks = [self._looks[i] for i in self._waiting if i in self._looks]
+            due = min((look for look, _ in looks), default=now)
+            shortest = min((gap for _, gap in looks), default=FIRST_INTERVAL)
+            due = max(due, last_sent + max(MIN_GAP, SPACING * shortest))
             if due > now:
                 self._wake.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
@@ -136,14 +141,14 @@ class ReadinessPoller:
                     self._settle(instance_id, error=NotReady(f"it will never become ready: {outcome}"))
 
     def _advance(self, ids: list[int], now: float) -> None:
-        """The listing sent at ``now`` is the look of every waiter due by then or nearly: each of those
-        moves on to its next look, one growing gap later on its own schedule."""
+        """The listing sent at ``now`` is the look of every waiter due by then: each of those moves on
+        to its next look, one growing gap later on its own schedule."""
         for instance_id in ids:
             due, gap = self._looks.get(instance_id, (now, FIRST_INTERVAL))
-            if due - now > gap * NEAR:
+            if due > now:
                 continue  # its own look comes later; this listing was a bonus
             gap = min(MAX_INTERVAL, gap * GROWTH)
-            self._looks[instance_id] = (max(due, now) + gap, gap)
+            self._looks[instance_id] = (due + gap, gap)  # from when it was due: a late look delays no other
         for gone in [i for i in self._looks if i not in self._waiting]:
             del self._looks[gone]
 

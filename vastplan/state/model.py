@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -54,6 +55,13 @@ class ResourceState:
             "expired": self.expired,
         }
 
+    @cached_property
+    def text(self) -> str:
+        """``to_json()`` as the state file holds it (at its depth there), encoded once per entry: an
+        apply writes the whole file after every change, and most entries are the same objects as
+        in the write before."""
+        return json.dumps(self.to_json(), indent=2).replace("\n", "\n    ")
+
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> ResourceState:
         return cls(
@@ -89,15 +97,25 @@ class State:
             resources[address] = resource
         return replace(self, resources=resources)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, resources: bool = True) -> dict[str, Any]:
         return {
             "format": STATE_FORMAT,
             "lineage": self.lineage,
             "serial": self.serial,
             "stack": self.stack,
-            "resources": {addr: r.to_json() for addr, r in sorted(self.resources.items())},
+            "resources": {addr: r.to_json() for addr, r in sorted(self.resources.items())} if resources else {},
             "outputs": dict(self.outputs),
         }
+
+    def to_text(self) -> str:
+        """``json.dumps(self.to_json(), indent=2)``, byte for byte, with each entry's part encoded once
+        (``ResourceState.text``)."""
+        entries = ",\n    ".join(f"{json.dumps(address)}: {entry.text}"
+                                  for address, entry in sorted(self.resources.items()))
+        text = json.dumps(self.to_json(resources=False), indent=2)
+        if not entries:
+            return text
+        return text.replace('"resources": {}', '"resources": {\n    ' + entries + "\n  }", 1)
 
     @classmethod
     def from_json(cls, raw: Any, source: str, kinds: Mapping[str, str], *, schema_passed: bool = False) -> State:

@@ -110,7 +110,7 @@ class LocalStateFile:
         return self._put(replace(state, serial=state.serial + 1))
 
     def _put(self, written: State) -> State:
-        text = json.dumps(written.to_json(), indent=2, sort_keys=False) + "\n"
+        text = written.to_text() + "\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if not self._backed_up:
@@ -217,7 +217,7 @@ def errored_path_candidates(path: Path) -> list[Path]:
 
 def save_first_writable(state: State, candidates: Iterable[Path]) -> str:
     """Write ``state`` to the first of ``candidates`` that can be written; its path, or why none was."""
-    text = (json.dumps(state.to_json(), indent=2) + "\n").encode("utf-8")
+    text = (state.to_text() + "\n").encode("utf-8")
     for candidate in candidates:
         try:
             atomic_write(candidate, text)
